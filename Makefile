@@ -1,0 +1,87 @@
+# xdpns — build, test, demo. See README.md.
+CLANG ?= clang
+CC ?= gcc
+BPFTOOL ?= bpftool
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+
+BUILD := build
+BPF_SRC := $(wildcard bpf/*.bpf.c)
+BPF_OBJ := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRC))
+SKEL := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRC))
+BPF_HDRS := $(wildcard bpf/lib/*.h include/*.h)
+
+WARN := -Wall -Wextra -Werror
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
+	-Wno-unused-function -Iinclude -Ibpf -I/usr/include/$(MULTIARCH)
+CFLAGS ?= -O2 -g
+CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Ibpf -Iuserspace -I$(BUILD)
+LDLIBS := -lxdp -lbpf -lldns -lyaml -lelf -lz -lpthread
+
+USER_SRC := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
+USER_OBJ := $(patsubst userspace/%.c,$(BUILD)/obj/%.o,$(USER_SRC))
+USER_HDRS := $(wildcard userspace/*.h)
+
+PREFIX ?= /usr/local
+
+.SECONDARY:
+.PHONY: all deps test demo bench install clean unit bpftest e2e fuzz-replay
+all: $(BUILD)/xdpns
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/%.o: userspace/%.c $(USER_HDRS) $(SKEL) include/xdpns_maps.h bpf/lib/dns.h | $(BUILD)/obj
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libxdpns.a: $(USER_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/xdpns: $(BUILD)/obj/main.o $(BUILD)/libxdpns.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD) $(BUILD)/obj $(BUILD)/tests:
+	mkdir -p $@
+
+# ---- tests ----
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libxdpns.a | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libxdpns.a $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/bpf_test: tests/bpf/bpf_test.c $(BUILD)/libxdpns.a | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libxdpns.a $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+	@tests/run-unit.sh $(UNIT_BIN)
+
+bpftest: $(BUILD)/tests/bpf_test
+	@$(BUILD)/tests/bpf_test
+
+e2e: $(BUILD)/xdpns
+	@tests/e2e/run.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BUILD)/tests/bpf_test
+	@tests/run-all.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bench/run.sh
+
+install: $(BUILD)/xdpns
+	install -D -m 0755 $(BUILD)/xdpns $(DESTDIR)$(PREFIX)/sbin/xdpns
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The XDP program's maps. Userspace reaches them through the skeleton. */
+#ifndef XDPNS_LIB_MAPS_H
+#define XDPNS_LIB_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "xdpns_maps.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* RCU-freed: readers never see
+					       * a recycled element */
+	__uint(max_entries, XDPNS_MAX_ENTRIES);
+	__type(key, struct xdpns_key);
+	__type(value, struct xdpns_entry);
+} xdpns_entries SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XDPNS_MAX_ZONES);
+	__type(key, __u32);
+	__type(value, struct xdpns_zone);
+} xdpns_zones SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XDPNS_BLOB_S_COUNT);
+	__type(key, __u32);
+	__type(value, struct xdpns_blob_s);
+} xdpns_blob_s SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XDPNS_BLOB_M_COUNT);
+	__type(key, __u32);
+	__type(value, struct xdpns_blob_m);
+} xdpns_blob_m SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XDPNS_BLOB_L_COUNT);
+	__type(key, __u32);
+	__type(value, struct xdpns_blob_l);
+} xdpns_blob_l SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xdpns_scratch);
+} xdpns_scratch SEC(".maps");
+
+#endif /* XDPNS_LIB_MAPS_H */

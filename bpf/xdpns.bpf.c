@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xdpns XDP program: answer authoritative DNS queries from precompiled
+ * responses in BPF maps; pass everything it cannot answer exactly.
+ * The logic lives in lib/: parse.h (L2-L4), dns.h (question -> key),
+ * answer.h (rewrite), maps.h, stats.h.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "xdpns_maps.h"
+#include "lib/maps.h"
+#include "lib/stats.h"
+#include "lib/parse.h"
+#include "lib/dns.h"
+#include "lib/answer.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Outcome of one frame: a pass reason, or one of these. */
+#define OUT_TX (XDPNS_PASS_COUNT + 1)
+#define OUT_DROP (XDPNS_PASS_COUNT + 2)
+
+/* The one exit: outcome -> counter -> verdict. */
+static __always_inline int finish(int outcome, int tc, __u32 rcode)
+{
+	if (outcome == OUT_TX) {
+		stats_inc(XDPNS_CNT_ANSWERED);
+		if (tc)
+			stats_inc(XDPNS_CNT_TRUNCATED);
+		stats_inc(XDPNS_CNT_RCODE_BASE + (rcode & 0xf));
+		return XDP_TX;
+	}
+	if (outcome == OUT_DROP) {
+		stats_inc(XDPNS_CNT_DROPPED);
+		return XDP_DROP;
+	}
+	if (outcome < 0 || outcome >= XDPNS_PASS_COUNT)
+		outcome = XDPNS_PASS_ERROR;
+	stats_inc(XDPNS_CNT_PASS_BASE + outcome);
+	return XDP_PASS;
+}
+
+static __always_inline int blob_get(__u32 ref, struct blob_view *b)
+{
+	__u32 idx = ref & XDPNS_REF_INDEX_MASK;
+
+	switch (ref >> XDPNS_REF_CLASS_SHIFT) {
+	case XDPNS_BLOB_S: {
+		struct xdpns_blob_s *s = bpf_map_lookup_elem(&xdpns_blob_s, &idx);
+
+		if (!s)
+			return -1;
+		b->h = &s->h;
+		b->data = s->data;
+		b->cap = XDPNS_BLOB_S_CAP;
+		return 0;
+	}
+	case XDPNS_BLOB_M: {
+		struct xdpns_blob_m *m = bpf_map_lookup_elem(&xdpns_blob_m, &idx);
+
+		if (!m)
+			return -1;
+		b->h = &m->h;
+		b->data = m->data;
+		b->cap = XDPNS_BLOB_M_CAP;
+		return 0;
+	}
+	case XDPNS_BLOB_L: {
+		struct xdpns_blob_l *l = bpf_map_lookup_elem(&xdpns_blob_l, &idx);
+
+		if (!l)
+			return -1;
+		b->h = &l->h;
+		b->data = l->data;
+		b->cap = XDPNS_BLOB_L_CAP;
+		return 0;
+	}
+	}
+	return -1;
+}
+
+static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct xdpns_scratch *sc;
+	struct xdpns_entry *ent;
+	struct xdpns_zone *zone;
+	struct xdpns_half *half;
+	struct dns_question dq = {};
+	struct blob_view b = {};
+	struct query q = {};
+	struct pkt p = {};
+	__u16 *hdr;
+	__u32 zero = 0, n, zidx, ref, total;
+	int r;
+
+	r = parse_l2_l4(ctx, &p);
+	if (r != XDPNS_PASS_COUNT)
+		return r;
+	if (p.dns_off > 128)
+		return XDPNS_PASS_MALFORMED;
+	hdr = data + p.dns_off;
+	if ((void *)(hdr + 6) > data_end || p.dns_len < DNS_HDR_LEN)
+		return XDPNS_PASS_MALFORMED;
+	q.qflags = bpf_ntohs(hdr[1]);
+	if (q.qflags & (DNS_F_QR | DNS_F_OPCODE | DNS_F_TC))
+		return XDPNS_PASS_NOT_QUERY;
+	if (hdr[2] != bpf_htons(1) || hdr[3] || hdr[4] ||
+	    bpf_ntohs(hdr[5]) > 1)
+		return XDPNS_PASS_NOT_QUERY;
+	q.edns = hdr[5] ? 1 : 0;
+
+	sc = bpf_map_lookup_elem(&xdpns_scratch, &zero);
+	if (!sc)
+		return XDPNS_PASS_ERROR;
+	__builtin_memset(&sc->key, 0, sizeof(sc->key));
+
+	/* copy question (+ OPT) into the bounded buffer */
+	n = p.dns_len - DNS_HDR_LEN;
+	if (n > XDPNS_QBUF_LEN)
+		return q.edns ? XDPNS_PASS_EDNS : XDPNS_PASS_QNAME;
+	if (n < 5)
+		return XDPNS_PASS_MALFORMED;
+	if (bpf_xdp_load_bytes(ctx, p.dns_off + DNS_HDR_LEN, sc->qbuf, n))
+		return XDPNS_PASS_MALFORMED;
+
+	r = dns_parse_question(sc->qbuf, n, &sc->key, &dq);
+	if (r == DNS_PARSE_TRUNC)
+		return XDPNS_PASS_MALFORMED;
+	if (r != DNS_PARSE_OK)
+		return XDPNS_PASS_QNAME;
+	if (dq.qclass != DNS_CLASS_IN)
+		return XDPNS_PASS_QCLASS;
+	q.qlen = dq.qlen;
+	q.qsum = dq.csum;
+
+	if (q.edns) {
+		__u32 o = dq.qlen & 0x1ff;
+		__u16 csize;
+
+		/* exactly one OPT, no options, version 0, nothing after */
+		if (n != o + XDPNS_OPT_LEN || o + XDPNS_OPT_LEN > XDPNS_QBUF_LEN)
+			return XDPNS_PASS_EDNS;
+		if (sc->qbuf[o] != 0 || sc->qbuf[o + 1] != 0 ||
+		    sc->qbuf[o + 2] != DNS_TYPE_OPT)
+			return XDPNS_PASS_EDNS;
+		if (sc->qbuf[o + 6] != 0) /* version */
+			return XDPNS_PASS_EDNS;
+		if (sc->qbuf[o + 9] || sc->qbuf[o + 10]) /* options */
+			return XDPNS_PASS_EDNS;
+		if (sc->qbuf[o + 5] != 0) /* extended rcode in a query */
+			return XDPNS_PASS_EDNS;
+		csize = ((__u16)sc->qbuf[o + 3] << 8) | sc->qbuf[o + 4];
+		if (csize < XDPNS_UDP_NOEDNS)
+			csize = XDPNS_UDP_NOEDNS;
+		if (csize > XDPNS_EDNS_SIZE)
+			csize = XDPNS_EDNS_SIZE;
+		q.eff_size = csize;
+		q.dnssec_ok = (sc->qbuf[o + 7] & 0x80) ? 1 : 0;
+	} else {
+		if (n != dq.qlen)
+			return XDPNS_PASS_MALFORMED;
+		q.eff_size = XDPNS_UDP_NOEDNS;
+	}
+
+	ent = bpf_map_lookup_elem(&xdpns_entries, &sc->key);
+	if (!ent)
+		return XDPNS_PASS_MISS;
+	zidx = ent->zone;
+	zone = bpf_map_lookup_elem(&xdpns_zones, &zidx);
+	if (!zone || zone->gen == 0)
+		return XDPNS_PASS_MISS;
+	if (zone->flags & XDPNS_ZONE_F_EXPIRED)
+		return XDPNS_PASS_ZONE_STATE;
+	half = &ent->half[zone->gen & 1];
+	if (half->gen != zone->gen)
+		return XDPNS_PASS_MISS;
+	ref = half->ref[q.dnssec_ok ? XDPNS_VAR_DO : XDPNS_VAR_NODO];
+	if (blob_get(ref, &b))
+		return XDPNS_PASS_MISS;
+
+	total = DNS_HDR_LEN + q.qlen + b.h->len + (q.edns ? XDPNS_OPT_LEN : 0);
+	*tc = total > q.eff_size;
+	*rcode = bpf_ntohs(b.h->flags) & DNS_F_RCODE;
+	r = answer_write(ctx, &p, &q, &b, *tc);
+	if (r == XDPNS_PASS_COUNT)
+		return OUT_TX;
+	if (r == XDPNS_PASS_TOO_BIG)
+		return r; /* frame untouched */
+	return OUT_DROP; /* frame half rewritten: cannot pass it up */
+}
+
+SEC("xdp")
+int xdpns_xdp(struct xdp_md *ctx)
+{
+	__u32 rcode = 0;
+	int tc = 0;
+	int outcome;
+
+	stats_inc(XDPNS_CNT_RX);
+	outcome = handle(ctx, &tc, &rcode);
+	return finish(outcome, tc, rcode);
+}

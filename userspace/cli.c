@@ -1,0 +1,119 @@
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli.h"
+#include "control.h"
+
+struct cli_opts {
+	const char *sock;
+	int json;
+	double watch;
+};
+
+static int cli_parse(int argc, char **argv, const char *usage, int allow_json,
+		     struct cli_opts *o)
+{
+	static const struct option longs[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->sock = CONTROL_DEFAULT_PATH;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "s:jh", longs, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			o->sock = optarg;
+			break;
+		case 'j':
+			if (!allow_json)
+				goto bad;
+			o->json = 1;
+			break;
+		case 'h':
+			printf("%s", usage);
+			return 0;
+		default:
+			goto bad;
+		}
+	}
+	if (optind != argc)
+		goto bad;
+	return 1;
+bad:
+	fprintf(stderr, "%s", usage);
+	return -2;
+}
+
+static int cli_call(const struct cli_opts *o, const char *req)
+{
+	int r = control_request(o->sock, req, stdout, stderr);
+
+	if (r == -ENOENT || r == -ECONNREFUSED) {
+		fprintf(stderr, "xdpns: no daemon is listening on %s; start it "
+				"with 'xdpns serve -c FILE' (or pass -s PATH)\n",
+			o->sock);
+		return 1;
+	}
+	if (r == -EACCES) {
+		fprintf(stderr, "xdpns: %s: permission denied; run as the "
+				"daemon's user or root\n", o->sock);
+		return 1;
+	}
+	if (r && r != -EPROTO)
+		fprintf(stderr, "xdpns: control socket %s: %s\n", o->sock,
+			strerror(-r));
+	return r ? 1 : 0;
+}
+
+#define SOCK_HELP "  -s, --socket PATH  control socket (default " CONTROL_DEFAULT_PATH ")\n"
+
+int cli_status(int argc, char **argv)
+{
+	static const char usage[] =
+		"usage: xdpns status [-s PATH] [--json]\n"
+		"Interfaces with XDP attached (and their mode), each zone's serial,\n"
+		"record count and XDP entries.\n" SOCK_HELP
+		"      --json         machine-readable output\n";
+	struct cli_opts o;
+	int r = cli_parse(argc, argv, usage, 1, &o);
+
+	if (r <= 0)
+		return -r;
+	return cli_call(&o, o.json ? "status --json" : "status");
+}
+
+int cli_stats(int argc, char **argv)
+{
+	static const char usage[] =
+		"usage: xdpns stats [-s PATH] [--json]\n"
+		"XDP counters summed over CPUs (received, answered, passed by reason,\n"
+		"by rcode), slow-path counters and map usage.\n" SOCK_HELP
+		"      --json         machine-readable output\n";
+	struct cli_opts o;
+	int r = cli_parse(argc, argv, usage, 1, &o);
+
+	if (r <= 0)
+		return -r;
+	return cli_call(&o, o.json ? "stats --json" : "stats");
+}
+
+int cli_reload(int argc, char **argv)
+{
+	static const char usage[] =
+		"usage: xdpns reload [-s PATH]\n"
+		"Re-read every zone file. A zone whose file has an error keeps\n"
+		"serving its previous data; the error is printed.\n" SOCK_HELP;
+	struct cli_opts o;
+	int r = cli_parse(argc, argv, usage, 0, &o);
+
+	if (r <= 0)
+		return -r;
+	return cli_call(&o, "reload");
+}

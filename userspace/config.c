@@ -1,0 +1,900 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Configuration file: YAML read with the libyaml document API, checked
+ * against per-section key tables. Every error is one message
+ * "FILE:LINE: KEY: what is wrong; expected WHAT" and -EINVAL (or -errno
+ * for I/O); the struct is left zeroed.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <yaml.h>
+
+#include "xdpns_maps.h"
+#include "config.h"
+
+#ifndef CONFIG_MAX_FILE_SIZE
+#define CONFIG_MAX_FILE_SIZE (1 << 20)
+#endif
+
+#define CONFIG_DEFAULT_CONTROL "/run/xdpns/control.sock"
+#define CONFIG_DEFAULT_STORAGE "/var/lib/xdpns"
+#define CONFIG_DEFAULT_XDP_MODE "native"
+#define CONFIG_DEFAULT_PORT 53
+#define CONFIG_MAX_IDENTITY 255 /* one TXT character-string */
+
+#define CFG_MAX_KEYS 16 /* keys per section table */
+#define CFG_KEY_LEN 128 /* "zones[12].name" */
+#define CFG_QUOTE_LEN 96 /* a value shown in a message */
+#define CFG_LIST_LEN 256 /* "one of a, b, c" */
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
+#define ZONE_NAME_EXPECTED                                              \
+	"a domain name with labels of 1-63 letters, digits, '-', '_' " \
+	"or '/' and at most 255 octets"
+
+struct cfg_ctx {
+	const char *path; /* as given, for messages */
+	yaml_document_t *doc;
+	struct config *cfg;
+	char *err;
+	size_t errlen;
+	int key_line; /* line of the key whose value is being parsed */
+};
+
+/* A handler parses the value of one key into obj; key is the full path
+ * ("server.listen") for messages. */
+typedef int (*cfg_handler)(struct cfg_ctx *ctx, const char *key,
+			   yaml_node_t *node, void *obj);
+
+struct cfg_key {
+	const char *name;
+	cfg_handler parse;
+};
+
+static int node_line(const yaml_node_t *node)
+{
+	return (int)node->start_mark.line + 1;
+}
+
+static int cfg_fail(struct cfg_ctx *ctx, int line, const char *key,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int cfg_fail(struct cfg_ctx *ctx, int line, const char *key,
+		    const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!ctx->err || !ctx->errlen)
+		return -EINVAL;
+	n = snprintf(ctx->err, ctx->errlen, "%s:%d: %s: ", ctx->path, line,
+		     key);
+	if (n >= 0 && (size_t)n < ctx->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(ctx->err + n, ctx->errlen - n, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+static int cfg_errno(struct cfg_ctx *ctx, int ret, const char *what)
+{
+	if (ctx->err && ctx->errlen)
+		snprintf(ctx->err, ctx->errlen, "%s %s: %s", what, ctx->path,
+			 strerror(-ret));
+	return ret;
+}
+
+static int cfg_nomem(struct cfg_ctx *ctx)
+{
+	if (ctx->err && ctx->errlen)
+		snprintf(ctx->err, ctx->errlen, "%s: out of memory", ctx->path);
+	return -ENOMEM;
+}
+
+/* Copy len bytes of s into buf so a terminal can show them: quotes,
+ * backslashes and non-printable bytes escaped, cut with "..." if long. */
+static const char *cfg_escape(char *buf, size_t size, const char *s,
+			      size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = s[i];
+		char tmp[4];
+		size_t n = 0;
+
+		if (c == '"' || c == '\\') {
+			tmp[n++] = '\\';
+			tmp[n++] = c;
+		} else if (c < 0x20 || c >= 0x7f) {
+			tmp[n++] = '\\';
+			tmp[n++] = 'x';
+			tmp[n++] = hex[c >> 4];
+			tmp[n++] = hex[c & 0xf];
+		} else {
+			tmp[n++] = c;
+		}
+		if (o + n + 4 > size) {
+			memcpy(buf + o, "...", 4);
+			return buf;
+		}
+		memcpy(buf + o, tmp, n);
+		o += n;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+static const char *cfg_quote(char *buf, size_t size, const char *s)
+{
+	return cfg_escape(buf, size, s, strlen(s));
+}
+
+static bool cfg_is_null(const yaml_node_t *node)
+{
+	const char *v;
+
+	if (node->type != YAML_SCALAR_NODE ||
+	    node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	v = (const char *)node->data.scalar.value;
+	return !*v || !strcmp(v, "~") || !strcmp(v, "null") ||
+	       !strcmp(v, "Null") || !strcmp(v, "NULL");
+}
+
+/* The node is not what we wanted: say what it is instead. */
+static int cfg_fail_kind(struct cfg_ctx *ctx, const char *key,
+			 yaml_node_t *node, const char *what)
+{
+	char q[CFG_QUOTE_LEN];
+
+	switch (node->type) {
+	case YAML_SCALAR_NODE:
+		if (cfg_is_null(node) || !node->data.scalar.length)
+			return cfg_fail(ctx, node_line(node), key,
+					"empty; expected %s", what);
+		cfg_escape(q, sizeof(q), (const char *)node->data.scalar.value,
+			   node->data.scalar.length);
+		return cfg_fail(ctx, node_line(node), key,
+				"\"%s\" is a string; expected %s", q, what);
+	case YAML_SEQUENCE_NODE:
+		return cfg_fail(ctx, node_line(node), key,
+				"is a list; expected %s", what);
+	case YAML_MAPPING_NODE:
+		return cfg_fail(ctx, node_line(node), key,
+				"is a mapping; expected %s", what);
+	default:
+		return cfg_fail(ctx, node_line(node), key,
+				"is empty; expected %s", what);
+	}
+}
+
+/* A non-empty string without NUL bytes; *out points into the document. */
+static int cfg_string(struct cfg_ctx *ctx, const char *key, yaml_node_t *node,
+		      const char *what, const char **out)
+{
+	const char *v;
+
+	if (node->type != YAML_SCALAR_NODE || cfg_is_null(node) ||
+	    !node->data.scalar.length)
+		return cfg_fail_kind(ctx, key, node, what);
+	v = (const char *)node->data.scalar.value;
+	if (strlen(v) != node->data.scalar.length)
+		return cfg_fail(ctx, node_line(node), key,
+				"contains a NUL character; expected %s", what);
+	*out = v;
+	return 0;
+}
+
+/* A list, or null for an empty one. */
+static int cfg_list(struct cfg_ctx *ctx, const char *key, yaml_node_t *node,
+		    const char *what, int *n)
+{
+	if (cfg_is_null(node)) {
+		*n = 0;
+		return 0;
+	}
+	if (node->type != YAML_SEQUENCE_NODE)
+		return cfg_fail_kind(ctx, key, node, what);
+	*n = node->data.sequence.items.top - node->data.sequence.items.start;
+	return 0;
+}
+
+static yaml_node_t *cfg_item(struct cfg_ctx *ctx, yaml_node_t *seq, int i)
+{
+	return yaml_document_get_node(ctx->doc,
+				      seq->data.sequence.items.start[i]);
+}
+
+static const char *cfg_key_list(const struct cfg_key *keys, size_t n,
+				char *buf, size_t size)
+{
+	size_t i, o = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < n && o < size; i++)
+		o += snprintf(buf + o, size - o, "%s%s", i ? ", " : "",
+			      keys[i].name);
+	return buf;
+}
+
+/* Walk a mapping (or null, for an empty one) through a key table: unknown
+ * and repeated keys are errors, each known key goes to its handler. */
+static int cfg_map(struct cfg_ctx *ctx, const char *prefix, yaml_node_t *node,
+		   const char *what, const struct cfg_key *keys, size_t n_keys,
+		   void *obj)
+{
+	const char *self = *prefix ? prefix : "top level";
+	int seen[CFG_MAX_KEYS] = { 0 };
+	char key[CFG_KEY_LEN], name[CFG_QUOTE_LEN], list[CFG_LIST_LEN];
+	yaml_node_pair_t *p;
+	size_t i;
+	int ret;
+
+	if (cfg_is_null(node))
+		return 0;
+	if (node->type != YAML_MAPPING_NODE)
+		return cfg_fail_kind(ctx, self, node, what);
+
+	for (p = node->data.mapping.pairs.start;
+	     p < node->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(ctx->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(ctx->doc, p->value);
+		int line = node_line(k);
+
+		cfg_key_list(keys, n_keys, list, sizeof(list));
+		if (k->type != YAML_SCALAR_NODE)
+			return cfg_fail(ctx, line, self,
+					"has a %s as a key; expected one of %s",
+					k->type == YAML_MAPPING_NODE ?
+						"mapping" : "list",
+					list);
+		cfg_escape(name, sizeof(name), (const char *)k->data.scalar.value,
+			   k->data.scalar.length);
+		snprintf(key, sizeof(key), "%s%s%s", prefix, *prefix ? "." : "",
+			 name);
+
+		for (i = 0; i < n_keys; i++)
+			if (k->data.scalar.length == strlen(keys[i].name) &&
+			    !memcmp(k->data.scalar.value, keys[i].name,
+				    k->data.scalar.length))
+				break;
+		if (i == n_keys)
+			return cfg_fail(ctx, line, key,
+					"unknown key; expected one of %s", list);
+		if (seen[i])
+			return cfg_fail(ctx, line, key,
+					"repeats the key on line %d; expected each key once",
+					seen[i]);
+		seen[i] = line;
+		ctx->key_line = line;
+		ret = keys[i].parse(ctx, key, v, obj);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* ---- server ---- */
+
+/* Linux dev_valid_name(): 1..IFNAMSIZ-1 bytes, not "." or "..", no '/',
+ * ':' or white space. */
+static bool cfg_ifname_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (!len || len >= IFNAMSIZ || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (; *s; s++)
+		if (*s == '/' || *s == ':' || isspace((unsigned char)*s))
+			return false;
+	return true;
+}
+
+static int cfg_parse_interfaces(struct cfg_ctx *ctx, const char *key,
+				yaml_node_t *node, void *obj)
+{
+	struct config *cfg = obj;
+	char ikey[CFG_KEY_LEN], q[CFG_QUOTE_LEN];
+	const char *s = NULL;
+	int i, j, n, ret;
+
+	ret = cfg_list(ctx, key, node, "a list of interface names", &n);
+	if (ret)
+		return ret;
+	if (n > CONFIG_MAX_IFACES)
+		return cfg_fail(ctx, node_line(node), key,
+				"has %d interfaces; expected at most %d", n,
+				CONFIG_MAX_IFACES);
+	for (i = 0; i < n; i++) {
+		yaml_node_t *item = cfg_item(ctx, node, i);
+
+		snprintf(ikey, sizeof(ikey), "%s[%d]", key, i);
+		ret = cfg_string(ctx, ikey, item, "an interface name", &s);
+		if (ret)
+			return ret;
+		cfg_quote(q, sizeof(q), s);
+		if (!cfg_ifname_ok(s))
+			return cfg_fail(ctx, node_line(item), ikey,
+					"\"%s\" is not an interface name; expected at most %d characters without '/', ':' or spaces",
+					q, IFNAMSIZ - 1);
+		for (j = 0; j < cfg->n_ifaces; j++)
+			if (!strcmp(cfg->ifaces[j], s))
+				return cfg_fail(ctx, node_line(item), ikey,
+						"\"%s\" repeats %s[%d]; expected each interface once",
+						q, key, j);
+		cfg->ifaces[cfg->n_ifaces] = strdup(s);
+		if (!cfg->ifaces[cfg->n_ifaces])
+			return cfg_nomem(ctx);
+		cfg->n_ifaces++;
+	}
+	return 0;
+}
+
+/* ADDR[@PORT]: IPv4 or IPv6 (no brackets), port 1-65535, default 53. */
+static int cfg_addr_parse(const char *s, struct config_listen *l)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&l->addr;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&l->addr;
+	const char *at = strrchr(s, '@');
+	size_t hlen = at ? (size_t)(at - s) : strlen(s);
+	char host[INET6_ADDRSTRLEN];
+	unsigned long port = CONFIG_DEFAULT_PORT;
+	const char *p;
+
+	if (strlen(s) >= sizeof(l->text) || !hlen || hlen >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	if (at) {
+		p = at + 1;
+		if (!*p || strlen(p) > 5)
+			return -EINVAL;
+		port = 0;
+		for (; *p; p++) {
+			if (!isdigit((unsigned char)*p))
+				return -EINVAL;
+			port = port * 10 + (*p - '0');
+		}
+		if (port < 1 || port > 65535)
+			return -EINVAL;
+	}
+
+	memset(&l->addr, 0, sizeof(l->addr));
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		l->addrlen = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		l->addrlen = sizeof(*sin6);
+	} else {
+		memset(&l->addr, 0, sizeof(l->addr));
+		return -EINVAL;
+	}
+	strcpy(l->text, s);
+	return 0;
+}
+
+static int cfg_parse_listen(struct cfg_ctx *ctx, const char *key,
+			    yaml_node_t *node, void *obj)
+{
+	struct config *cfg = obj;
+	char ikey[CFG_KEY_LEN], q[CFG_QUOTE_LEN];
+	struct config_listen *l;
+	const char *s = NULL;
+	int i, j, n, ret;
+
+	ret = cfg_list(ctx, key, node, "a list of ADDR[@PORT]", &n);
+	if (ret)
+		return ret;
+	if (n > CONFIG_MAX_LISTEN)
+		return cfg_fail(ctx, node_line(node), key,
+				"has %d addresses; expected at most %d", n,
+				CONFIG_MAX_LISTEN);
+	for (i = 0; i < n; i++) {
+		yaml_node_t *item = cfg_item(ctx, node, i);
+
+		snprintf(ikey, sizeof(ikey), "%s[%d]", key, i);
+		ret = cfg_string(ctx, ikey, item,
+				 "ADDR[@PORT] with port 1-65535", &s);
+		if (ret)
+			return ret;
+		cfg_quote(q, sizeof(q), s);
+		l = &cfg->listen[cfg->n_listen];
+		if (cfg_addr_parse(s, l))
+			return cfg_fail(ctx, node_line(item), ikey,
+					"\"%s\" is not an address; expected ADDR[@PORT] with port 1-65535",
+					q);
+		for (j = 0; j < cfg->n_listen; j++)
+			if (cfg->listen[j].addrlen == l->addrlen &&
+			    !memcmp(&cfg->listen[j].addr, &l->addr, l->addrlen))
+				return cfg_fail(ctx, node_line(item), ikey,
+						"\"%s\" repeats %s[%d]; expected each address once",
+						q, key, j);
+		cfg->n_listen++;
+	}
+	return 0;
+}
+
+static int cfg_parse_identity(struct cfg_ctx *ctx, const char *key,
+			      yaml_node_t *node, void *obj)
+{
+	struct config *cfg = obj;
+	const char *s = NULL;
+	int ret;
+
+	ret = cfg_string(ctx, key, node, "a server name", &s);
+	if (ret)
+		return ret;
+	if (strlen(s) > CONFIG_MAX_IDENTITY)
+		return cfg_fail(ctx, node_line(node), key,
+				"has %zu characters; expected at most %d",
+				strlen(s), CONFIG_MAX_IDENTITY);
+	cfg->identity = strdup(s);
+	return cfg->identity ? 0 : cfg_nomem(ctx);
+}
+
+static int cfg_parse_control(struct cfg_ctx *ctx, const char *key,
+			     yaml_node_t *node, void *obj)
+{
+	struct config *cfg = obj;
+	struct sockaddr_un sun;
+	const char *s = NULL;
+	int ret;
+
+	ret = cfg_string(ctx, key, node, "a socket path", &s);
+	if (ret)
+		return ret;
+	if (strlen(s) >= sizeof(sun.sun_path))
+		return cfg_fail(ctx, node_line(node), key,
+				"path has %zu characters; expected a socket path of at most %zu",
+				strlen(s), sizeof(sun.sun_path) - 1);
+	cfg->control = strdup(s);
+	return cfg->control ? 0 : cfg_nomem(ctx);
+}
+
+static int cfg_parse_storage(struct cfg_ctx *ctx, const char *key,
+			     yaml_node_t *node, void *obj)
+{
+	struct config *cfg = obj;
+	const char *s = NULL;
+	int ret;
+
+	ret = cfg_string(ctx, key, node, "a directory path", &s);
+	if (ret)
+		return ret;
+	cfg->storage = strdup(s);
+	return cfg->storage ? 0 : cfg_nomem(ctx);
+}
+
+static int cfg_parse_xdp_mode(struct cfg_ctx *ctx, const char *key,
+			      yaml_node_t *node, void *obj)
+{
+	struct config *cfg = obj;
+	char q[CFG_QUOTE_LEN];
+	const char *s = NULL;
+	int ret;
+
+	ret = cfg_string(ctx, key, node, "native or generic", &s);
+	if (ret)
+		return ret;
+	if (strcmp(s, "native") && strcmp(s, "generic"))
+		return cfg_fail(ctx, node_line(node), key,
+				"\"%s\" is not a mode; expected native or generic",
+				cfg_quote(q, sizeof(q), s));
+	cfg->xdp_mode = strdup(s);
+	return cfg->xdp_mode ? 0 : cfg_nomem(ctx);
+}
+
+static const struct cfg_key server_keys[] = {
+	{ "interfaces", cfg_parse_interfaces },
+	{ "listen", cfg_parse_listen },
+	{ "identity", cfg_parse_identity },
+	{ "control", cfg_parse_control },
+	{ "storage", cfg_parse_storage },
+	{ "xdp-mode", cfg_parse_xdp_mode },
+};
+_Static_assert(ARRAY_SIZE(server_keys) <= CFG_MAX_KEYS, "server_keys: raise CFG_MAX_KEYS");
+
+static int cfg_parse_server(struct cfg_ctx *ctx, const char *key,
+			    yaml_node_t *node, void *obj)
+{
+	return cfg_map(ctx, key, node, "a mapping of server settings",
+		       server_keys, ARRAY_SIZE(server_keys), obj);
+}
+
+/* ---- zones ---- */
+
+static bool cfg_name_char(unsigned char c)
+{
+	return isalnum(c) || c == '-' || c == '_' || c == '/';
+}
+
+/* Presentation name to lowercase with a trailing dot. On error returns
+ * -EINVAL and says why in why ("has an empty label"). */
+static int cfg_domain_name(const char *s, char *out, size_t size, char *why,
+			   size_t whylen)
+{
+	size_t len = strlen(s), label = 0, o = 0, i;
+
+	if (!strcmp(s, ".")) {
+		snprintf(out, size, ".");
+		return 0;
+	}
+	if (len && s[len - 1] == '.')
+		len--;
+	/* out ends in '.', so its wire form is one byte longer than it */
+	for (i = 0; i <= len; i++) {
+		unsigned char c = i < len ? s[i] : '.';
+
+		if (c == '.') {
+			if (!label) {
+				snprintf(why, whylen, "has an empty label");
+				return -EINVAL;
+			}
+			label = 0;
+		} else if (!cfg_name_char(c)) {
+			if (c >= 0x20 && c < 0x7f)
+				snprintf(why, whylen, "contains '%c'", c);
+			else
+				snprintf(why, whylen, "contains byte 0x%02x", c);
+			return -EINVAL;
+		} else if (++label > 63) {
+			snprintf(why, whylen,
+				 "has a label longer than 63 characters");
+			return -EINVAL;
+		}
+		if (o + 1 > XDPNS_NAME_MAX - 1 || o + 2 > size) {
+			snprintf(why, whylen, "is longer than %d octets",
+				 XDPNS_NAME_MAX);
+			return -EINVAL;
+		}
+		out[o++] = tolower(c);
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+static int cfg_parse_zone_name(struct cfg_ctx *ctx, const char *key,
+			       yaml_node_t *node, void *obj)
+{
+	struct config_zone *z = obj, *zones = ctx->cfg->zones;
+	char name[XDPNS_NAME_MAX + 1], why[64], q[CFG_QUOTE_LEN];
+	const char *s = NULL;
+	int ret;
+
+	ret = cfg_string(ctx, key, node, ZONE_NAME_EXPECTED, &s);
+	if (ret)
+		return ret;
+	cfg_quote(q, sizeof(q), s);
+	if (cfg_domain_name(s, name, sizeof(name), why, sizeof(why)))
+		return cfg_fail(ctx, node_line(node), key,
+				"\"%s\" %s; expected " ZONE_NAME_EXPECTED, q,
+				why);
+	for (; zones != z; zones++)
+		if (!strcmp(zones->name, name))
+			return cfg_fail(ctx, node_line(node), key,
+					"\"%s\" repeats the zone on line %d; expected each zone once",
+					q, zones->line);
+	z->name = strdup(name);
+	if (!z->name)
+		return cfg_nomem(ctx);
+	z->line = ctx->key_line;
+	return 0;
+}
+
+static int cfg_parse_zone_file(struct cfg_ctx *ctx, const char *key,
+			       yaml_node_t *node, void *obj)
+{
+	struct config_zone *z = obj;
+	const char *s = NULL;
+	int ret;
+
+	ret = cfg_string(ctx, key, node, "a zone file path", &s);
+	if (ret)
+		return ret;
+	z->file = strdup(s);
+	return z->file ? 0 : cfg_nomem(ctx);
+}
+
+static const struct cfg_key zone_keys[] = {
+	{ "name", cfg_parse_zone_name },
+	{ "file", cfg_parse_zone_file },
+};
+_Static_assert(ARRAY_SIZE(zone_keys) <= CFG_MAX_KEYS, "zone_keys: raise CFG_MAX_KEYS");
+
+static int cfg_parse_zones(struct cfg_ctx *ctx, const char *key,
+			   yaml_node_t *node, void *obj)
+{
+	struct config *cfg = obj;
+	char zkey[CFG_KEY_LEN];
+	struct config_zone *z;
+	int i, n, ret;
+
+	ret = cfg_list(ctx, key, node, "a list of zones", &n);
+	if (ret)
+		return ret;
+	if (!n)
+		return cfg_fail(ctx, node_line(node), key,
+				"empty; expected at least one zone");
+	cfg->zones = calloc(n, sizeof(*cfg->zones));
+	if (!cfg->zones)
+		return cfg_nomem(ctx);
+	for (i = 0; i < n; i++) {
+		yaml_node_t *item = cfg_item(ctx, node, i);
+		int line = node_line(item);
+
+		snprintf(zkey, sizeof(zkey), "%s[%d]", key, i);
+		z = &cfg->zones[cfg->n_zones++];
+		ret = cfg_map(ctx, zkey, item, "a mapping with name and file",
+			      zone_keys, ARRAY_SIZE(zone_keys), z);
+		if (ret)
+			return ret;
+		snprintf(zkey, sizeof(zkey), "%s[%d].%s", key, i,
+			 !z->name ? "name" : "file");
+		if (!z->name)
+			return cfg_fail(ctx, line, zkey,
+					"missing; expected a domain name");
+		if (!z->file)
+			return cfg_fail(ctx, line, zkey,
+					"missing; expected a zone file path");
+	}
+	return 0;
+}
+
+/* ---- top level ---- */
+
+static const struct cfg_key top_keys[] = {
+	{ "server", cfg_parse_server },
+	{ "zones", cfg_parse_zones },
+};
+_Static_assert(ARRAY_SIZE(top_keys) <= CFG_MAX_KEYS, "top_keys: raise CFG_MAX_KEYS");
+
+static int cfg_parse_root(struct cfg_ctx *ctx, yaml_node_t *root)
+{
+	int line = root ? node_line(root) : 1;
+	int ret;
+
+	if (root) {
+		ret = cfg_map(ctx, "", root, "a mapping with server and zones",
+			      top_keys, ARRAY_SIZE(top_keys), ctx->cfg);
+		if (ret)
+			return ret;
+	}
+	if (!ctx->cfg->n_zones)
+		return cfg_fail(ctx, line, "zones",
+				"missing; expected at least one zone");
+	return 0;
+}
+
+static int cfg_defaults(struct cfg_ctx *ctx)
+{
+	struct config *cfg = ctx->cfg;
+	char host[HOST_NAME_MAX + 1];
+	int ret;
+
+	if (!cfg->identity) {
+		if (gethostname(host, sizeof(host))) {
+			ret = -errno;
+			if (ctx->err && ctx->errlen)
+				snprintf(ctx->err, ctx->errlen,
+					 "%s: cannot get the host name: %s; set server.identity",
+					 ctx->path, strerror(-ret));
+			return ret;
+		}
+		host[sizeof(host) - 1] = '\0';
+		cfg->identity = strdup(host);
+		if (!cfg->identity)
+			return cfg_nomem(ctx);
+	}
+	if (!cfg->control) {
+		cfg->control = strdup(CONFIG_DEFAULT_CONTROL);
+		if (!cfg->control)
+			return cfg_nomem(ctx);
+	}
+	if (!cfg->storage) {
+		cfg->storage = strdup(CONFIG_DEFAULT_STORAGE);
+		if (!cfg->storage)
+			return cfg_nomem(ctx);
+	}
+	if (!cfg->xdp_mode) {
+		cfg->xdp_mode = strdup(CONFIG_DEFAULT_XDP_MODE);
+		if (!cfg->xdp_mode)
+			return cfg_nomem(ctx);
+	}
+	return 0;
+}
+
+static int cfg_yaml_error(struct cfg_ctx *ctx, yaml_parser_t *parser,
+			  const char *buf)
+{
+	const char *problem = parser->problem ? parser->problem : "unknown error";
+	int line = 1;
+	size_t i;
+
+	switch (parser->error) {
+	case YAML_MEMORY_ERROR:
+		return cfg_nomem(ctx);
+	case YAML_READER_ERROR:
+		for (i = 0; i < parser->problem_offset && buf[i]; i++)
+			line += buf[i] == '\n';
+		break;
+	default:
+		line = (int)parser->problem_mark.line + 1;
+		break;
+	}
+	if (!ctx->err || !ctx->errlen)
+		return -EINVAL;
+	if (parser->context)
+		snprintf(ctx->err, ctx->errlen,
+			 "%s:%d: YAML syntax error: %s (%s on line %d)",
+			 ctx->path, line, problem, parser->context,
+			 (int)parser->context_mark.line + 1);
+	else
+		snprintf(ctx->err, ctx->errlen, "%s:%d: YAML syntax error: %s",
+			 ctx->path, line, problem);
+	return -EINVAL;
+}
+
+/* The whole file, NUL terminated, at most CONFIG_MAX_FILE_SIZE bytes. */
+static int cfg_read(struct cfg_ctx *ctx, char **bufp, size_t *lenp)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = NULL, *nbuf;
+	struct stat st;
+	ssize_t n;
+	int fd, ret;
+
+	fd = open(ctx->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cfg_errno(ctx, -errno, "cannot open");
+	if (fstat(fd, &st)) {
+		ret = cfg_errno(ctx, -errno, "cannot read");
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		ret = cfg_errno(ctx, -EISDIR, "cannot read");
+		goto out;
+	}
+	for (;;) {
+		if (len + 1 >= cap || !buf) {
+			if (buf)
+				cap *= 2;
+			nbuf = realloc(buf, cap);
+			if (!nbuf) {
+				ret = cfg_nomem(ctx);
+				goto out;
+			}
+			buf = nbuf;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = cfg_errno(ctx, -errno, "cannot read");
+			goto out;
+		}
+		if (!n)
+			break;
+		len += n;
+		if (len > CONFIG_MAX_FILE_SIZE) {
+			ret = cfg_errno(ctx, -EFBIG, "cannot read");
+			goto out;
+		}
+	}
+	buf[len] = '\0';
+	*bufp = buf;
+	*lenp = len;
+	buf = NULL;
+	ret = 0;
+out:
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
+{
+	struct cfg_ctx ctx = {
+		.path = path, .cfg = cfg, .err = err, .errlen = errlen,
+	};
+	bool parser_ok = false, doc_ok = false;
+	yaml_document_t doc, extra;
+	yaml_parser_t parser;
+	yaml_node_t *node;
+	char *buf = NULL;
+	size_t len = 0;
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (err && errlen)
+		err[0] = '\0';
+
+	ret = cfg_read(&ctx, &buf, &len);
+	if (ret)
+		goto out;
+	cfg->path = strdup(path);
+	if (!cfg->path) {
+		ret = cfg_nomem(&ctx);
+		goto out;
+	}
+	if (!yaml_parser_initialize(&parser)) {
+		ret = cfg_nomem(&ctx);
+		goto out;
+	}
+	parser_ok = true;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+
+	/* yaml_parser_load() frees the document itself when it fails */
+	if (!yaml_parser_load(&parser, &doc)) {
+		ret = cfg_yaml_error(&ctx, &parser, buf);
+		goto out;
+	}
+	doc_ok = true;
+	if (!yaml_parser_load(&parser, &extra)) {
+		ret = cfg_yaml_error(&ctx, &parser, buf);
+		goto out;
+	}
+	node = yaml_document_get_root_node(&extra);
+	if (node)
+		ret = cfg_fail(&ctx, node_line(node),
+			       "document", "a second YAML document; expected one");
+	yaml_document_delete(&extra);
+	if (ret)
+		goto out;
+
+	ctx.doc = &doc;
+	ret = cfg_parse_root(&ctx, yaml_document_get_root_node(&doc));
+	if (ret)
+		goto out;
+	ret = cfg_defaults(&ctx);
+out:
+	if (doc_ok)
+		yaml_document_delete(&doc);
+	if (parser_ok)
+		yaml_parser_delete(&parser);
+	free(buf);
+	if (ret)
+		config_free(cfg);
+	return ret;
+}
+
+void config_free(struct config *cfg)
+{
+	int i;
+
+	if (!cfg)
+		return;
+	free(cfg->path);
+	for (i = 0; i < cfg->n_ifaces; i++)
+		free(cfg->ifaces[i]);
+	free(cfg->identity);
+	free(cfg->control);
+	free(cfg->storage);
+	free(cfg->xdp_mode);
+	for (i = 0; i < cfg->n_zones; i++) {
+		free(cfg->zones[i].name);
+		free(cfg->zones[i].file);
+	}
+	free(cfg->zones);
+	memset(cfg, 0, sizeof(*cfg));
+}

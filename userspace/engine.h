@@ -1,0 +1,58 @@
+/* The answer engine: the only code that decides what a response holds.
+ * engine_answer() builds the key-dependent part (flags and the sections
+ * after the question); engine_respond() assembles a full reply to a query
+ * the way the XDP program does, so both paths produce the same bytes. */
+#ifndef XDPNS_ENGINE_H
+#define XDPNS_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "wire.h"
+#include "zone.h"
+
+#define ENGINE_MAX_CHAIN 16 /* CNAMEs followed in one answer */
+
+struct engine_zone {
+	struct zone *zone; /* owned by the daemon's zone table */
+	uint32_t slot; /* index in the XDP zones map */
+	int expired;
+};
+
+struct engine {
+	struct engine_zone *zones;
+	int n_zones;
+};
+
+/* The part of a response that depends only on (qname, qtype, DO). */
+struct answer {
+	uint16_t flags; /* QR AA rcode; RD, CD, TC are set per query */
+	uint16_t an, ns, ar; /* ar excludes the OPT */
+	size_t len; /* body length */
+	int oversize; /* body did not fit WIRE_MAX_MSG: only TC is possible */
+	uint8_t body[WIRE_MAX_MSG];
+};
+
+/* Zone that is authoritative for name (longest match), or NULL. */
+const struct engine_zone *engine_find_zone(const struct engine *e,
+					   const uint8_t *name, size_t len);
+
+/* Answer for a canonical (lowercase wire) qname in zone z. */
+int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
+		  size_t qname_len, uint16_t qtype, int dnssec_ok,
+		  struct answer *a);
+
+/* What engine_respond learnt, for counters. */
+struct respond_info {
+	int rcode; /* -1: no reply (QR=1 or unparseable) */
+	int truncated;
+	int edns;
+	int dnssec_ok;
+};
+
+/* Reply to the query in q[0..qlen). tcp=0 limits the reply to the client's
+ * UDP size. Returns the reply length, 0 when no reply is to be sent. */
+size_t engine_respond(const struct engine *e, const uint8_t *q, size_t qlen,
+		      uint8_t *out, size_t cap, int tcp,
+		      struct respond_info *info);
+
+#endif

@@ -1,0 +1,181 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+#include "log.h"
+#include "loader.h"
+#include "xdpns.skel.h"
+
+static uint32_t clamp_pow2(uint64_t want, uint32_t min, uint32_t max)
+{
+	uint32_t v = min;
+
+	while (v < want && v < max)
+		v <<= 1;
+	return v;
+}
+
+int loader_open(struct loader *l, uint64_t expected_rrsets)
+{
+	struct xdpns *skel;
+	int r;
+
+	memset(l, 0, sizeof(*l));
+	log_route_libbpf();
+	skel = xdpns__open();
+	if (!skel)
+		return -errno ? -errno : -EINVAL;
+	/* each (name, type) has up to two distinct bodies; most are small */
+	bpf_map__set_max_entries(skel->maps.xdpns_entries,
+				 clamp_pow2(expected_rrsets * 2, 1 << 16, 1u << 26));
+	bpf_map__set_max_entries(skel->maps.xdpns_blob_s,
+				 clamp_pow2(expected_rrsets * 2, XDPNS_BLOB_S_COUNT,
+					    1u << 26));
+	bpf_map__set_max_entries(skel->maps.xdpns_blob_m,
+				 clamp_pow2(expected_rrsets / 4, XDPNS_BLOB_M_COUNT,
+					    1u << 24));
+	bpf_map__set_max_entries(skel->maps.xdpns_blob_l,
+				 clamp_pow2(expected_rrsets / 32, XDPNS_BLOB_L_COUNT,
+					    1u << 22));
+	r = xdpns__load(skel);
+	if (r) {
+		log_err("loading the XDP object failed: %s (kernel >= 5.18 with "
+			"BTF is needed; see README)", strerror(-r));
+		xdpns__destroy(skel);
+		return r;
+	}
+	l->skel = skel;
+	return 0;
+}
+
+int loader_prog_fd(const struct loader *l)
+{
+	return bpf_program__fd(l->skel->progs.xdpns_xdp);
+}
+
+void loader_fds(const struct loader *l, struct mapsync_fds *fds)
+{
+	fds->entries = bpf_map__fd(l->skel->maps.xdpns_entries);
+	fds->zones = bpf_map__fd(l->skel->maps.xdpns_zones);
+	fds->blob_s = bpf_map__fd(l->skel->maps.xdpns_blob_s);
+	fds->blob_m = bpf_map__fd(l->skel->maps.xdpns_blob_m);
+	fds->blob_l = bpf_map__fd(l->skel->maps.xdpns_blob_l);
+	fds->n_blob_s = bpf_map__max_entries(l->skel->maps.xdpns_blob_s);
+	fds->n_blob_m = bpf_map__max_entries(l->skel->maps.xdpns_blob_m);
+	fds->n_blob_l = bpf_map__max_entries(l->skel->maps.xdpns_blob_l);
+}
+
+static struct loader_iface *find_iface(struct loader *l, const char *ifname)
+{
+	int i;
+
+	for (i = 0; i < l->n_ifs; i++)
+		if (!strcmp(l->ifs[i].name, ifname))
+			return &l->ifs[i];
+	return NULL;
+}
+
+int loader_attach(struct loader *l, const char *ifname, const char *mode)
+{
+	struct loader_iface *li;
+	struct xdp_program *prog;
+	int ifindex, r, generic = mode && !strcmp(mode, "generic");
+
+	if (find_iface(l, ifname))
+		return -EEXIST;
+	if (l->n_ifs >= LOADER_MAX_IFACES)
+		return -ENOSPC;
+	ifindex = if_nametoindex(ifname);
+	if (!ifindex) {
+		log_err("interface %s: %s", ifname, strerror(errno));
+		return -ENODEV;
+	}
+	prog = xdp_program__from_fd(loader_prog_fd(l));
+	r = libxdp_get_error(prog);
+	if (r) {
+		log_err("interface %s: cannot wrap the XDP program: %s", ifname,
+			strerror(-r));
+		return r;
+	}
+	r = -EINVAL;
+	if (!generic) {
+		r = xdp_program__attach(prog, ifindex, XDP_MODE_NATIVE, 0);
+		if (r) {
+			log_warn("interface %s: native XDP failed (%s), falling "
+				 "back to generic mode: expect lower speed",
+				 ifname, strerror(-r));
+			generic = 1;
+		}
+	}
+	if (r)
+		r = xdp_program__attach(prog, ifindex, XDP_MODE_SKB, 0);
+	if (r) {
+		log_err("interface %s: attaching XDP failed: %s", ifname,
+			strerror(-r));
+		xdp_program__close(prog);
+		return r;
+	}
+	li = &l->ifs[l->n_ifs++];
+	memset(li, 0, sizeof(*li));
+	snprintf(li->name, sizeof(li->name), "%s", ifname);
+	li->ifindex = ifindex;
+	li->generic = generic;
+	li->prog = prog;
+	log_info("interface %s: XDP attached in %s mode", ifname,
+		 generic ? "generic" : "native");
+	return 0;
+}
+
+int loader_detach(struct loader *l, const char *ifname)
+{
+	struct loader_iface *li = find_iface(l, ifname);
+	int r;
+
+	if (!li)
+		return -ENOENT;
+	r = xdp_program__detach(li->prog, li->ifindex,
+				li->generic ? XDP_MODE_SKB : XDP_MODE_NATIVE, 0);
+	if (r)
+		log_warn("interface %s: detaching XDP: %s", ifname, strerror(-r));
+	else
+		log_info("interface %s: XDP detached", ifname);
+	xdp_program__close(li->prog);
+	*li = l->ifs[--l->n_ifs];
+	return r;
+}
+
+void loader_close(struct loader *l)
+{
+	while (l->n_ifs)
+		loader_detach(l, l->ifs[l->n_ifs - 1].name);
+	if (l->skel)
+		xdpns__destroy(l->skel);
+	l->skel = NULL;
+}
+
+int loader_counters(const struct loader *l, uint64_t out[XDPNS_CNT_COUNT])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	int fd = bpf_map__fd(l->skel->maps.xdpns_stats);
+	uint64_t *vals;
+	uint32_t k;
+	int c;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (k = 0; k < XDPNS_CNT_COUNT; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (c = 0; c < ncpu; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+	return 0;
+}

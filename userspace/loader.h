@@ -1,0 +1,40 @@
+/* Loader: the XDP object through its generated skeleton, attached with
+ * libxdp (native mode, generic as a fallback with a warning). */
+#ifndef XDPNS_LOADER_H
+#define XDPNS_LOADER_H
+
+#include <net/if.h>
+#include <stdint.h>
+#include "xdpns_maps.h"
+#include "mapsync.h"
+
+#define LOADER_MAX_IFACES 16
+
+struct xdpns; /* the skeleton */
+struct xdp_program;
+
+struct loader_iface {
+	char name[IF_NAMESIZE];
+	int ifindex;
+	int generic; /* attached in generic (skb) mode */
+	struct xdp_program *prog;
+};
+
+struct loader {
+	struct xdpns *skel;
+	struct loader_iface ifs[LOADER_MAX_IFACES];
+	int n_ifs;
+};
+
+/* Open and load the object; blob maps are sized for expected_rrsets. */
+int loader_open(struct loader *l, uint64_t expected_rrsets);
+/* mode: "native" (fallback to generic with a warning) or "generic". */
+int loader_attach(struct loader *l, const char *ifname, const char *mode);
+int loader_detach(struct loader *l, const char *ifname);
+void loader_close(struct loader *l); /* detaches everything */
+void loader_fds(const struct loader *l, struct mapsync_fds *fds);
+int loader_prog_fd(const struct loader *l);
+/* XDP counters summed over CPUs. */
+int loader_counters(const struct loader *l, uint64_t out[XDPNS_CNT_COUNT]);
+
+#endif

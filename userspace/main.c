@@ -1,0 +1,90 @@
+/* xdpns: one binary, daemon and CLI. `xdpns COMMAND [options]`. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include "cli.h"
+#include "daemon.h"
+#include "log.h"
+
+#ifndef XDPNS_VERSION
+#define XDPNS_VERSION "0.1.0"
+#endif
+
+static const char usage[] =
+	"usage: xdpns COMMAND [options]\n"
+	"\n"
+	"commands:\n"
+	"  serve -c FILE [-v]   run the daemon in the foreground\n"
+	"  status [--json]      attached interfaces, zones and serials\n"
+	"  stats [--json]       XDP and slow-path counters\n"
+	"  reload               re-read zone files\n"
+	"  version              print the version\n"
+	"\n"
+	"Each command takes --help.\n";
+
+static int cmd_serve(int argc, char **argv)
+{
+	static const char serve_usage[] =
+		"usage: xdpns serve -c FILE [-v]...\n"
+		"Run the daemon in the foreground, logging to stderr. SIGTERM or\n"
+		"SIGINT detach XDP and stop; SIGHUP re-reads zone files.\n"
+		"  -c, --config FILE  configuration file (YAML)\n"
+		"  -v, --verbose      more logging (repeat for debug)\n";
+	static const struct option longs[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cfg = NULL;
+	int c, level = LOG_LVL_INFO;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:vh", longs, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			cfg = optarg;
+			break;
+		case 'v':
+			level++;
+			break;
+		case 'h':
+			printf("%s", serve_usage);
+			return 0;
+		default:
+			fprintf(stderr, "%s", serve_usage);
+			return 2;
+		}
+	}
+	if (!cfg || optind != argc) {
+		fprintf(stderr, "%s", serve_usage);
+		return 2;
+	}
+	log_set_level(level);
+	return daemon_run(cfg) ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (!cmd || !strcmp(cmd, "--help") || !strcmp(cmd, "-h") ||
+	    !strcmp(cmd, "help")) {
+		fputs(usage, cmd ? stdout : stderr);
+		return cmd ? 0 : 2;
+	}
+	if (!strcmp(cmd, "serve"))
+		return cmd_serve(argc - 1, argv + 1);
+	if (!strcmp(cmd, "status"))
+		return cli_status(argc - 1, argv + 1);
+	if (!strcmp(cmd, "stats"))
+		return cli_stats(argc - 1, argv + 1);
+	if (!strcmp(cmd, "reload"))
+		return cli_reload(argc - 1, argv + 1);
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("xdpns %s\n", XDPNS_VERSION);
+		return 0;
+	}
+	fprintf(stderr, "xdpns: unknown command '%s'\n%s", cmd, usage);
+	return 2;
+}

@@ -1,0 +1,276 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include "log.h"
+#include "server.h"
+
+#define TCP_BUF (2 + 65535)
+
+struct tcp_client {
+	int fd;
+	uint64_t last_ms;
+	size_t have; /* bytes in buf */
+	uint8_t *buf;
+};
+
+struct server {
+	int epfd;
+	int udp[CONFIG_MAX_LISTEN], tcp[CONFIG_MAX_LISTEN];
+	int n;
+	struct tcp_client clients[SERVER_MAX_TCP];
+	int n_clients;
+	struct server_stats st;
+	uint8_t out[TCP_BUF];
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int open_sock(const struct config_listen *l, int type)
+{
+	int one = 1, fd, r;
+
+	fd = socket(l->addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (l->addr.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) ||
+	    (type == SOCK_STREAM && listen(fd, 128))) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int watch(int epfd, int fd, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.fd = fd };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+int server_open(const struct config *cfg, int epfd, struct server **out)
+{
+	struct server *s = calloc(1, sizeof(*s));
+	int i, r = 0;
+
+	if (!s)
+		return -ENOMEM;
+	s->epfd = epfd;
+	for (i = 0; i < cfg->n_listen; i++) {
+		int u = open_sock(&cfg->listen[i], SOCK_DGRAM);
+		int t = u >= 0 ? open_sock(&cfg->listen[i], SOCK_STREAM) : u;
+
+		if (u < 0 || t < 0) {
+			r = u < 0 ? u : t;
+			if (u >= 0)
+				close(u);
+			log_err("listen %s: %s", cfg->listen[i].text, strerror(-r));
+			goto fail;
+		}
+		s->udp[s->n] = u;
+		s->tcp[s->n] = t;
+		s->n++;
+		if ((r = watch(epfd, u, EPOLLIN)) || (r = watch(epfd, t, EPOLLIN)))
+			goto fail;
+		log_info("slow path listening on %s (UDP and TCP)",
+			 cfg->listen[i].text);
+	}
+	*out = s;
+	return 0;
+fail:
+	server_close(s);
+	return r;
+}
+
+static void client_drop(struct server *s, int i)
+{
+	close(s->clients[i].fd);
+	free(s->clients[i].buf);
+	s->clients[i] = s->clients[--s->n_clients];
+}
+
+void server_close(struct server *s)
+{
+	int i;
+
+	if (!s)
+		return;
+	while (s->n_clients)
+		client_drop(s, s->n_clients - 1);
+	for (i = 0; i < s->n; i++) {
+		close(s->udp[i]);
+		close(s->tcp[i]);
+	}
+	free(s);
+}
+
+static void count(struct server *s, const struct respond_info *info, size_t n)
+{
+	if (!n) {
+		s->st.no_reply++;
+		return;
+	}
+	s->st.responses++;
+	if (info->truncated)
+		s->st.truncated++;
+	if (info->rcode >= 0 && info->rcode <= 16)
+		s->st.rcode[info->rcode]++;
+}
+
+static void udp_read(struct server *s, const struct engine *e, int fd)
+{
+	uint8_t q[65536];
+	int budget = 64;
+
+	while (budget--) {
+		struct sockaddr_storage from;
+		socklen_t flen = sizeof(from);
+		struct respond_info info;
+		ssize_t n;
+		size_t out;
+
+		n = recvfrom(fd, q, sizeof(q), 0, (struct sockaddr *)&from, &flen);
+		if (n < 0)
+			return;
+		s->st.udp_queries++;
+		out = engine_respond(e, q, n, s->out, sizeof(s->out), 0, &info);
+		count(s, &info, out);
+		if (out)
+			sendto(fd, s->out, out, 0, (struct sockaddr *)&from, flen);
+	}
+}
+
+static void tcp_accept(struct server *s, int lfd)
+{
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct tcp_client *c;
+
+		if (fd < 0)
+			return;
+		if (s->n_clients >= SERVER_MAX_TCP) {
+			s->st.tcp_refused++;
+			close(fd);
+			continue;
+		}
+		c = &s->clients[s->n_clients];
+		memset(c, 0, sizeof(*c));
+		c->buf = malloc(TCP_BUF);
+		if (!c->buf || watch(s->epfd, fd, EPOLLIN)) {
+			free(c->buf);
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->last_ms = now_ms();
+		s->n_clients++;
+	}
+}
+
+/* Blocking-free best effort write of a whole reply; a client that cannot
+ * take it is dropped. */
+static int tcp_send(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= w;
+	}
+	return 0;
+}
+
+static int tcp_read(struct server *s, const struct engine *e, int i)
+{
+	struct tcp_client *c = &s->clients[i];
+	ssize_t n = recv(c->fd, c->buf + c->have, TCP_BUF - c->have, 0);
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+		return -1;
+	if (n < 0)
+		return 0;
+	c->have += n;
+	c->last_ms = now_ms();
+	for (;;) { /* pipelined queries */
+		struct respond_info info;
+		size_t len, out;
+
+		if (c->have < 2)
+			return 0;
+		len = (size_t)c->buf[0] << 8 | c->buf[1];
+		if (len == 0)
+			return -1;
+		if (c->have < 2 + len)
+			return 0;
+		s->st.tcp_queries++;
+		out = engine_respond(e, c->buf + 2, len, s->out + 2,
+				     sizeof(s->out) - 2, 1, &info);
+		count(s, &info, out);
+		if (out) {
+			s->out[0] = out >> 8;
+			s->out[1] = out & 0xff;
+			if (tcp_send(c->fd, s->out, out + 2))
+				return -1;
+		}
+		memmove(c->buf, c->buf + 2 + len, c->have - 2 - len);
+		c->have -= 2 + len;
+	}
+}
+
+int server_handle(struct server *s, const struct engine *e, int fd,
+		  uint32_t events)
+{
+	int i;
+
+	(void)events;
+	for (i = 0; i < s->n; i++) {
+		if (fd == s->udp[i]) {
+			udp_read(s, e, fd);
+			return 1;
+		}
+		if (fd == s->tcp[i]) {
+			tcp_accept(s, fd);
+			return 1;
+		}
+	}
+	for (i = 0; i < s->n_clients; i++)
+		if (s->clients[i].fd == fd) {
+			if (tcp_read(s, e, i))
+				client_drop(s, i);
+			return 1;
+		}
+	return 0;
+}
+
+void server_tick(struct server *s)
+{
+	uint64_t now = now_ms();
+	int i;
+
+	for (i = s->n_clients - 1; i >= 0; i--)
+		if (now - s->clients[i].last_ms > SERVER_TCP_IDLE_MS)
+			client_drop(s, i);
+}
+
+void server_get_stats(const struct server *s, struct server_stats *st)
+{
+	*st = s->st;
+}

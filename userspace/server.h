@@ -1,0 +1,31 @@
+/* Slow path: UDP and TCP sockets on server.listen answering with the
+ * engine. TCP takes pipelined queries, closes idle clients and caps them. */
+#ifndef XDPNS_SERVER_H
+#define XDPNS_SERVER_H
+
+#include <stdint.h>
+#include "config.h"
+#include "engine.h"
+
+#define SERVER_MAX_TCP 256
+#define SERVER_TCP_IDLE_MS 10000
+
+struct server_stats {
+	uint64_t udp_queries, tcp_queries;
+	uint64_t responses, truncated, no_reply, tcp_refused;
+	uint64_t rcode[17]; /* 16 = BADVERS */
+};
+
+struct server;
+
+/* Bind every listen address; registers its fds with epfd. */
+int server_open(const struct config *cfg, int epfd, struct server **out);
+void server_close(struct server *s);
+/* An epoll event for one of our fds; returns 1 if it was ours. */
+int server_handle(struct server *s, const struct engine *e, int fd,
+		  uint32_t events);
+/* Close idle TCP clients; call periodically. */
+void server_tick(struct server *s);
+void server_get_stats(const struct server *s, struct server_stats *st);
+
+#endif
