@@ -26,12 +26,15 @@ PREFIX ?= /usr/local
 
 .SECONDARY:
 .PHONY: all deps test demo bench install clean unit bpftest e2e fuzz-replay
-all: $(BUILD)/xdpns
+all: $(BUILD)/xdpns $(BUILD)/peer_pass.bpf.o
 
 deps:
 	@scripts/deps.sh
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/peer_pass.bpf.o: tests/e2e/peer_pass.bpf.c | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
@@ -80,7 +83,7 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@bench/run.sh
 
-install: $(BUILD)/xdpns
+install: $(BUILD)/xdpns $(BUILD)/peer_pass.bpf.o
 	install -D -m 0755 $(BUILD)/xdpns $(DESTDIR)$(PREFIX)/sbin/xdpns
 
 clean:
