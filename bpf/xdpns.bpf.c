@@ -184,7 +184,7 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode)
 	total = DNS_HDR_LEN + q.qlen + b.h->len + (q.edns ? XDPNS_OPT_LEN : 0);
 	*tc = total > q.eff_size;
 	*rcode = bpf_ntohs(b.h->flags) & DNS_F_RCODE;
-	r = answer_write(ctx, &p, &q, &b, *tc);
+	r = answer_write(ctx, &p, &q, &b, *tc, sc->move);
 	if (r == XDPNS_PASS_COUNT)
 		return OUT_TX;
 	if (r == XDPNS_PASS_TOO_BIG)

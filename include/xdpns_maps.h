@@ -153,11 +153,15 @@ enum xdpns_counter {
 /* Per-CPU scratch: the key under construction and a copy of the question
  * (and OPT) so the parser indexes a bounded buffer, not the packet. */
 #define XDPNS_QBUF_LEN 272 /* 255 name + 4 + 11 OPT, rounded */
+/* headers before the body when the reply grows at the head: Ethernet,
+ * VLAN, IPv6, UDP, DNS header, question */
+#define XDPNS_MOVE_LEN 352
 struct xdpns_scratch {
 	struct xdpns_key key;
 	__u8 qbuf[XDPNS_QBUF_LEN];
+	__u8 move[XDPNS_MOVE_LEN];
 };
-_Static_assert(sizeof(struct xdpns_scratch) == 532, "scratch size");
+_Static_assert(sizeof(struct xdpns_scratch) == 884, "scratch size");
 
 /* Pin paths (bpffs) for maps shared with other tools. */
 #define XDPNS_PIN_DIR "/sys/fs/bpf/xdpns"

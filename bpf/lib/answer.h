@@ -57,6 +57,33 @@ static __always_inline void swap_mac(struct ethhdr *eth)
 }
 
 /*
+ * Make the frame new_end bytes long, keeping its first keep bytes. Grow at
+ * the tail when the buffer has room there; otherwise (a veth hands XDP
+ * buffers cut to the packet) grow at the head, into the headroom XDP
+ * always has, and move the kept bytes to the new start.
+ */
+static __always_inline int grow(struct xdp_md *ctx, __u32 new_end,
+				__u32 old_end, __u32 keep, __u8 *move)
+{
+	int d = (int)new_end - (int)old_end;
+	__u32 delta;
+
+	if (d <= 0 || !bpf_xdp_adjust_tail(ctx, d))
+		return d <= 0 ? bpf_xdp_adjust_tail(ctx, d) : 0;
+	delta = d;
+	if (delta > 256 || keep < 1 || keep > XDPNS_MOVE_LEN)
+		return -1;
+	if (bpf_xdp_adjust_head(ctx, -(int)delta))
+		return -1;
+	if (bpf_xdp_load_bytes(ctx, delta, move, keep) ||
+	    bpf_xdp_store_bytes(ctx, 0, move, keep)) {
+		bpf_xdp_adjust_head(ctx, (int)delta); /* put it back as it was */
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Build the reply. body_len = 0 and tc = 1 for a truncated reply. Returns
  * XDPNS_PASS_COUNT on success (frame ready for XDP_TX) or a pass reason;
  * on failure after the frame was changed returns XDPNS_PASS_ERROR and the
@@ -64,7 +91,7 @@ static __always_inline void swap_mac(struct ethhdr *eth)
  */
 static __always_inline int answer_write(struct xdp_md *ctx, struct pkt *p,
 					struct query *q, struct blob_view *b,
-					int tc)
+					int tc, __u8 *move)
 {
 	void *data, *data_end;
 	struct udphdr *udp;
@@ -79,6 +106,7 @@ static __always_inline int answer_write(struct xdp_md *ctx, struct pkt *p,
 	__u16 hdr[6];
 	__u8 opt[XDPNS_OPT_LEN + 1];
 
+	body_off = p->dns_off + DNS_HDR_LEN + q->qlen;
 	flags = bpf_ntohs(b->h->flags) | (q->qflags & (DNS_F_RD | DNS_F_CD));
 	if (tc)
 		flags |= DNS_F_TC;
@@ -90,7 +118,7 @@ static __always_inline int answer_write(struct xdp_md *ctx, struct pkt *p,
 	hdr[5] = bpf_htons((tc ? 0 : bpf_ntohs(b->h->arcount)) +
 			   (q->edns ? 1 : 0));
 
-	if (bpf_xdp_adjust_tail(ctx, (int)new_end - (int)old_end))
+	if (grow(ctx, new_end, old_end, body_off, move))
 		return XDPNS_PASS_TOO_BIG;
 
 	data = (void *)(long)ctx->data;
@@ -103,7 +131,6 @@ static __always_inline int answer_write(struct xdp_md *ctx, struct pkt *p,
 	__builtin_memcpy(&hdr[0], dns, 2);
 	__builtin_memcpy(dns + 2, &hdr[1], 10);
 
-	body_off = p->dns_off + DNS_HDR_LEN + q->qlen;
 	if (body_len) {
 		/* store_bytes wants a size the verifier can bound by the
 		 * blob's own capacity: check in 64-bit, one call per class */
