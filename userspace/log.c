@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <time.h>
 #include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
 #include "log.h"
 
 static int cur_level = LOG_LVL_INFO;
@@ -47,7 +48,19 @@ static int libbpf_print(enum libbpf_print_level lvl, const char *fmt, va_list ap
 	return vfprintf(stderr, fmt, ap);
 }
 
+static int libxdp_print(enum libxdp_print_level lvl, const char *fmt, va_list ap)
+{
+	int level = lvl == LIBXDP_WARN ? LOG_LVL_WARN :
+		    lvl == LIBXDP_INFO ? LOG_LVL_DEBUG : LOG_LVL_DEBUG + 1;
+
+	if (level > cur_level)
+		return 0;
+	fprintf(stderr, "xdpns: libxdp: ");
+	return vfprintf(stderr, fmt, ap);
+}
+
 void log_route_libbpf(void)
 {
 	libbpf_set_print(libbpf_print);
+	libxdp_set_print(libxdp_print);
 }

@@ -326,8 +326,10 @@ int zone_load_file(const char *file, const char *origin, struct zone **out,
 			r = -EINVAL;
 			goto out;
 		}
+		/* ldns counts the newline it consumed: the record started at
+		 * the line we were on before the call */
 		if (st != LDNS_STATUS_OK) {
-			snprintf(err, errlen, "%s:%d: %s", file, line,
+			snprintf(err, errlen, "%s:%d: %s", file, start,
 				 ldns_get_errorstr_by_id(st));
 			r = -EINVAL;
 			goto out;
@@ -335,7 +337,7 @@ int zone_load_file(const char *file, const char *origin, struct zone **out,
 		r = zone_add(z, rr, why, sizeof(why));
 		if (r) {
 			ldns_rr_free(rr);
-			snprintf(err, errlen, "%s:%d: %s", file, line, why);
+			snprintf(err, errlen, "%s:%d: %s", file, start, why);
 			goto out;
 		}
 	}

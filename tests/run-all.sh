@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Every test layer, in order: unit (cmocka), BPF (prog_test_run on the real
+# object), end to end (network namespaces). Needs root for BPF and netns:
+# without it the run fails, it never skips. Prints one summary line.
+set -u
+cd "$(dirname "$0")/.."
+suites_pass=0 suites_fail=0
+failed=()
+
+run() {
+	local name=$1; shift
+	echo "=== $name"
+	if "$@"; then
+		suites_pass=$((suites_pass + 1))
+	else
+		suites_fail=$((suites_fail + 1))
+		failed+=("$name")
+	fi
+}
+
+if [ "$(id -u)" != 0 ]; then
+	echo "FAIL: make test needs root (BPF programs, network namespaces)" >&2
+	echo "tests: 0 passed, 1 failed"
+	exit 1
+fi
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
+
+for t in build/tests/test_*; do
+	run "unit $(basename "$t")" "$t"
+done
+run "bpf" build/tests/bpf_test
+for t in tests/e2e/test_*.sh; do
+	run "e2e $(basename "$t")" bash "$t"
+done
+
+[ ${#failed[@]} -gt 0 ] && printf 'failed suite: %s\n' "${failed[@]}"
+echo "tests: $suites_pass passed, $suites_fail failed"
+[ "$suites_fail" = 0 ]
