@@ -55,7 +55,7 @@ static int libxdp_print(enum libxdp_print_level lvl, const char *fmt, va_list ap
 
 	if (level > cur_level)
 		return 0;
-	fprintf(stderr, "xdpns: libxdp: ");
+	fprintf(stderr, "xdpns: ");
 	return vfprintf(stderr, fmt, ap);
 }
 

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "wire.h"
 #include "zone.h"
+#include <ldns/sha1.h>
 
 uint64_t name_hash(const uint8_t *name, size_t len)
 {
@@ -60,43 +61,49 @@ uint32_t zone_neg_ttl(const struct zone *z)
 	return ttl < min ? ttl : min;
 }
 
-static int table_grow(struct zone *z)
+static int table_grow(struct node **tab, size_t *mask)
 {
-	size_t size = z->nodes ? (z->mask + 1) * 2 : 1024;
+	size_t size = *tab ? (*mask + 1) * 2 : 1024;
 	struct node *nodes = calloc(size, sizeof(*nodes));
 	size_t i;
 
 	if (!nodes)
 		return -ENOMEM;
-	for (i = 0; z->nodes && i <= z->mask; i++) {
-		struct node *o = &z->nodes[i];
+	for (i = 0; *tab && i <= *mask; i++) {
+		struct node *o = &(*tab)[i];
 
 		if (o->name)
 			*table_slot(nodes, size - 1, o->name, o->len) = *o;
 	}
-	free(z->nodes);
-	z->nodes = nodes;
-	z->mask = size - 1;
+	free(*tab);
+	*tab = nodes;
+	*mask = size - 1;
 	return 0;
 }
 
-static struct node *node_get(struct zone *z, const uint8_t *name, size_t len)
+static struct node *table_get(struct node **tab, size_t *mask, size_t *count,
+			      const uint8_t *name, size_t len)
 {
 	struct node *n;
 
-	if (!z->nodes || (z->n_nodes + 1) * 4 > (z->mask + 1) * 3)
-		if (table_grow(z))
+	if (!*tab || (*count + 1) * 4 > (*mask + 1) * 3)
+		if (table_grow(tab, mask))
 			return NULL;
-	n = table_slot(z->nodes, z->mask, name, len);
+	n = table_slot(*tab, *mask, name, len);
 	if (!n->name) {
 		n->name = malloc(len);
 		if (!n->name)
 			return NULL;
 		memcpy(n->name, name, len);
 		n->len = len;
-		z->n_nodes++;
+		(*count)++;
 	}
 	return n;
+}
+
+static struct node *node_get(struct zone *z, const uint8_t *name, size_t len)
+{
+	return table_get(&z->nodes, &z->mask, &z->n_nodes, name, len);
 }
 
 static struct rrset *rrset_get(struct node *n, uint16_t type)
@@ -121,15 +128,13 @@ static struct rrset *rrset_get(struct node *n, uint16_t type)
 	return s->rrs ? s : NULL;
 }
 
-void zone_free(struct zone *z)
+static void table_free(struct node *tab, size_t mask)
 {
 	size_t i;
 	uint16_t j;
 
-	if (!z)
-		return;
-	for (i = 0; z->nodes && i <= z->mask; i++) {
-		struct node *n = &z->nodes[i];
+	for (i = 0; tab && i <= mask; i++) {
+		struct node *n = &tab[i];
 
 		if (!n->name)
 			continue;
@@ -141,7 +146,17 @@ void zone_free(struct zone *z)
 		free(n->sets);
 		free(n->name);
 	}
-	free(z->nodes);
+	free(tab);
+}
+
+void zone_free(struct zone *z)
+{
+	if (!z)
+		return;
+	table_free(z->nodes, z->mask);
+	table_free(z->n3nodes, z->n3mask);
+	free(z->nsec);
+	free(z->nsec3);
 	free(z);
 }
 
@@ -155,6 +170,40 @@ static size_t rr_owner(const ldns_rr *rr, uint8_t *buf)
 		return 0;
 	name_lower(buf, ldns_rdf_data(o), len);
 	return len;
+}
+
+static int rr_list_has(const ldns_rr_list *l, const ldns_rr *rr)
+{
+	size_t i;
+
+	for (i = 0; i < ldns_rr_list_rr_count(l); i++)
+		if (!ldns_rr_compare(ldns_rr_list_rr(l, i), rr))
+			return 1;
+	return 0;
+}
+
+/* Types that may live beside a CNAME (RFC 2181 10.1, RFC 4035 2.5). */
+static int cname_companion(uint16_t type)
+{
+	return type == LDNS_RR_TYPE_NSEC || type == LDNS_RR_TYPE_RRSIG;
+}
+
+static int cname_conflict(const struct node *n, uint16_t type)
+{
+	uint16_t i;
+
+	if (cname_companion(type))
+		return 0;
+	for (i = 0; i < n->n_sets; i++) {
+		uint16_t t = n->sets[i].type;
+
+		if (!n->sets[i].rrs || !ldns_rr_list_rr_count(n->sets[i].rrs) ||
+		    t == type || cname_companion(t))
+			continue;
+		if (t == LDNS_RR_TYPE_CNAME || type == LDNS_RR_TYPE_CNAME)
+			return 1;
+	}
+	return 0;
 }
 
 /* Add one record; takes ownership of rr on success. */
@@ -181,7 +230,13 @@ static int zone_add(struct zone *z, ldns_rr *rr, char *why, size_t whylen)
 		snprintf(why, whylen, "%s is outside the zone %s", o, z->name);
 		return -EINVAL;
 	}
-	n = node_get(z, owner, len);
+	if (type == LDNS_RR_TYPE_NSEC3 ||
+	    (type == LDNS_RR_TYPE_RRSIG && ldns_rr_rrsig_typecovered(rr) &&
+	     ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(rr)) ==
+		     LDNS_RR_TYPE_NSEC3))
+		n = table_get(&z->n3nodes, &z->n3mask, &z->n_n3nodes, owner, len);
+	else
+		n = node_get(z, owner, len);
 	if (!n)
 		return -ENOMEM;
 	if (type == LDNS_RR_TYPE_RRSIG) {
@@ -196,6 +251,10 @@ static int zone_add(struct zone *z, ldns_rr *rr, char *why, size_t whylen)
 			return -ENOMEM;
 		if (!s->sigs && !(s->sigs = ldns_rr_list_new()))
 			return -ENOMEM;
+		if (rr_list_has(s->sigs, rr)) {
+			ldns_rr_free(rr);
+			return 0;
+		}
 		if (!ldns_rr_list_push_rr(s->sigs, rr))
 			return -ENOMEM;
 		z->signed_zone = 1;
@@ -206,6 +265,10 @@ static int zone_add(struct zone *z, ldns_rr *rr, char *why, size_t whylen)
 		snprintf(why, whylen, "SOA record not at the zone apex");
 		return -EINVAL;
 	}
+	if (cname_conflict(n, type)) {
+		snprintf(why, whylen, "CNAME and other data at one name (RFC 2181 10.1)");
+		return -EINVAL;
+	}
 	s = rrset_get(n, type);
 	if (!s)
 		return -ENOMEM;
@@ -214,18 +277,176 @@ static int zone_add(struct zone *z, ldns_rr *rr, char *why, size_t whylen)
 		return -EINVAL;
 	}
 	/* identical records are one record (RFC 2181 5.2) */
-	{
-		size_t i;
-
-		for (i = 0; i < ldns_rr_list_rr_count(s->rrs); i++)
-			if (!ldns_rr_compare(ldns_rr_list_rr(s->rrs, i), rr)) {
-				ldns_rr_free(rr);
-				return 0;
-			}
+	if (rr_list_has(s->rrs, rr)) {
+		ldns_rr_free(rr);
+		return 0;
+	}
+	if (type == LDNS_RR_TYPE_CNAME && ldns_rr_list_rr_count(s->rrs)) {
+		snprintf(why, whylen, "more than one CNAME at one name");
+		return -EINVAL;
 	}
 	if (!ldns_rr_list_push_rr(s->rrs, rr))
 		return -ENOMEM;
 	z->n_records++;
+	return 0;
+}
+
+int name_canon_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	uint8_t ao[128], bo[128]; /* label offsets */
+	int na = 0, nb = 0;
+	size_t i;
+
+	for (i = 0; i < alen && a[i] && na < 128; i += a[i] + 1)
+		ao[na++] = i;
+	for (i = 0; i < blen && b[i] && nb < 128; i += b[i] + 1)
+		bo[nb++] = i;
+	while (na > 0 && nb > 0) {
+		const uint8_t *la = a + ao[--na], *lb = b + bo[--nb];
+		size_t n = la[0] < lb[0] ? la[0] : lb[0];
+		int c = memcmp(la + 1, lb + 1, n);
+
+		if (c)
+			return c;
+		if (la[0] != lb[0])
+			return la[0] < lb[0] ? -1 : 1;
+	}
+	return na == nb ? 0 : na < nb ? -1 : 1;
+}
+
+static int nsec_node_cmp(const void *x, const void *y)
+{
+	const struct node *a = *(struct node *const *)x;
+	const struct node *b = *(struct node *const *)y;
+
+	return name_canon_cmp(a->name, a->len, b->name, b->len);
+}
+
+static int nsec3_cmp(const void *x, const void *y)
+{
+	return memcmp(((const struct nsec3_entry *)x)->hash,
+		      ((const struct nsec3_entry *)y)->hash, 20);
+}
+
+struct node *zone_nsec_find(const struct zone *z, const uint8_t *name,
+			    size_t len, int *exact)
+{
+	size_t lo = 0, hi = z->n_nsec;
+
+	*exact = 0;
+	if (!z->n_nsec)
+		return NULL;
+	/* the last owner <= name */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct node *n = z->nsec[mid];
+
+		if (name_canon_cmp(n->name, n->len, name, len) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return z->nsec[z->n_nsec - 1]; /* wraps: the last covers */
+	*exact = name_canon_cmp(z->nsec[lo - 1]->name, z->nsec[lo - 1]->len,
+				name, len) == 0;
+	return z->nsec[lo - 1];
+}
+
+int zone_nsec3_hash(const struct zone *z, const uint8_t *name, size_t len,
+		    uint8_t hash[20])
+{
+	uint8_t buf[255 + 255];
+	uint16_t i;
+
+	if (!z->nsec3_ok)
+		return -ENOENT;
+	memcpy(buf, name, len);
+	memcpy(buf + len, z->nsec3_salt, z->nsec3_salt_len);
+	ldns_sha1(buf, len + z->nsec3_salt_len, hash);
+	for (i = 0; i < z->nsec3_iterations; i++) {
+		memcpy(buf, hash, 20);
+		memcpy(buf + 20, z->nsec3_salt, z->nsec3_salt_len);
+		ldns_sha1(buf, 20 + z->nsec3_salt_len, hash);
+	}
+	return 0;
+}
+
+struct node *zone_nsec3_find(const struct zone *z, const uint8_t hash[20],
+			     int *exact)
+{
+	size_t lo = 0, hi = z->n_nsec3;
+
+	*exact = 0;
+	if (!z->n_nsec3)
+		return NULL;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (memcmp(z->nsec3[mid].hash, hash, 20) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return z->nsec3[z->n_nsec3 - 1].node;
+	*exact = memcmp(z->nsec3[lo - 1].hash, hash, 20) == 0;
+	return z->nsec3[lo - 1].node;
+}
+
+/* NSEC order and the NSEC3 index (a zone may have neither). */
+static int zone_index_denial(struct zone *z)
+{
+	struct node *apex = zone_find(z, z->apex, z->apex_len);
+	struct rrset *param = apex ? node_rrset(apex, LDNS_RR_TYPE_NSEC3PARAM) : NULL;
+	size_t i;
+
+	z->nsec = malloc((z->n_nodes + 1) * sizeof(*z->nsec));
+	if (!z->nsec)
+		return -ENOMEM;
+	for (i = 0; i <= z->mask; i++) {
+		struct node *n = &z->nodes[i];
+		struct rrset *s = n->name ? node_rrset(n, LDNS_RR_TYPE_NSEC) : NULL;
+
+		if (s && s->rrs && ldns_rr_list_rr_count(s->rrs))
+			z->nsec[z->n_nsec++] = n;
+	}
+	qsort(z->nsec, z->n_nsec, sizeof(*z->nsec), nsec_node_cmp);
+
+	if (param && param->rrs && ldns_rr_list_rr_count(param->rrs)) {
+		const ldns_rr *p = ldns_rr_list_rr(param->rrs, 0);
+		const ldns_rdf *salt = ldns_rr_rdf(p, 3);
+
+		if (ldns_rdf2native_int8(ldns_rr_rdf(p, 0)) == 1 && salt &&
+		    ldns_rdf_size(salt) >= 1 &&
+		    ldns_rdf_size(salt) - 1 == ldns_rdf_data(salt)[0]) {
+			z->nsec3_ok = 1;
+			z->nsec3_iterations = ldns_rdf2native_int16(ldns_rr_rdf(p, 2));
+			z->nsec3_salt_len = ldns_rdf_data(salt)[0];
+			memcpy(z->nsec3_salt, ldns_rdf_data(salt) + 1,
+			       z->nsec3_salt_len);
+		}
+	}
+	if (!z->n_n3nodes)
+		return 0;
+	z->nsec3 = calloc(z->n_n3nodes, sizeof(*z->nsec3));
+	if (!z->nsec3)
+		return -ENOMEM;
+	for (i = 0; i <= z->n3mask; i++) {
+		struct node *n = &z->n3nodes[i];
+		char label[64];
+		uint8_t h[64];
+
+		if (!n->name || n->name[0] == 0 || n->name[0] > 63)
+			continue;
+		memcpy(label, n->name + 1, n->name[0]);
+		if (ldns_b32_pton_extended_hex(label, n->name[0], h, sizeof(h)) != 20)
+			continue; /* not a SHA-1 owner: ignored */
+		memcpy(z->nsec3[z->n_nsec3].hash, h, 20);
+		z->nsec3[z->n_nsec3].node = n;
+		z->n_nsec3++;
+	}
+	qsort(z->nsec3, z->n_nsec3, sizeof(*z->nsec3), nsec3_cmp);
 	return 0;
 }
 
@@ -274,7 +495,30 @@ static int zone_finish(struct zone *z, char *why, size_t whylen)
 		}
 	}
 	free(names);
-	return 0;
+	return zone_index_denial(z);
+}
+
+/* Consume blank and comment-only lines (ldns would, but then the line a
+ * record starts on is lost). */
+static void skip_blank_lines(FILE *fp, int *line)
+{
+	char buf[4096];
+
+	for (;;) {
+		long pos = ftell(fp);
+		const char *p;
+
+		if (pos < 0 || !fgets(buf, sizeof(buf), fp))
+			return;
+		for (p = buf; *p == ' ' || *p == '\t' || *p == '\r'; p++)
+			;
+		if ((*p != '\n' && *p != ';' && *p != 0) ||
+		    !strchr(buf, '\n')) {
+			fseek(fp, pos, SEEK_SET);
+			return;
+		}
+		(*line)++;
+	}
 }
 
 int zone_load_file(const char *file, const char *origin, struct zone **out,
@@ -313,8 +557,11 @@ int zone_load_file(const char *file, const char *origin, struct zone **out,
 	/* record by record, so every problem has a line number */
 	while (!feof(fp)) {
 		ldns_rr *rr = NULL;
-		int start = line;
 		ldns_status st;
+		int start;
+
+		skip_blank_lines(fp, &line);
+		start = line;
 
 		st = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &cur_origin, &prev, &line);
 		if (st == LDNS_STATUS_SYNTAX_EMPTY || st == LDNS_STATUS_SYNTAX_TTL ||

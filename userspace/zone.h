@@ -21,6 +21,12 @@ struct node {
 	uint16_t cap;
 };
 
+/* An NSEC3 record set, by the hash its owner's first label encodes. */
+struct nsec3_entry {
+	uint8_t hash[20];
+	struct node *node; /* rrset NSEC3 with its RRSIGs */
+};
+
 struct zone {
 	uint8_t apex[256]; /* canonical wire name */
 	size_t apex_len;
@@ -33,6 +39,19 @@ struct zone {
 	uint32_t serial;
 	int signed_zone; /* has RRSIGs */
 	ldns_rr *soa; /* points into the apex rrset */
+	/* DNSSEC denial: NSEC owners in canonical order; NSEC3 records kept
+	 * apart from the namespace (their owners are not names of the zone)
+	 * and sorted by hash; the parameters from the apex NSEC3PARAM. */
+	struct node **nsec; /* nodes holding an NSEC, canonical order */
+	size_t n_nsec;
+	struct node *n3nodes; /* hash table of NSEC3 owners */
+	size_t n3mask, n_n3nodes;
+	struct nsec3_entry *nsec3;
+	size_t n_nsec3;
+	int nsec3_ok; /* NSEC3PARAM found, SHA-1 */
+	uint16_t nsec3_iterations;
+	uint8_t nsec3_salt_len;
+	uint8_t nsec3_salt[255];
 };
 
 /* Parse FILE as zone ORIGIN (presentation form). On error returns -EINVAL
@@ -46,6 +65,19 @@ struct node *zone_find(const struct zone *z, const uint8_t *name, size_t len);
 struct rrset *node_rrset(const struct node *n, uint16_t type);
 /* SOA MINIMUM and TTL for negative answers: min(SOA TTL, MINIMUM). */
 uint32_t zone_neg_ttl(const struct zone *z);
+
+/* DNSSEC canonical order of two canonical wire names (RFC 4034 6.1). */
+int name_canon_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+/* The NSEC whose owner is the greatest <= name (wrapping to the last);
+ * NULL in a zone without NSEC. exact says whether it is name itself. */
+struct node *zone_nsec_find(const struct zone *z, const uint8_t *name,
+			    size_t len, int *exact);
+/* NSEC3 hash of a canonical name with the zone's parameters; then the
+ * NSEC3 matching it (exact) or covering it. NULL without NSEC3. */
+int zone_nsec3_hash(const struct zone *z, const uint8_t *name, size_t len,
+		    uint8_t hash[20]);
+struct node *zone_nsec3_find(const struct zone *z, const uint8_t hash[20],
+			     int *exact);
 
 /* Hash of a canonical wire name (FNV-1a), shared by the tables. */
 uint64_t name_hash(const uint8_t *name, size_t len);

@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zone_load_file(): counts, empty non-terminals, duplicates, signatures,
+ * and one exact message per kind of bad file. Runs in a temporary
+ * directory so messages name "z.zone" as a user would see it.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wire.h"
+#include "zone.h"
+
+#define ZF "z.zone"
+#define ORIGIN "example.com."
+
+static char tmpdir[] = "/tmp/xdpns-test-zone.XXXXXX";
+static char olddir[PATH_MAX];
+
+static int group_setup(void **state)
+{
+	(void)state;
+	if (!getcwd(olddir, sizeof(olddir)) || !mkdtemp(tmpdir) ||
+	    chdir(tmpdir))
+		return -1;
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	unlink(ZF);
+	if (chdir(olddir) || rmdir(tmpdir))
+		return -1;
+	return 0;
+}
+
+static void write_zone(const char *text)
+{
+	FILE *f = fopen(ZF, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Loads text (NULL: the file as it is), which must succeed. */
+static struct zone *load_ok(const char *text)
+{
+	char err[512] = "x";
+	struct zone *z = NULL;
+	int r;
+
+	if (text)
+		write_zone(text);
+	r = zone_load_file(ZF, ORIGIN, &z, err, sizeof(err));
+	if (r)
+		print_error("unexpected error %d: %s\n", r, err);
+	assert_int_equal(r, 0);
+	assert_string_equal(err, "");
+	assert_non_null(z);
+	return z;
+}
+
+/* Loads text, expects ret and exactly msg, and *out left alone. */
+static void load_err(const char *text, int ret, const char *msg)
+{
+	struct zone *sentinel = (struct zone *)&sentinel;
+	struct zone *z = sentinel;
+	char err[512];
+
+	memset(err, 'x', sizeof(err));
+	if (text)
+		write_zone(text);
+	assert_int_equal(zone_load_file(ZF, ORIGIN, &z, err, sizeof(err)), ret);
+	if (strcmp(err, msg))
+		print_error("zone file was:\n%s\n", text ? text : "(none)");
+	assert_string_equal(err, msg);
+	assert_ptr_equal(z, sentinel);
+}
+
+/* Node by presentation name, NULL when absent. */
+static struct node *find(const struct zone *z, const char *name)
+{
+	ldns_rdf *d = ldns_dname_new_frm_str(name);
+	uint8_t canon[256];
+	struct node *n;
+
+	assert_non_null(d);
+	assert_true(ldns_rdf_size(d) <= sizeof(canon));
+	name_lower(canon, ldns_rdf_data(d), ldns_rdf_size(d));
+	n = zone_find(z, canon, ldns_rdf_size(d));
+	ldns_rdf_deep_free(d);
+	return n;
+}
+
+static size_t count(const struct zone *z, const char *name, uint16_t type)
+{
+	struct node *n = find(z, name);
+	struct rrset *s = n ? node_rrset(n, type) : NULL;
+
+	return s && s->rrs ? ldns_rr_list_rr_count(s->rrs) : 0;
+}
+
+static size_t nsigs(const struct zone *z, const char *name, uint16_t type)
+{
+	struct node *n = find(z, name);
+	struct rrset *s = n ? node_rrset(n, type) : NULL;
+
+	return s && s->sigs ? ldns_rr_list_rr_count(s->sigs) : 0;
+}
+
+#define SOA_LINE "@ 3600 IN SOA ns1 hostmaster 2024010203 7200 900 1209600 300\n"
+
+static const char basic[] =
+	"$TTL 600\n"
+	"; a comment line\n"
+	SOA_LINE
+	"@ NS ns1\n"
+	"@ NS ns2.example.net.\n"
+	"ns1 A 192.0.2.53\n"
+	"www A 192.0.2.1\n"
+	"www A 192.0.2.2\n"
+	"www AAAA 2001:db8::1\n"
+	"mail 300 IN MX 10 mx.example.net.\n"
+	"a.b.c A 192.0.2.9\n"
+	"Upper.CASE TXT \"Kept As Is\"\n"
+	"ftp CNAME www\n";
+
+static void test_basic(void **state)
+{
+	struct zone *z;
+	struct node *n;
+	struct rrset *s;
+
+	(void)state;
+	z = load_ok(basic);
+	assert_int_equal(z->n_records, 11);
+	/* apex SOA NS, ns1 A, www A AAAA, mail MX, a.b.c A, upper TXT,
+	 * ftp CNAME */
+	assert_int_equal(z->n_rrsets, 9);
+	assert_int_equal(z->serial, 2024010203);
+	assert_int_equal(z->signed_zone, 0);
+	assert_string_equal(z->name, "example.com.");
+	assert_int_equal(z->apex_len, 13);
+	assert_memory_equal(z->apex, "\x07" "example" "\x03" "com", 13);
+	assert_non_null(z->soa);
+	assert_int_equal(ldns_rr_get_type(z->soa), LDNS_RR_TYPE_SOA);
+	/* min(SOA TTL 3600, MINIMUM 300) */
+	assert_int_equal(zone_neg_ttl(z), 300);
+
+	assert_int_equal(count(z, "example.com.", LDNS_RR_TYPE_SOA), 1);
+	assert_int_equal(count(z, "example.com.", LDNS_RR_TYPE_NS), 2);
+	assert_int_equal(count(z, "www.example.com.", LDNS_RR_TYPE_A), 2);
+	assert_int_equal(count(z, "www.example.com.", LDNS_RR_TYPE_AAAA), 1);
+	assert_int_equal(count(z, "www.example.com.", LDNS_RR_TYPE_MX), 0);
+	assert_int_equal(count(z, "ftp.example.com.", LDNS_RR_TYPE_CNAME), 1);
+	/* owner names are canonical: lookups in any case find them */
+	assert_int_equal(count(z, "upper.case.example.com.", LDNS_RR_TYPE_TXT),
+			 1);
+	assert_int_equal(count(z, "UPPER.case.EXAMPLE.com.", LDNS_RR_TYPE_TXT),
+			 1);
+	n = find(z, "upper.case.example.com.");
+	assert_non_null(n);
+	assert_int_equal(n->len, 24);
+	assert_memory_equal(n->name, "\x05" "upper" "\x04" "case", 11);
+
+	/* $TTL and explicit TTLs */
+	s = node_rrset(find(z, "www.example.com."), LDNS_RR_TYPE_A);
+	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(s->rrs, 0)), 600);
+	s = node_rrset(find(z, "mail.example.com."), LDNS_RR_TYPE_MX);
+	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(s->rrs, 0)), 300);
+
+	assert_null(find(z, "nope.example.com."));
+	assert_null(find(z, "example.org."));
+	assert_null(find(z, "com."));
+	zone_free(z);
+}
+
+static void test_empty_non_terminals(void **state)
+{
+	struct zone *z;
+	struct node *n;
+
+	(void)state;
+	z = load_ok("$TTL 600\n" SOA_LINE "a.b.c A 192.0.2.9\n"
+		    "x.y.b.c AAAA 2001:db8::9\n"
+		    "deep.1.2.3.4.5 TXT x\n");
+	assert_non_null(find(z, "a.b.c.example.com."));
+	n = find(z, "b.c.example.com.");
+	assert_non_null(n);
+	assert_int_equal(n->n_sets, 0);
+	n = find(z, "c.example.com.");
+	assert_non_null(n);
+	assert_int_equal(n->n_sets, 0);
+	assert_non_null(find(z, "y.b.c.example.com."));
+	assert_int_equal(find(z, "y.b.c.example.com.")->n_sets, 0);
+	assert_int_equal(find(z, "x.y.b.c.example.com.")->n_sets, 1);
+	assert_non_null(find(z, "5.example.com."));
+	assert_non_null(find(z, "4.5.example.com."));
+	assert_non_null(find(z, "3.4.5.example.com."));
+	assert_non_null(find(z, "2.3.4.5.example.com."));
+	assert_non_null(find(z, "1.2.3.4.5.example.com."));
+	assert_non_null(find(z, "deep.1.2.3.4.5.example.com."));
+	/* nothing above the apex, no siblings invented */
+	assert_null(find(z, "com."));
+	assert_null(find(z, "a.example.com."));
+	assert_null(find(z, "b.example.com."));
+	/* ENTs hold no data: counts are about records */
+	assert_int_equal(z->n_records, 4);
+	assert_int_equal(z->n_rrsets, 4);
+	zone_free(z);
+}
+
+static void test_duplicates_collapse(void **state)
+{
+	struct zone *z;
+
+	(void)state;
+	z = load_ok("$TTL 600\n" SOA_LINE
+		    "www A 192.0.2.1\n"
+		    "www A 192.0.2.1\n"
+		    "WWW.example.COM. 60 IN A 192.0.2.1\n"
+		    "www A 192.0.2.2\n"
+		    "www TXT \"a\"\n"
+		    "www TXT \"a\"\n"
+		    "www TXT \"A\"\n");
+	assert_int_equal(count(z, "www.example.com.", LDNS_RR_TYPE_A), 2);
+	/* TXT data is case-sensitive: "a" and "A" differ */
+	assert_int_equal(count(z, "www.example.com.", LDNS_RR_TYPE_TXT), 2);
+	assert_int_equal(z->n_records, 5);
+	assert_int_equal(z->n_rrsets, 3);
+	zone_free(z);
+}
+
+/* A syntactically valid signature (a fake 64-byte ECDSA one). */
+#define SIG_TAIL " 20300101000000 20200101000000 12345 example.com. " \
+	"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKiss" \
+	"LS4vMDEyMzQ1Njc4OTo7PD0+Pw==\n"
+
+static void test_rrsig_attach(void **state)
+{
+	struct zone *z;
+	struct rrset *s;
+
+	(void)state;
+	z = load_ok("$TTL 600\n" SOA_LINE
+		    "@ RRSIG SOA 13 2 3600" SIG_TAIL
+		    "www RRSIG A 13 3 600" SIG_TAIL /* before its rrset */
+		    "www A 192.0.2.1\n"
+		    "www A 192.0.2.2\n"
+		    "www AAAA 2001:db8::1\n"
+		    "www RRSIG AAAA 13 3 600" SIG_TAIL
+		    "gone RRSIG TXT 13 3 600" SIG_TAIL);
+	assert_int_equal(z->signed_zone, 1);
+	/* RRSIGs are records too */
+	assert_int_equal(z->n_records, 8);
+	/* apex SOA; www A AAAA; gone TXT (signatures only) */
+	assert_int_equal(z->n_rrsets, 4);
+	assert_int_equal(nsigs(z, "example.com.", LDNS_RR_TYPE_SOA), 1);
+	assert_int_equal(nsigs(z, "www.example.com.", LDNS_RR_TYPE_A), 1);
+	assert_int_equal(nsigs(z, "www.example.com.", LDNS_RR_TYPE_AAAA), 1);
+	assert_int_equal(count(z, "www.example.com.", LDNS_RR_TYPE_A), 2);
+	/* signatures are never an rrset of their own */
+	assert_null(node_rrset(find(z, "www.example.com."),
+			       LDNS_RR_TYPE_RRSIG));
+	s = node_rrset(find(z, "www.example.com."), LDNS_RR_TYPE_A);
+	assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(s->sigs, 0)),
+			 LDNS_RR_TYPE_RRSIG);
+	assert_int_equal(ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(
+				 ldns_rr_list_rr(s->sigs, 0))),
+			 LDNS_RR_TYPE_A);
+	/* the covered rrset without records exists, empty */
+	assert_int_equal(count(z, "gone.example.com.", LDNS_RR_TYPE_TXT), 0);
+	assert_int_equal(nsigs(z, "gone.example.com.", LDNS_RR_TYPE_TXT), 1);
+	assert_null(node_rrset(find(z, "example.com."), LDNS_RR_TYPE_NS));
+	zone_free(z);
+}
+
+/* RFC 2181 5.2: an RRset holds no duplicate records; signatures are no
+ * exception, or every DO answer carries the same RRSIG twice. */
+static void test_rrsig_duplicates_collapse(void **state)
+{
+	size_t sigs, records;
+	struct zone *z;
+
+	(void)state;
+	z = load_ok("$TTL 600\n" SOA_LINE
+		    "www A 192.0.2.1\n"
+		    "www RRSIG A 13 3 600" SIG_TAIL
+		    "www RRSIG A 13 3 600" SIG_TAIL);
+	sigs = nsigs(z, "www.example.com.", LDNS_RR_TYPE_A);
+	records = z->n_records;
+	zone_free(z); /* before a failed check leaves the test */
+	assert_int_equal(sigs, 1);
+	assert_int_equal(records, 3);
+}
+
+/* $ORIGIN, $TTL changes, and owners inherited from the previous line. */
+static void test_directives(void **state)
+{
+	struct zone *z;
+	struct rrset *s;
+
+	(void)state;
+	z = load_ok("$TTL 600\n" SOA_LINE
+		    "www A 192.0.2.1\n"
+		    "    AAAA 2001:db8::1\n"
+		    "$ORIGIN sub.example.com.\n"
+		    "host A 192.0.2.7\n"
+		    "$TTL 60\n"
+		    "@ TXT here\n"
+		    "$ORIGIN example.com.\n"
+		    "last A 192.0.2.8\n");
+	assert_int_equal(count(z, "www.example.com.", LDNS_RR_TYPE_AAAA), 1);
+	assert_int_equal(count(z, "host.sub.example.com.", LDNS_RR_TYPE_A), 1);
+	assert_int_equal(count(z, "sub.example.com.", LDNS_RR_TYPE_TXT), 1);
+	assert_int_equal(count(z, "last.example.com.", LDNS_RR_TYPE_A), 1);
+	assert_null(find(z, "host.example.com."));
+	s = node_rrset(find(z, "sub.example.com."), LDNS_RR_TYPE_TXT);
+	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(s->rrs, 0)), 60);
+	s = node_rrset(find(z, "host.sub.example.com."), LDNS_RR_TYPE_A);
+	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(s->rrs, 0)), 600);
+	assert_int_equal(z->n_records, 6);
+	zone_free(z);
+
+	/* the origin given in any case is the same zone */
+	write_zone("$TTL 600\n" SOA_LINE);
+	{
+		char err[256];
+		struct zone *zz = NULL;
+
+		assert_int_equal(zone_load_file(ZF, "EXAMPLE.Com", &zz, err,
+						sizeof(err)),
+				 0);
+		assert_string_equal(zz->name, "example.com.");
+		assert_memory_equal(zz->apex, "\x07" "example" "\x03" "com", 13);
+		zone_free(zz);
+	}
+}
+
+/* Enough names to grow the node table several times over. */
+static void test_many_names(void **state)
+{
+	char *text = malloc(200000), *p;
+	struct zone *z;
+	char name[64];
+	int i;
+
+	(void)state;
+	assert_non_null(text);
+	p = text + sprintf(text, "$TTL 600\n" SOA_LINE);
+	for (i = 0; i < 3000; i++)
+		p += sprintf(p, "h%d.g%d A 192.0.2.%d\n", i, i % 7, i % 250);
+	z = load_ok(text);
+	free(text);
+	assert_int_equal(z->n_records, 3001);
+	assert_int_equal(z->n_rrsets, 3001);
+	/* apex, 7 ENTs g0..g6, 3000 owners */
+	assert_int_equal(z->n_nodes, 1 + 7 + 3000);
+	assert_true(z->n_nodes * 4 <= (z->mask + 1) * 3);
+	for (i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "h%d.g%d.example.com.", i, i % 7);
+		assert_int_equal(count(z, name, LDNS_RR_TYPE_A), 1);
+	}
+	for (i = 0; i < 7; i++) {
+		snprintf(name, sizeof(name), "g%d.example.com.", i);
+		assert_non_null(find(z, name));
+	}
+	assert_null(find(z, "h1.g0.example.com."));
+	zone_free(z);
+}
+
+/* ---- errors: one exact message each ---- */
+
+static void test_err_syntax(void **state)
+{
+	(void)state;
+	load_err("$TTL 600\n" SOA_LINE "www IN A 192.0.2.1\n"
+		 "www IN A 300.1.1.1\n",
+		 -EINVAL, ZF ":4: Syntax error, could not parse the RR's rdata");
+	load_err("$TTL 600\n" SOA_LINE "www IN A\n", -EINVAL,
+		 ZF ":3: Syntax error, value expected");
+	/* a record over several lines is reported at its first line */
+	load_err("$TTL 600\n" SOA_LINE "www IN MX (\n 10\n mx.example.net.\n"
+		 " extra )\n",
+		 -EINVAL, ZF ":3: Syntax error, superfluous text present");
+	/* and the record after it at its own */
+	load_err("$TTL 600\n" SOA_LINE "www IN MX (\n 10\n mx.example.net. )\n"
+		 "www IN A 300.1.1.1\n",
+		 -EINVAL, ZF ":6: Syntax error, could not parse the RR's rdata");
+}
+
+static void test_err_outside(void **state)
+{
+	(void)state;
+	load_err("$TTL 600\n" SOA_LINE "www.example.org. A 192.0.2.1\n",
+		 -EINVAL,
+		 ZF ":3: www.example.org. is outside the zone example.com.");
+	/* a suffix that is not on a label boundary is outside too */
+	load_err("$TTL 600\n" SOA_LINE "xexample.com. A 192.0.2.1\n",
+		 -EINVAL, ZF ":3: xexample.com. is outside the zone example.com.");
+	/* the parent */
+	load_err("$TTL 600\n" SOA_LINE "com. A 192.0.2.1\n", -EINVAL,
+		 ZF ":3: com. is outside the zone example.com.");
+}
+
+static void test_err_soa(void **state)
+{
+	(void)state;
+	load_err("$TTL 600\n" SOA_LINE
+		 "sub 600 IN SOA ns1 hostmaster 1 2 3 4 5\n",
+		 -EINVAL, ZF ":3: SOA record not at the zone apex");
+	load_err("$TTL 600\n" SOA_LINE
+		 "@ 600 IN SOA ns2 hostmaster 1 2 3 4 5\n",
+		 -EINVAL, ZF ":3: more than one SOA record");
+	load_err("$TTL 600\n@ NS ns1\nns1 A 192.0.2.1\n", -EINVAL,
+		 ZF ": no SOA record at the zone apex example.com.");
+	/* only signatures of an SOA is still no SOA */
+	load_err("$TTL 600\n@ RRSIG SOA 13 2 3600" SIG_TAIL, -EINVAL,
+		 ZF ": no SOA record at the zone apex example.com.");
+	load_err("", -EINVAL, ZF ": no SOA record at the zone apex example.com.");
+}
+
+static void test_err_misc(void **state)
+{
+	(void)state;
+	load_err("$TTL 600\n" SOA_LINE "www CH A 192.0.2.1\n", -EINVAL,
+		 ZF ":3: class is not IN");
+	load_err("$TTL 600\n" SOA_LINE "$INCLUDE other.zone\n", -EINVAL,
+		 ZF ":3: $INCLUDE is not supported");
+	unlink(ZF);
+	load_err(NULL, -ENOENT, "cannot open " ZF ": No such file or directory");
+}
+
+/* The line in a message is the record's own, whatever comes before it. */
+static void test_err_line_after_comments(void **state)
+{
+	(void)state;
+	/* blank lines */
+	load_err("$TTL 600\n" SOA_LINE "\n\nwww IN A 300.1.1.1\n", -EINVAL,
+		 ZF ":5: Syntax error, could not parse the RR's rdata");
+	/* a comment at the end of the previous record */
+	load_err("$TTL 600\n" SOA_LINE "a A 192.0.2.1 ; fine\n"
+		 "www.example.org. A 192.0.2.1\n",
+		 -EINVAL,
+		 ZF ":4: www.example.org. is outside the zone example.com.");
+	/* whole-line comments between records */
+	load_err("$TTL 600\n" SOA_LINE "; one\n; two\n"
+		 "www.example.org. A 192.0.2.1\n",
+		 -EINVAL,
+		 ZF ":5: www.example.org. is outside the zone example.com.");
+	load_err("$TTL 600\n" SOA_LINE "; one\nwww IN A 300.1.1.1\n", -EINVAL,
+		 ZF ":4: Syntax error, could not parse the RR's rdata");
+}
+
+static void test_err_cname_conflict(void **state)
+{
+	(void)state;
+	load_err("$TTL 600\n" SOA_LINE "www CNAME a\nwww A 192.0.2.1\n", -EINVAL,
+		 ZF ":4: CNAME and other data at one name (RFC 2181 10.1)");
+	load_err("$TTL 600\n" SOA_LINE "www A 192.0.2.1\nwww CNAME a\n", -EINVAL,
+		 ZF ":4: CNAME and other data at one name (RFC 2181 10.1)");
+	load_err("$TTL 600\n" SOA_LINE "www CNAME a\nwww CNAME b\n", -EINVAL,
+		 ZF ":4: more than one CNAME at one name");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_basic),
+		cmocka_unit_test(test_empty_non_terminals),
+		cmocka_unit_test(test_duplicates_collapse),
+		cmocka_unit_test(test_rrsig_attach),
+		cmocka_unit_test(test_rrsig_duplicates_collapse),
+		cmocka_unit_test(test_directives),
+		cmocka_unit_test(test_many_names),
+		cmocka_unit_test(test_err_syntax),
+		cmocka_unit_test(test_err_outside),
+		cmocka_unit_test(test_err_soa),
+		cmocka_unit_test(test_err_misc),
+		cmocka_unit_test(test_err_line_after_comments),
+		cmocka_unit_test(test_err_cname_conflict),
+	};
+
+	return cmocka_run_group_tests_name("zone", tests, group_setup,
+					   group_teardown);
+}
