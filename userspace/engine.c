@@ -49,12 +49,13 @@ static int rdata_compressible(uint16_t type)
 	return 0;
 }
 
-static void put_rr(struct wire *w, const ldns_rr *rr, uint32_t ttl)
+static void put_rr(struct wire *w, const ldns_rr *rr, uint32_t ttl,
+		   const uint8_t *owner)
 {
 	uint16_t type = ldns_rr_get_type(rr);
 	size_t i, rdlen_at;
 
-	wire_put_name(w, ldns_rdf_data(ldns_rr_owner(rr)), 1);
+	wire_put_name(w, owner ? owner : ldns_rdf_data(ldns_rr_owner(rr)), 1);
 	wire_put_u16(w, type);
 	wire_put_u16(w, ldns_rr_get_class(rr));
 	wire_put_u32(w, ttl);
@@ -77,42 +78,75 @@ static void put_rr(struct wire *w, const ldns_rr *rr, uint32_t ttl)
 	}
 }
 
-/* Append an RRset (and its signatures with DO); returns records added. */
-static uint16_t put_rrset(struct wire *w, const struct rrset *s, int dnssec_ok,
-			  const uint32_t *ttl_override)
+/* ---- the response under construction: three sections of records ---- */
+
+enum { SEC_AN = 0, SEC_NS = 1, SEC_AR = 2 };
+
+struct item {
+	const ldns_rr *rr;
+	uint32_t ttl;
+	const uint8_t *owner; /* synthesised owner (wildcards), else NULL */
+};
+
+struct build {
+	const struct zone *z;
+	int dnssec_ok;
+	struct item *sec[3];
+	size_t n[3], cap[3];
+	int oom;
+};
+
+static int item_seen(const struct build *b, const ldns_rr *rr,
+		     const uint8_t *owner)
 {
-	uint16_t n = 0;
 	size_t i;
+	int s;
 
-	for (i = 0; s->rrs && i < ldns_rr_list_rr_count(s->rrs); i++, n++) {
-		const ldns_rr *rr = ldns_rr_list_rr(s->rrs, i);
-
-		put_rr(w, rr, ttl_override ? *ttl_override : ldns_rr_ttl(rr));
-	}
-	for (i = 0; dnssec_ok && s->sigs && i < ldns_rr_list_rr_count(s->sigs);
-	     i++, n++) {
-		const ldns_rr *rr = ldns_rr_list_rr(s->sigs, i);
-
-		put_rr(w, rr, ttl_override ? *ttl_override : ldns_rr_ttl(rr));
-	}
-	return n;
+	for (s = 0; s < 3; s++)
+		for (i = 0; i < b->n[s]; i++)
+			if (b->sec[s][i].rr == rr && b->sec[s][i].owner == owner)
+				return 1;
+	return 0;
 }
 
-/* All signatures at a node, for qtype RRSIG. */
-static uint16_t put_node_sigs(struct wire *w, const struct node *n)
+static void add_rr(struct build *b, int sec, const ldns_rr *rr, uint32_t ttl,
+		   const uint8_t *owner)
 {
-	uint16_t cnt = 0, i;
-	size_t j;
+	if (b->oom || item_seen(b, rr, owner))
+		return;
+	if (b->n[sec] == b->cap[sec]) {
+		size_t cap = b->cap[sec] ? b->cap[sec] * 2 : 32;
+		struct item *v = realloc(b->sec[sec], cap * sizeof(*v));
 
-	for (i = 0; i < n->n_sets; i++)
-		for (j = 0; n->sets[i].sigs &&
-			    j < ldns_rr_list_rr_count(n->sets[i].sigs);
-		     j++, cnt++) {
-			const ldns_rr *rr = ldns_rr_list_rr(n->sets[i].sigs, j);
-
-			put_rr(w, rr, ldns_rr_ttl(rr));
+		if (!v) {
+			b->oom = 1;
+			return;
 		}
-	return cnt;
+		b->sec[sec] = v;
+		b->cap[sec] = cap;
+	}
+	b->sec[sec][b->n[sec]++] = (struct item){ rr, ttl, owner };
+}
+
+/* An RRset, and with DO its signatures. ttl = 0 keeps each record's. */
+static void add_rrset(struct build *b, int sec, const struct rrset *s,
+		      uint32_t ttl, const uint8_t *owner)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; s->rrs && i < ldns_rr_list_rr_count(s->rrs); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(s->rrs, i);
+
+		add_rr(b, sec, rr, ttl ? ttl : ldns_rr_ttl(rr), owner);
+	}
+	for (i = 0; b->dnssec_ok && s->sigs && i < ldns_rr_list_rr_count(s->sigs);
+	     i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(s->sigs, i);
+
+		add_rr(b, sec, rr, ttl ? ttl : ldns_rr_ttl(rr), owner);
+	}
 }
 
 static int rrset_has_data(const struct rrset *s)
@@ -120,21 +154,362 @@ static int rrset_has_data(const struct rrset *s)
 	return s && s->rrs && ldns_rr_list_rr_count(s->rrs) > 0;
 }
 
+static const struct rrset *node_data(const struct node *n, uint16_t type)
+{
+	const struct rrset *s = n ? node_rrset(n, type) : NULL;
+
+	return rrset_has_data(s) ? s : NULL;
+}
+
+/* Label offsets of a wire name: off[0] = 0 (the name), off[k] its k-th
+ * parent; returns the number of labels (root excluded). */
+static int name_labels(const uint8_t *name, size_t len, uint8_t off[128])
+{
+	int n = 0;
+	size_t i = 0;
+
+	while (i < len && name[i] && n < 127) {
+		off[n++] = i;
+		i += name[i] + 1;
+	}
+	off[n] = i;
+	return n;
+}
+
+/* ---- DNSSEC denial ---- */
+
+static void add_nsec_node(struct build *b, const struct node *n, uint16_t type)
+{
+	add_rrset(b, SEC_NS, node_rrset(n, type), 0, NULL);
+}
+
+/* NSEC (RFC 4035 3.1.3): the NSEC at name or the one covering it. */
+static void deny_nsec(struct build *b, const uint8_t *name, size_t len)
+{
+	int exact;
+	const struct node *n = zone_nsec_find(b->z, name, len, &exact);
+
+	if (n)
+		add_nsec_node(b, n, LDNS_RR_TYPE_NSEC);
+}
+
+/* NSEC3 (RFC 5155 7.2): the record matching or covering name's hash;
+ * returns whether it matched. */
+static int deny_nsec3(struct build *b, const uint8_t *name, size_t len,
+		      int want_match)
+{
+	uint8_t h[20];
+	int exact = 0;
+	const struct node *n;
+
+	if (zone_nsec3_hash(b->z, name, len, h))
+		return 0;
+	n = zone_nsec3_find(b->z, h, &exact);
+	if (n && (exact || !want_match))
+		add_nsec_node(b, n, LDNS_RR_TYPE_NSEC3);
+	return exact;
+}
+
+static int zone_uses_nsec3(const struct zone *z)
+{
+	return z->nsec3_ok && z->n_nsec3 > 0;
+}
+
+/* The closest (provable) encloser proof for name with encloser index ce
+ * in off[]: NSEC3 matching the encloser and covering the next closer. */
+static void nsec3_ce_proof(struct build *b, const uint8_t *name, size_t len,
+			   const uint8_t *off, int ce)
+{
+	const struct zone *z = b->z;
+
+	/* walk up until an encloser has an NSEC3 (opt-out may skip some) */
+	while (ce < 127 && len - off[ce] >= z->apex_len &&
+	       !deny_nsec3(b, name + off[ce], len - off[ce], 1))
+		ce++;
+	if (ce > 0)
+		deny_nsec3(b, name + off[ce - 1], len - off[ce - 1], 0);
+}
+
+/* Wildcard owner "*.<name + off>" into buf; returns its length. */
+static size_t wildcard_of(const uint8_t *encl, size_t elen, uint8_t *buf)
+{
+	if (elen + 2 > 255)
+		return 0;
+	buf[0] = 1;
+	buf[1] = '*';
+	memcpy(buf + 2, encl, elen);
+	return elen + 2;
+}
+
+/* ---- lookup (RFC 1034 4.3.2) ---- */
+
+/* The delegation on the way from the apex to name (exclusive of the apex;
+ * name itself included unless ds_at_name: the parent answers DS). */
+static const struct node *find_cut(const struct zone *z, const uint8_t *name,
+				   size_t len, int ds_at_name)
+{
+	uint8_t off[128];
+	int nl = name_labels(name, len, off), k;
+
+	for (k = nl - 1; k >= 0; k--) {
+		const struct node *n;
+
+		if (len - off[k] <= z->apex_len)
+			continue;
+		n = zone_find(z, name + off[k], len - off[k]);
+		if (!n)
+			return NULL; /* nothing exists below a missing name */
+		if (k == 0 && ds_at_name)
+			return NULL;
+		if (node_data(n, LDNS_RR_TYPE_NS))
+			return n;
+	}
+	return NULL;
+}
+
+/* A and AAAA for a target name found in the zone (glue included). */
+static void add_target(struct build *b, const ldns_rdf *target)
+{
+	uint8_t canon[256];
+	size_t len;
+	const struct node *n;
+
+	if (!target || ldns_rdf_get_type(target) != LDNS_RDF_TYPE_DNAME)
+		return;
+	len = ldns_rdf_size(target);
+	if (len == 0 || len > 255)
+		return;
+	name_lower(canon, ldns_rdf_data(target), len);
+	if (!name_is_subdomain(canon, len, b->z->apex, b->z->apex_len))
+		return;
+	n = zone_find(b->z, canon, len);
+	if (!n)
+		return;
+	add_rrset(b, SEC_AR, node_data(n, LDNS_RR_TYPE_A), 0, NULL);
+	add_rrset(b, SEC_AR, node_data(n, LDNS_RR_TYPE_AAAA), 0, NULL);
+}
+
+/* Additional-section processing for the answer's NS, MX and SRV. */
+static void add_additional(struct build *b)
+{
+	size_t i, n = b->n[SEC_AN];
+
+	for (i = 0; i < n; i++) {
+		const ldns_rr *rr = b->sec[SEC_AN][i].rr;
+
+		switch (ldns_rr_get_type(rr)) {
+		case LDNS_RR_TYPE_NS:
+			add_target(b, ldns_rr_rdf(rr, 0));
+			break;
+		case LDNS_RR_TYPE_MX:
+			add_target(b, ldns_rr_rdf(rr, 1));
+			break;
+		case LDNS_RR_TYPE_SRV:
+			add_target(b, ldns_rr_rdf(rr, 3));
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void referral(struct build *b, const struct node *cut)
+{
+	const struct rrset *ns = node_data(cut, LDNS_RR_TYPE_NS);
+	size_t i;
+
+	add_rrset(b, SEC_NS, ns, 0, NULL);
+	if (b->dnssec_ok) {
+		const struct rrset *ds = node_data(cut, LDNS_RR_TYPE_DS);
+
+		if (ds) {
+			add_rrset(b, SEC_NS, ds, 0, NULL);
+		} else if (zone_uses_nsec3(b->z)) {
+			uint8_t off[128];
+
+			name_labels(cut->name, cut->len, off);
+			if (!deny_nsec3(b, cut->name, cut->len, 1))
+				nsec3_ce_proof(b, cut->name, cut->len, off, 1);
+		} else {
+			add_nsec_node(b, cut, LDNS_RR_TYPE_NSEC);
+		}
+	}
+	for (i = 0; ns && i < ldns_rr_list_rr_count(ns->rrs); i++)
+		add_target(b, ldns_rr_rdf(ldns_rr_list_rr(ns->rrs, i), 0));
+}
+
+/* The SOA for a negative answer (TTL = min(SOA TTL, MINIMUM)). */
+static void negative_soa(struct build *b)
+{
+	const struct node *apex = zone_find(b->z, b->z->apex, b->z->apex_len);
+
+	add_rrset(b, SEC_NS, node_data(apex, LDNS_RR_TYPE_SOA),
+		  zone_neg_ttl(b->z), NULL);
+}
+
+/* NODATA at an existing name (maybe an empty non-terminal). */
+static void nodata_proof(struct build *b, const struct node *n,
+			 const uint8_t *name, size_t len)
+{
+	if (!b->dnssec_ok || !b->z->signed_zone)
+		return;
+	if (zone_uses_nsec3(b->z)) {
+		uint8_t off[128];
+
+		name_labels(name, len, off);
+		if (!deny_nsec3(b, name, len, 1))
+			nsec3_ce_proof(b, name, len, off, 1);
+	} else if (node_data(n, LDNS_RR_TYPE_NSEC)) {
+		add_nsec_node(b, n, LDNS_RR_TYPE_NSEC);
+	} else {
+		deny_nsec(b, name, len); /* empty non-terminal: the cover */
+	}
+}
+
 int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
 		  size_t qname_len, uint16_t qtype, int dnssec_ok,
 		  struct answer *a)
 {
+	static __thread uint8_t targets[ENGINE_MAX_CHAIN + 1][256];
 	const struct zone *z = ez->zone;
 	const struct node *visited[ENGINE_MAX_CHAIN + 1];
 	const uint8_t *name = qname;
-	size_t name_len = qname_len, body_off;
+	size_t name_len = qname_len, body_off, i;
+	struct build b;
 	struct wire w;
-	int chain = 0, rcode = RCODE_NOERROR, negative = 0;
-	uint16_t an = 0, ns = 0;
+	int chain = 0, rcode = RCODE_NOERROR, aa = 1, s, r = 0;
 
 	if (qname_len == 0 || qname_len > 255)
 		return -EINVAL;
-	/* the message as the client will see it: header, then the question */
+	memset(&b, 0, sizeof(b));
+	b.z = z;
+	b.dnssec_ok = dnssec_ok && z->signed_zone;
+
+	for (;;) {
+		const struct node *n, *cut;
+		const struct rrset *set, *cname;
+		const uint8_t *owner = NULL; /* synthesised from a wildcard */
+		uint8_t off[128];
+		int nl, ce;
+
+		cut = find_cut(z, name, name_len, qtype == LDNS_RR_TYPE_DS);
+		if (cut) {
+			referral(&b, cut);
+			aa = chain > 0;
+			break;
+		}
+		n = zone_find(z, name, name_len);
+		if (!n) {
+			/* the closest encloser, and its wildcard */
+			uint8_t wild[256];
+			size_t wlen;
+
+			nl = name_labels(name, name_len, off);
+			for (ce = 1; ce <= nl; ce++)
+				if (zone_find(z, name + off[ce], name_len - off[ce]))
+					break;
+			if (ce > nl)
+				ce = nl; /* not reached: the apex exists */
+			wlen = wildcard_of(name + off[ce], name_len - off[ce], wild);
+			n = wlen ? zone_find(z, wild, wlen) : NULL;
+			if (!n) {
+				rcode = RCODE_NXDOMAIN;
+				negative_soa(&b);
+				if (b.dnssec_ok && zone_uses_nsec3(z)) {
+					nsec3_ce_proof(&b, name, name_len, off, ce);
+					deny_nsec3(&b, wild, wlen, 0);
+				} else if (b.dnssec_ok) {
+					deny_nsec(&b, name, name_len);
+					deny_nsec(&b, wild, wlen);
+				}
+				break;
+			}
+			/* wildcard synthesis: the owner is the name asked */
+			owner = name;
+			if (b.dnssec_ok) {
+				if (zone_uses_nsec3(z))
+					deny_nsec3(&b, name + off[ce - 1],
+						   name_len - off[ce - 1], 0);
+				else
+					deny_nsec(&b, name, name_len);
+			}
+			if (!node_data(n, qtype) && !node_data(n, LDNS_RR_TYPE_CNAME) &&
+			    qtype != LDNS_RR_TYPE_ANY) {
+				/* wildcard NODATA */
+				negative_soa(&b);
+				if (b.dnssec_ok && zone_uses_nsec3(z)) {
+					deny_nsec3(&b, name + off[ce],
+						   name_len - off[ce], 1);
+					deny_nsec3(&b, wild, wlen, 1);
+				} else if (b.dnssec_ok) {
+					add_nsec_node(&b, n, LDNS_RR_TYPE_NSEC);
+				}
+				break;
+			}
+		}
+		for (i = 0; i < (size_t)chain; i++)
+			if (visited[i] == n)
+				goto done; /* CNAME loop: stop with what we have */
+		visited[chain] = n;
+		if (qtype == LDNS_RR_TYPE_RRSIG) {
+			uint16_t t;
+			size_t j;
+
+			for (t = 0; t < n->n_sets; t++)
+				for (j = 0; n->sets[t].sigs &&
+					    j < ldns_rr_list_rr_count(n->sets[t].sigs);
+				     j++) {
+					const ldns_rr *rr =
+						ldns_rr_list_rr(n->sets[t].sigs, j);
+
+					add_rr(&b, SEC_AN, rr, ldns_rr_ttl(rr), owner);
+				}
+			if (!b.n[SEC_AN]) {
+				negative_soa(&b);
+				nodata_proof(&b, n, name, name_len);
+			}
+			break;
+		}
+		if (qtype == LDNS_RR_TYPE_ANY) {
+			uint16_t t;
+
+			for (t = 0; t < n->n_sets; t++)
+				if (rrset_has_data(&n->sets[t]))
+					add_rrset(&b, SEC_AN, &n->sets[t], 0, owner);
+			if (!b.n[SEC_AN]) {
+				negative_soa(&b);
+				nodata_proof(&b, n, name, name_len);
+			}
+			break;
+		}
+		set = node_data(n, qtype);
+		if (set) {
+			add_rrset(&b, SEC_AN, set, 0, owner);
+			add_additional(&b);
+			break;
+		}
+		cname = node_data(n, LDNS_RR_TYPE_CNAME);
+		if (!cname) {
+			negative_soa(&b);
+			nodata_proof(&b, n, name, name_len);
+			break;
+		}
+		add_rrset(&b, SEC_AN, cname, 0, owner);
+		if (++chain > ENGINE_MAX_CHAIN - 1)
+			break;
+		{
+			const ldns_rdf *t =
+				ldns_rr_rdf(ldns_rr_list_rr(cname->rrs, 0), 0);
+
+			name_len = ldns_rdf_size(t);
+			name_lower(targets[chain], ldns_rdf_data(t), name_len);
+			name = targets[chain];
+		}
+		if (!name_is_subdomain(name, name_len, z->apex, z->apex_len))
+			break; /* the chain leaves the zone: the resolver goes on */
+	}
+done:
+	/* write it: header and question as the client will see them */
 	wire_init(&w, a->body, sizeof(a->body));
 	memset(a->body, 0, DNS_HDR_LEN);
 	w.len = DNS_HDR_LEN;
@@ -143,81 +518,23 @@ int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
 	wire_put_u16(&w, DNS_CLASS_IN);
 	wire_add_target(&w, qname, DNS_HDR_LEN);
 	body_off = w.len;
-
-	for (;;) {
-		const struct node *n = zone_find(z, name, name_len);
-		const struct rrset *s, *cname;
-		int i;
-
-		if (!n) {
-			rcode = RCODE_NXDOMAIN;
-			negative = 1;
-			break;
-		}
-		for (i = 0; i < chain; i++)
-			if (visited[i] == n)
-				goto done; /* CNAME loop: stop with what we have */
-		visited[chain] = n;
-		if (qtype == LDNS_RR_TYPE_RRSIG) {
-			an += put_node_sigs(&w, n);
-			negative = an == 0;
-			break;
-		}
-		if (qtype == LDNS_RR_TYPE_ANY) {
-			uint16_t k;
-
-			for (k = 0; k < n->n_sets; k++)
-				if (rrset_has_data(&n->sets[k]))
-					an += put_rrset(&w, &n->sets[k],
-							dnssec_ok, NULL);
-			negative = an == 0;
-			break;
-		}
-		s = node_rrset(n, qtype);
-		if (rrset_has_data(s)) {
-			an += put_rrset(&w, s, dnssec_ok, NULL);
-			break;
-		}
-		cname = node_rrset(n, LDNS_RR_TYPE_CNAME);
-		if (!rrset_has_data(cname)) {
-			negative = 1; /* NODATA */
-			break;
-		}
-		an += put_rrset(&w, cname, dnssec_ok, NULL);
-		if (++chain > ENGINE_MAX_CHAIN - 1)
-			break;
-		{
-			const ldns_rdf *t =
-				ldns_rr_rdf(ldns_rr_list_rr(cname->rrs, 0), 0);
-			static __thread uint8_t target[256];
-
-			name_len = ldns_rdf_size(t);
-			name_lower(target, ldns_rdf_data(t), name_len);
-			name = target;
-		}
-		if (!name_is_subdomain(name, name_len, z->apex, z->apex_len))
-			break; /* the chain leaves the zone: the resolver goes on */
-	}
-done:
-	if (negative) {
-		const struct node *apex = zone_find(z, z->apex, z->apex_len);
-		uint32_t ttl = zone_neg_ttl(z);
-
-		ns += put_rrset(&w, node_rrset(apex, LDNS_RR_TYPE_SOA), dnssec_ok,
-				&ttl);
-	}
-	a->flags = DNS_F_QR | DNS_F_AA | rcode;
-	a->an = an;
-	a->ns = ns;
-	a->ar = 0;
+	for (s = 0; s < 3; s++)
+		for (i = 0; i < b.n[s]; i++)
+			put_rr(&w, b.sec[s][i].rr, b.sec[s][i].ttl,
+			       b.sec[s][i].owner);
+	a->flags = DNS_F_QR | (aa ? DNS_F_AA : 0) | rcode;
+	a->an = b.n[SEC_AN];
+	a->ns = b.n[SEC_NS];
+	a->ar = b.n[SEC_AR];
 	a->oversize = w.overflow;
-	if (w.overflow) {
-		a->len = 0;
-		return 0;
-	}
-	a->len = w.len - body_off;
-	memmove(a->body, a->body + body_off, a->len);
-	return 0;
+	a->len = w.overflow ? 0 : w.len - body_off;
+	if (!w.overflow)
+		memmove(a->body, a->body + body_off, a->len);
+	if (b.oom)
+		r = -ENOMEM;
+	for (s = 0; s < 3; s++)
+		free(b.sec[s]);
+	return r;
 }
 
 /* ---- full replies, as the XDP program assembles them ---- */
