@@ -181,8 +181,29 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode)
 	if (blob_get(ref, &b))
 		return XDPNS_PASS_MISS;
 
-	total = DNS_HDR_LEN + q.qlen + b.h->len + (q.edns ? XDPNS_OPT_LEN : 0);
-	*tc = total > q.eff_size;
+	b.len = b.h->len;
+	b.csum = b.h->csum;
+	b.ar = bpf_ntohs(b.h->arcount);
+	total = DNS_HDR_LEN + q.qlen + (q.edns ? XDPNS_OPT_LEN : 0);
+	*tc = total + b.len > q.eff_size;
+	if (*tc) {
+		/* drop trailing additional RRsets if that is enough */
+		__u32 k;
+
+		for (k = 0; k < XDPNS_CUTS; k++) {
+			if (k >= b.h->n_cuts)
+				break;
+			if (total + b.h->cut_len[k] <= q.eff_size) {
+				b.len = b.h->cut_len[k];
+				b.csum = b.h->cut_csum[k];
+				b.ar = b.h->cut_ar[k];
+				*tc = 0;
+				break;
+			}
+		}
+		if (*tc && (b.h->bflags & XDPNS_BLOB_F_MORE_CUTS))
+			return XDPNS_PASS_TOO_BIG;
+	}
 	*rcode = bpf_ntohs(b.h->flags) & DNS_F_RCODE;
 	r = answer_write(ctx, &p, &q, &b, *tc, sc->move);
 	if (r == XDPNS_PASS_COUNT)

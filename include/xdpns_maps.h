@@ -92,18 +92,30 @@ struct xdpns_zone {
 };
 _Static_assert(sizeof(struct xdpns_zone) == 8, "xdpns_zone size");
 
+/* Where a body too big for the client may be cut instead of truncated:
+ * after answer + authority and after each leading additional RRset
+ * (RFC 2181 9: additional data may be dropped without TC). The largest
+ * XDPNS_CUTS cut points are stored, longest first. */
+#define XDPNS_CUTS 4
+#define XDPNS_BLOB_F_MORE_CUTS 0x1 /* shorter cuts exist than those stored:
+				    * when none stored fits, pass to userspace */
+
 /* Blob header: the response header fields we own and the body. */
 struct xdpns_blob_hdr {
 	__be16 flags; /* QR AA TC RD RA Z AD CD rcode as on the wire, RD=CD=0 */
 	__be16 ancount;
 	__be16 nscount;
 	__be16 arcount; /* excluding the OPT */
-	__u16 len; /* body length in data[] */
-	__u16 pad;
+	__u16 len; /* body length in data[]; 0xffff: never fits UDP */
+	__u8 n_cuts; /* valid entries in cut_* */
+	__u8 bflags; /* XDPNS_BLOB_F_* */
 	__u32 csum; /* 32-bit one's-complement partial sum of data[0..len) as
 		     * big-endian 16-bit words starting at an even offset */
+	__u16 cut_len[XDPNS_CUTS];
+	__u16 cut_ar[XDPNS_CUTS]; /* host order */
+	__u32 cut_csum[XDPNS_CUTS]; /* partial sum of data[0..cut_len) */
 };
-_Static_assert(sizeof(struct xdpns_blob_hdr) == 16, "blob hdr size");
+_Static_assert(sizeof(struct xdpns_blob_hdr) == 48, "blob hdr size");
 
 struct xdpns_blob_s {
 	struct xdpns_blob_hdr h;
@@ -117,9 +129,9 @@ struct xdpns_blob_l {
 	struct xdpns_blob_hdr h;
 	__u8 data[XDPNS_BLOB_L_CAP];
 };
-_Static_assert(sizeof(struct xdpns_blob_s) == 136, "blob_s size");
-_Static_assert(sizeof(struct xdpns_blob_m) == 520, "blob_m size");
-_Static_assert(sizeof(struct xdpns_blob_l) == 1232, "blob_l size");
+_Static_assert(sizeof(struct xdpns_blob_s) == 168, "blob_s size");
+_Static_assert(sizeof(struct xdpns_blob_m) == 552, "blob_m size");
+_Static_assert(sizeof(struct xdpns_blob_l) == 1264, "blob_l size");
 
 /* ---- counters: per-CPU array indexed by enum ---- */
 enum xdpns_pass_reason {

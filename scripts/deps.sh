@@ -7,7 +7,7 @@ PKGS=(
 	make gcc clang llvm libc6-dev pkg-config
 	libbpf-dev libxdp-dev xdp-tools bpftool
 	libldns-dev libyaml-dev libcmocka-dev
-	iproute2 ethtool
+	iproute2 ethtool ldnsutils
 	knot knot-dnsutils nsd bind9 bind9-dnsutils
 	dnsperf python3 python3-dnspython
 	gnuplot-nox

@@ -86,6 +86,7 @@ struct item {
 	const ldns_rr *rr;
 	uint32_t ttl;
 	const uint8_t *owner; /* synthesised owner (wildcards), else NULL */
+	int unit_start; /* first record of an additional RRset */
 };
 
 struct build {
@@ -93,10 +94,14 @@ struct build {
 	int dnssec_ok;
 	struct item *sec[3];
 	size_t n[3], cap[3];
+	int units; /* additional RRsets */
 	int oom;
 };
 
-static int item_seen(const struct build *b, const ldns_rr *rr,
+/* Already in the response: the same record under the same owner, or in
+ * another section under any owner (the NSEC that is both the answer and
+ * the wildcard proof is given once, as Knot does). */
+static int item_seen(const struct build *b, int sec, const ldns_rr *rr,
 		     const uint8_t *owner)
 {
 	size_t i;
@@ -104,7 +109,8 @@ static int item_seen(const struct build *b, const ldns_rr *rr,
 
 	for (s = 0; s < 3; s++)
 		for (i = 0; i < b->n[s]; i++)
-			if (b->sec[s][i].rr == rr && b->sec[s][i].owner == owner)
+			if (b->sec[s][i].rr == rr &&
+			    (s != sec || b->sec[s][i].owner == owner))
 				return 1;
 	return 0;
 }
@@ -112,7 +118,7 @@ static int item_seen(const struct build *b, const ldns_rr *rr,
 static void add_rr(struct build *b, int sec, const ldns_rr *rr, uint32_t ttl,
 		   const uint8_t *owner)
 {
-	if (b->oom || item_seen(b, rr, owner))
+	if (b->oom || item_seen(b, sec, rr, owner))
 		return;
 	if (b->n[sec] == b->cap[sec]) {
 		size_t cap = b->cap[sec] ? b->cap[sec] * 2 : 32;
@@ -125,27 +131,38 @@ static void add_rr(struct build *b, int sec, const ldns_rr *rr, uint32_t ttl,
 		b->sec[sec] = v;
 		b->cap[sec] = cap;
 	}
-	b->sec[sec][b->n[sec]++] = (struct item){ rr, ttl, owner };
+	b->sec[sec][b->n[sec]++] = (struct item){ rr, ttl, owner, 0 };
 }
 
 /* An RRset, and with DO its signatures. ttl = 0 keeps each record's. */
 static void add_rrset(struct build *b, int sec, const struct rrset *s,
 		      uint32_t ttl, const uint8_t *owner)
 {
-	size_t i;
+	size_t i, first = b->n[sec];
 
 	if (!s)
+		return;
+	if (sec == SEC_AR && b->units >= ENGINE_MAX_CUTS)
 		return;
 	for (i = 0; s->rrs && i < ldns_rr_list_rr_count(s->rrs); i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(s->rrs, i);
 
 		add_rr(b, sec, rr, ttl ? ttl : ldns_rr_ttl(rr), owner);
 	}
+	if (sec == SEC_AR && b->n[sec] > first) {
+		b->sec[sec][first].unit_start = 1;
+		b->units++;
+	}
+	first = b->n[sec];
 	for (i = 0; b->dnssec_ok && s->sigs && i < ldns_rr_list_rr_count(s->sigs);
 	     i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(s->sigs, i);
 
 		add_rr(b, sec, rr, ttl ? ttl : ldns_rr_ttl(rr), owner);
+	}
+	if (sec == SEC_AR && b->n[sec] > first) {
+		b->sec[sec][first].unit_start = 1;
+		b->units++;
 	}
 }
 
@@ -372,12 +389,18 @@ int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
 {
 	static __thread uint8_t targets[ENGINE_MAX_CHAIN + 1][256];
 	const struct zone *z = ez->zone;
-	const struct node *visited[ENGINE_MAX_CHAIN + 1];
+	const uint8_t *visited[ENGINE_MAX_CHAIN + 1];
+	size_t visited_len[ENGINE_MAX_CHAIN + 1];
 	const uint8_t *name = qname;
 	size_t name_len = qname_len, body_off, i;
 	struct build b;
 	struct wire w;
-	int chain = 0, rcode = RCODE_NOERROR, aa = 1, s, r = 0;
+	int chain = 0, rcode = RCODE_NOERROR, aa = 1, s, r = 0, pass, k;
+	struct {
+		const uint8_t *name;
+		size_t len;
+	} proofs[ENGINE_MAX_CHAIN + 1];
+	int n_proofs = 0;
 
 	if (qname_len == 0 || qname_len > 255)
 		return -EINVAL;
@@ -424,17 +447,21 @@ int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
 				}
 				break;
 			}
-			/* wildcard synthesis: the owner is the name asked */
+			/* wildcard synthesis: the owner is the name asked; the
+			 * proof that no closer name exists comes after the
+			 * answer (so a record that is both is given once) */
 			owner = name;
-			if (b.dnssec_ok) {
-				if (zone_uses_nsec3(z))
-					deny_nsec3(&b, name + off[ce - 1],
-						   name_len - off[ce - 1], 0);
-				else
-					deny_nsec(&b, name, name_len);
+			if (b.dnssec_ok && n_proofs < ENGINE_MAX_CHAIN + 1) {
+				proofs[n_proofs].name = zone_uses_nsec3(z) ?
+					name + off[ce - 1] : name;
+				proofs[n_proofs].len = zone_uses_nsec3(z) ?
+					name_len - off[ce - 1] : name_len;
+				n_proofs++;
 			}
-			if (!node_data(n, qtype) && !node_data(n, LDNS_RR_TYPE_CNAME) &&
-			    qtype != LDNS_RR_TYPE_ANY) {
+			if (!node_data(n, qtype) && qtype != LDNS_RR_TYPE_ANY &&
+			    qtype != LDNS_RR_TYPE_RRSIG &&
+			    (qtype == LDNS_RR_TYPE_NSEC ||
+			     !node_data(n, LDNS_RR_TYPE_CNAME))) {
 				/* wildcard NODATA */
 				negative_soa(&b);
 				if (b.dnssec_ok && zone_uses_nsec3(z)) {
@@ -447,20 +474,24 @@ int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
 				break;
 			}
 		}
+		/* a name seen before in the chain: a loop, stop with what we
+		 * have (by name, so a wildcard CNAME to itself is expanded
+		 * once more, as Knot does) */
 		for (i = 0; i < (size_t)chain; i++)
-			if (visited[i] == n)
-				goto done; /* CNAME loop: stop with what we have */
-		visited[chain] = n;
+			if (visited_len[i] == name_len &&
+			    !memcmp(visited[i], name, name_len))
+				goto done;
+		visited[chain] = name;
+		visited_len[chain] = name_len;
 		if (qtype == LDNS_RR_TYPE_RRSIG) {
 			uint16_t t;
-			size_t j;
 
-			for (t = 0; t < n->n_sets; t++)
-				for (j = 0; n->sets[t].sigs &&
-					    j < ldns_rr_list_rr_count(n->sets[t].sigs);
-				     j++) {
+			/* RFC 8482 spirit, as Knot: one signature suffices */
+			for (t = 0; t < n->n_sets && !b.n[SEC_AN]; t++)
+				if (n->sets[t].sigs &&
+				    ldns_rr_list_rr_count(n->sets[t].sigs)) {
 					const ldns_rr *rr =
-						ldns_rr_list_rr(n->sets[t].sigs, j);
+						ldns_rr_list_rr(n->sets[t].sigs, 0);
 
 					add_rr(&b, SEC_AN, rr, ldns_rr_ttl(rr), owner);
 				}
@@ -473,7 +504,8 @@ int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
 		if (qtype == LDNS_RR_TYPE_ANY) {
 			uint16_t t;
 
-			for (t = 0; t < n->n_sets; t++)
+			/* RFC 8482 4.1: one RRset (the first) and its RRSIGs */
+			for (t = 0; t < n->n_sets && !b.n[SEC_AN]; t++)
 				if (rrset_has_data(&n->sets[t]))
 					add_rrset(&b, SEC_AN, &n->sets[t], 0, owner);
 			if (!b.n[SEC_AN]) {
@@ -488,7 +520,10 @@ int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
 			add_additional(&b);
 			break;
 		}
-		cname = node_data(n, LDNS_RR_TYPE_CNAME);
+		/* a CNAME answers every type but itself, NSEC and the
+		 * meta types handled above (RFC 4035 3.1.4.1 for NSEC) */
+		cname = qtype == LDNS_RR_TYPE_NSEC ? NULL :
+			node_data(n, LDNS_RR_TYPE_CNAME);
 		if (!cname) {
 			negative_soa(&b);
 			nodata_proof(&b, n, name, name_len);
@@ -509,6 +544,12 @@ int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
 			break; /* the chain leaves the zone: the resolver goes on */
 	}
 done:
+	for (i = 0; i < (size_t)n_proofs; i++) {
+		if (zone_uses_nsec3(z))
+			deny_nsec3(&b, proofs[i].name, proofs[i].len, 0);
+		else
+			deny_nsec(&b, proofs[i].name, proofs[i].len);
+	}
 	/* write it: header and question as the client will see them */
 	wire_init(&w, a->body, sizeof(a->body));
 	memset(a->body, 0, DNS_HDR_LEN);
@@ -518,10 +559,28 @@ done:
 	wire_put_u16(&w, DNS_CLASS_IN);
 	wire_add_target(&w, qname, DNS_HDR_LEN);
 	body_off = w.len;
-	for (s = 0; s < 3; s++)
+	a->n_cuts = 0;
+	for (s = 0; s < SEC_AR; s++)
 		for (i = 0; i < b.n[s]; i++)
 			put_rr(&w, b.sec[s][i].rr, b.sec[s][i].ttl,
 			       b.sec[s][i].owner);
+	/* additional: the RRsets, then their signatures (as Knot orders
+	 * them), each group a place where the body may be cut */
+	for (pass = 0, k = 0; pass < 2; pass++)
+		for (i = 0; i < b.n[SEC_AR]; i++) {
+			const struct item *it = &b.sec[SEC_AR][i];
+
+			if ((ldns_rr_get_type(it->rr) == LDNS_RR_TYPE_RRSIG) != pass)
+				continue;
+			if (it->unit_start && a->n_cuts < ENGINE_MAX_CUTS &&
+			    !w.overflow) {
+				a->cuts[a->n_cuts].len = w.len - body_off;
+				a->cuts[a->n_cuts].ar = k;
+				a->n_cuts++;
+			}
+			put_rr(&w, it->rr, it->ttl, it->owner);
+			k++;
+		}
 	a->flags = DNS_F_QR | (aa ? DNS_F_AA : 0) | rcode;
 	a->an = b.n[SEC_AN];
 	a->ns = b.n[SEC_NS];
@@ -638,22 +697,40 @@ static int parse_query(const uint8_t *q, size_t len, struct parsed_query *pq)
 	return 0;
 }
 
+/* Extended DNS Error (RFC 8914) carried in the OPT, -1 for none. */
+#define EDE_NOT_AUTHORITATIVE 20
+
 static size_t assemble(const struct parsed_query *pq, const struct answer *a,
-		       int rcode_ext, uint8_t *out, size_t cap, size_t limit)
+		       int rcode_ext, int ede, uint8_t *out, size_t cap,
+		       size_t limit)
 {
 	size_t body = a->oversize ? 0 : a->len;
 	size_t qlen = pq->question ? pq->qlen : 0;
-	size_t total = DNS_HDR_LEN + qlen + body + (pq->edns ? XDPNS_OPT_LEN : 0);
+	size_t opt_len = pq->edns ? XDPNS_OPT_LEN + (ede >= 0 ? 6 : 0) : 0;
+	size_t total = DNS_HDR_LEN + qlen + body + opt_len;
 	uint16_t flags = a->flags | (pq->flags & (DNS_F_RD | DNS_F_CD | DNS_F_OPCODE));
 	int tc = a->oversize || total > limit;
 	uint16_t an = a->an, ns = a->ns, ar = a->ar;
 	size_t o = 0;
+	int k;
+
+	/* too big: drop trailing additional RRsets while that is enough */
+	for (k = a->n_cuts - 1; tc && !a->oversize && k >= 0; k--) {
+		size_t t = DNS_HDR_LEN + qlen + a->cuts[k].len + opt_len;
+
+		if (t <= limit) {
+			tc = 0;
+			body = a->cuts[k].len;
+			ar = a->cuts[k].ar;
+			total = t;
+		}
+	}
 
 	if (tc) {
 		flags |= DNS_F_TC;
 		body = 0;
 		an = ns = ar = 0;
-		total = DNS_HDR_LEN + qlen + (pq->edns ? XDPNS_OPT_LEN : 0);
+		total = DNS_HDR_LEN + qlen + opt_len;
 	}
 	if (total > cap)
 		return 0;
@@ -687,7 +764,15 @@ static size_t assemble(const struct parsed_query *pq, const struct answer *a,
 		out[o++] = do_bit >> 8;
 		out[o++] = do_bit & 0xff;
 		out[o++] = 0;
-		out[o++] = 0;
+		out[o++] = ede >= 0 ? 6 : 0;
+		if (ede >= 0) {
+			out[o++] = 0;
+			out[o++] = 15; /* EDE */
+			out[o++] = 0;
+			out[o++] = 2;
+			out[o++] = ede >> 8;
+			out[o++] = ede & 0xff;
+		}
 	}
 	return o;
 }
@@ -717,6 +802,7 @@ size_t engine_respond(const struct engine *e, const uint8_t *q, size_t qlen,
 	a.an = a.ns = a.ar = 0;
 	a.len = 0;
 	a.oversize = 0;
+	a.n_cuts = 0;
 	if (r == 0 && pq.qclass != DNS_CLASS_IN)
 		r = RCODE_REFUSED;
 	if (r == 0) {
@@ -742,11 +828,15 @@ size_t engine_respond(const struct engine *e, const uint8_t *q, size_t qlen,
 		a.flags = DNS_F_QR | r;
 		a.an = a.ns = a.ar = 0;
 		a.len = 0;
+		a.n_cuts = 0;
 		info->rcode = ext ? RCODE_BADVERS : r;
 	} else {
 		info->rcode = a.flags & DNS_F_RCODE;
 	}
-	r = assemble(&pq, &a, ext, out, cap, limit);
+	r = assemble(&pq, &a, ext,
+		     info->rcode == RCODE_REFUSED && pq.qname_len ?
+			     EDE_NOT_AUTHORITATIVE : -1,
+		     out, cap, limit);
 	info->truncated = r > 0 && (out[2] & (DNS_F_TC >> 8));
 	return r;
 }

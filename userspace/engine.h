@@ -11,6 +11,15 @@
 #include "zone.h"
 
 #define ENGINE_MAX_CHAIN 16 /* CNAMEs followed in one answer */
+#define ENGINE_MAX_CUTS 64 /* additional-section RRsets in one answer */
+
+/* Where the body may be cut when it does not fit: after the answer and
+ * authority sections and each of the first additional RRsets (with their
+ * signatures). Dropping trailing additional data sets no TC (RFC 2181 9). */
+struct answer_cut {
+	uint16_t len; /* body length up to here */
+	uint16_t ar; /* additional records kept */
+};
 
 struct engine_zone {
 	struct zone *zone; /* owned by the daemon's zone table */
@@ -29,6 +38,8 @@ struct answer {
 	uint16_t an, ns, ar; /* ar excludes the OPT */
 	size_t len; /* body length */
 	int oversize; /* body did not fit WIRE_MAX_MSG: only TC is possible */
+	uint16_t n_cuts; /* ascending lengths; the full body is not one */
+	struct answer_cut cuts[ENGINE_MAX_CUTS];
 	uint8_t body[WIRE_MAX_MSG];
 };
 

@@ -449,12 +449,27 @@ int mapsync_blob_from_answer(const struct answer *a, struct xdpns_blob_l *b,
 	if (a->oversize || a->len > XDPNS_BLOB_L_CAP) {
 		/* never fits a UDP reply: XDP answers TC from the header */
 		b->h.len = 0xffff;
+		/* a shorter cut may fit the client: let the slow path cut */
+		if (a->n_cuts && !a->oversize)
+			b->h.bflags |= XDPNS_BLOB_F_MORE_CUTS;
 		*cls = XDPNS_BLOB_S;
 		*value_size = sizeof(b->h);
 		return 0;
 	}
 	b->h.len = a->len;
 	b->h.csum = sum_bytes(a->body, a->len);
+	{
+		int k, n = 0;
+
+		for (k = a->n_cuts - 1; k >= 0 && n < XDPNS_CUTS; k--, n++) {
+			b->h.cut_len[n] = a->cuts[k].len;
+			b->h.cut_ar[n] = a->cuts[k].ar;
+			b->h.cut_csum[n] = sum_bytes(a->body, a->cuts[k].len);
+		}
+		b->h.n_cuts = n;
+		if (a->n_cuts > XDPNS_CUTS)
+			b->h.bflags |= XDPNS_BLOB_F_MORE_CUTS;
+	}
 	memcpy(b->data, a->body, a->len);
 	*cls = a->len <= XDPNS_BLOB_S_CAP ? XDPNS_BLOB_S :
 	       a->len <= XDPNS_BLOB_M_CAP ? XDPNS_BLOB_M : XDPNS_BLOB_L;

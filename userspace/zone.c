@@ -219,6 +219,20 @@ static int zone_add(struct zone *z, ldns_rr *rr, char *why, size_t whylen)
 		snprintf(why, whylen, "bad owner name");
 		return -EINVAL;
 	}
+	/* names in record data are served lowercased, as Knot does (they
+	 * compare equal either way, RFC 4343); not NSEC's next name, which
+	 * is signed as it is (RFC 6840 5.1) */
+	if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NSEC) {
+		size_t i;
+
+		for (i = 0; i < ldns_rr_rd_count(rr); i++) {
+			ldns_rdf *rdf = ldns_rr_rdf(rr, i);
+
+			if (ldns_rdf_get_type(rdf) == LDNS_RDF_TYPE_DNAME)
+				name_lower(ldns_rdf_data(rdf), ldns_rdf_data(rdf),
+					   ldns_rdf_size(rdf));
+		}
+	}
 	if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
 		snprintf(why, whylen, "class is not IN");
 		return -EINVAL;

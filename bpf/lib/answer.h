@@ -34,6 +34,9 @@ struct blob_view {
 	const struct xdpns_blob_hdr *h;
 	const __u8 *data;
 	__u32 cap;
+	__u32 len; /* the body length chosen for this client */
+	__u32 csum; /* its partial sum */
+	__u16 ar; /* its additional count, host order */
 };
 
 static __always_inline __u32 sum16(const void *p, __u32 words)
@@ -96,7 +99,7 @@ static __always_inline int answer_write(struct xdp_md *ctx, struct pkt *p,
 	void *data, *data_end;
 	struct udphdr *udp;
 	__u8 *dns;
-	__u32 body_len = tc ? 0 : b->h->len;
+	__u32 body_len = tc ? 0 : b->len;
 	__u32 dns_len = DNS_HDR_LEN + q->qlen + body_len +
 			(q->edns ? XDPNS_OPT_LEN : 0);
 	__u32 l4_len = sizeof(struct udphdr) + dns_len;
@@ -115,7 +118,7 @@ static __always_inline int answer_write(struct xdp_md *ctx, struct pkt *p,
 	hdr[2] = bpf_htons(1);
 	hdr[3] = tc ? 0 : b->h->ancount;
 	hdr[4] = tc ? 0 : b->h->nscount;
-	hdr[5] = bpf_htons((tc ? 0 : bpf_ntohs(b->h->arcount)) +
+	hdr[5] = bpf_htons((tc ? 0 : b->ar) +
 			   (q->edns ? 1 : 0));
 
 	if (grow(ctx, new_end, old_end, body_off, move))
@@ -216,7 +219,7 @@ static __always_inline int answer_write(struct xdp_md *ctx, struct pkt *p,
 	       bpf_ntohs(hdr[4]) + bpf_ntohs(hdr[5]);
 	sum += q->qsum;
 	if (body_len)
-		sum += csum_at_offset(b->h->csum, q->qlen);
+		sum += csum_at_offset(b->csum, q->qlen);
 
 	if (p->l3_off > 32)
 		return XDPNS_PASS_ERROR;
