@@ -1,5 +1,8 @@
 #include <errno.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/random.h>
 #include "bpf_shim.h"
 #include "lib/dns.h"
 #include "engine.h"
@@ -11,6 +14,31 @@
 #define RCODE_NOTIMP 4
 #define RCODE_REFUSED 5
 #define RCODE_BADVERS 16
+
+void engine_setup_identity(struct engine *e, const char *identity)
+{
+	e->identity = identity;
+	if (getrandom(e->cookie_secret, sizeof(e->cookie_secret), 0) !=
+	    (ssize_t)sizeof(e->cookie_secret)) {
+		/* never a predictable secret: fall back to a clock mix */
+		struct timespec ts;
+		size_t i;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		for (i = 0; i < sizeof(e->cookie_secret); i++)
+			e->cookie_secret[i] ^= (uint8_t)(ts.tv_nsec >> (i % 4 * 8)) ^
+					       (uint8_t)(getpid() >> (i % 2 * 8));
+	}
+	e->cookie_prev_valid = 0;
+}
+
+void engine_rotate_cookie_secret(struct engine *e)
+{
+	memcpy(e->cookie_prev, e->cookie_secret, sizeof(e->cookie_prev));
+	e->cookie_prev_valid = 1;
+	engine_setup_identity(e, e->identity);
+	e->cookie_prev_valid = 1;
+}
 
 const struct engine_zone *engine_find_zone(const struct engine *e,
 					   const uint8_t *name, size_t len)

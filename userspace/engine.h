@@ -27,9 +27,19 @@ struct engine_zone {
 	int expired;
 };
 
+#define ENGINE_COOKIE_SECRET 16
+
 struct engine {
 	struct engine_zone *zones;
 	int n_zones;
+	const char *identity; /* NSID, id.server, hostname.bind; NULL: none */
+	const char *version; /* version.bind; NULL: REFUSED */
+	/* DNS cookies (RFC 7873, RFC 9018): the current secret makes server
+	 * cookies, the previous one is still accepted after a rotation */
+	uint8_t cookie_secret[ENGINE_COOKIE_SECRET];
+	uint8_t cookie_prev[ENGINE_COOKIE_SECRET];
+	int cookie_prev_valid;
+	uint32_t (*now)(void); /* seconds (RFC 9018 timestamp); NULL: time() */
 };
 
 /* The part of a response that depends only on (qname, qtype, DO). */
@@ -42,6 +52,11 @@ struct answer {
 	struct answer_cut cuts[ENGINE_MAX_CUTS];
 	uint8_t body[WIRE_MAX_MSG];
 };
+
+/* Identity for NSID and CHAOS queries, and a fresh random cookie secret. */
+void engine_setup_identity(struct engine *e, const char *identity);
+/* New cookie secret; the previous one stays valid (RFC 9018 rollover). */
+void engine_rotate_cookie_secret(struct engine *e);
 
 /* Zone that is authoritative for name (longest match), or NULL. */
 const struct engine_zone *engine_find_zone(const struct engine *e,
