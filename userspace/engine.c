@@ -6,6 +6,9 @@
 #include "bpf_shim.h"
 #include "lib/dns.h"
 #include "engine.h"
+#include "siphash.h"
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #define RCODE_NOERROR 0
 #define RCODE_FORMERR 1
@@ -635,7 +638,45 @@ struct parsed_query {
 	uint16_t qtype, qclass;
 	int edns, dnssec_ok, version;
 	uint16_t udp_size;
+	int nsid; /* NSID asked (RFC 5001) */
+	uint8_t cookie[40]; /* client cookie (8) [+ server cookie (8-32)] */
+	size_t cookie_len; /* 0: none */
 };
+
+#define EDNS_OPT_NSID 3
+#define EDNS_OPT_COOKIE 10
+#define EDNS_OPT_EDE 15
+
+/* Options of the query's OPT record; returns 0 or FORMERR. */
+static int parse_options(const uint8_t *p, size_t len, struct parsed_query *pq)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		uint16_t code, olen;
+
+		if (off + 4 > len)
+			return RCODE_FORMERR;
+		code = (uint16_t)p[off] << 8 | p[off + 1];
+		olen = (uint16_t)p[off + 2] << 8 | p[off + 3];
+		off += 4;
+		if (off + olen > len)
+			return RCODE_FORMERR;
+		if (code == EDNS_OPT_NSID) {
+			pq->nsid = 1;
+		} else if (code == EDNS_OPT_COOKIE) {
+			/* RFC 7873 5.2.2: a client cookie alone, or with a
+			 * server cookie of 8 to 32 bytes; twice is malformed */
+			if (pq->cookie_len || !(olen == 8 || (olen >= 16 && olen <= 40)))
+				return RCODE_FORMERR;
+			memcpy(pq->cookie, p + off, olen);
+			pq->cookie_len = olen;
+		}
+		/* unknown options are ignored (RFC 6891 6.1.2) */
+		off += olen;
+	}
+	return 0;
+}
 
 /* Skip a possibly compressed name at msg[off]; returns the offset after
  * it or 0 when malformed. */
@@ -714,7 +755,8 @@ static int parse_query(const uint8_t *q, size_t len, struct parsed_query *pq)
 			pq->udp_size = get16(q + off + 2);
 			pq->version = q[off + 5];
 			pq->dnssec_ok = (get16(q + off + 6) & DNS_EDNS_DO) != 0;
-			/* options: none understood yet, all ignored */
+			if (parse_options(q + off + 10, rdlen, pq))
+				return RCODE_FORMERR;
 		}
 		off += 10 + rdlen;
 	}
@@ -729,12 +771,12 @@ static int parse_query(const uint8_t *q, size_t len, struct parsed_query *pq)
 #define EDE_NOT_AUTHORITATIVE 20
 
 static size_t assemble(const struct parsed_query *pq, const struct answer *a,
-		       int rcode_ext, int ede, uint8_t *out, size_t cap,
-		       size_t limit)
+		       int rcode_ext, const uint8_t *opts, size_t opts_len,
+		       uint8_t *out, size_t cap, size_t limit)
 {
 	size_t body = a->oversize ? 0 : a->len;
 	size_t qlen = pq->question ? pq->qlen : 0;
-	size_t opt_len = pq->edns ? XDPNS_OPT_LEN + (ede >= 0 ? 6 : 0) : 0;
+	size_t opt_len = pq->edns ? XDPNS_OPT_LEN + opts_len : 0;
 	size_t total = DNS_HDR_LEN + qlen + body + opt_len;
 	uint16_t flags = a->flags | (pq->flags & (DNS_F_RD | DNS_F_CD | DNS_F_OPCODE));
 	int tc = a->oversize || total > limit;
@@ -791,28 +833,140 @@ static size_t assemble(const struct parsed_query *pq, const struct answer *a,
 		out[o++] = 0;
 		out[o++] = do_bit >> 8;
 		out[o++] = do_bit & 0xff;
-		out[o++] = 0;
-		out[o++] = ede >= 0 ? 6 : 0;
-		if (ede >= 0) {
-			out[o++] = 0;
-			out[o++] = 15; /* EDE */
-			out[o++] = 0;
-			out[o++] = 2;
-			out[o++] = ede >> 8;
-			out[o++] = ede & 0xff;
-		}
+		out[o++] = opts_len >> 8;
+		out[o++] = opts_len & 0xff;
+		memcpy(out + o, opts, opts_len);
+		o += opts_len;
 	}
 	return o;
+}
+
+static void put_opt(uint8_t *buf, size_t *len, uint16_t code,
+		    const uint8_t *data, size_t n)
+{
+	buf[(*len)++] = code >> 8;
+	buf[(*len)++] = code & 0xff;
+	buf[(*len)++] = n >> 8;
+	buf[(*len)++] = n & 0xff;
+	memcpy(buf + *len, data, n);
+	*len += n;
+}
+
+/* RFC 9018 server cookie for (client cookie, timestamp, client address). */
+static void cookie_make(const uint8_t secret[ENGINE_COOKIE_SECRET],
+			const uint8_t client[8], uint32_t ts,
+			const struct sockaddr *from, uint8_t out[16])
+{
+	uint8_t in[8 + 8 + 16];
+	size_t n = 0;
+	uint64_t h;
+	int i;
+
+	memcpy(in, client, 8);
+	n = 8;
+	in[n++] = 1; /* version */
+	in[n++] = 0;
+	in[n++] = 0;
+	in[n++] = 0;
+	in[n++] = ts >> 24;
+	in[n++] = ts >> 16;
+	in[n++] = ts >> 8;
+	in[n++] = ts;
+	if (from && from->sa_family == AF_INET) {
+		memcpy(in + n, &((const struct sockaddr_in *)from)->sin_addr, 4);
+		n += 4;
+	} else if (from && from->sa_family == AF_INET6) {
+		memcpy(in + n, &((const struct sockaddr_in6 *)from)->sin6_addr, 16);
+		n += 16;
+	}
+	h = siphash24(secret, in, n);
+	memcpy(out, in + 8, 8);
+	for (i = 0; i < 8; i++)
+		out[8 + i] = h >> (56 - 8 * i);
+}
+
+/* Does the query carry a server cookie we made, still fresh? */
+int engine_cookie_valid(const struct engine *e, const uint8_t *cookie,
+			size_t len, const struct sockaddr *from, uint32_t now)
+{
+	uint8_t want[16];
+	uint32_t ts;
+
+	if (len != 24 || cookie[8] != 1)
+		return 0;
+	ts = (uint32_t)cookie[12] << 24 | (uint32_t)cookie[13] << 16 |
+	     (uint32_t)cookie[14] << 8 | cookie[15];
+	/* RFC 9018 4.3: not older than an hour, not more than 5 min ahead */
+	if ((int32_t)(now - ts) > 3600 || (int32_t)(ts - now) > 300)
+		return 0;
+	cookie_make(e->cookie_secret, cookie, ts, from, want);
+	if (!memcmp(want, cookie + 8, 16))
+		return 1;
+	if (!e->cookie_prev_valid)
+		return 0;
+	cookie_make(e->cookie_prev, cookie, ts, from, want);
+	return !memcmp(want, cookie + 8, 16);
+}
+
+/* CHAOS TXT identity (id.server, hostname.bind) and version.bind. */
+static int chaos_answer(const struct engine *e, const struct parsed_query *pq,
+			struct answer *a)
+{
+	static const uint8_t id_server[] = "\002id\006server";
+	static const uint8_t hostname_bind[] = "\010hostname\004bind";
+	static const uint8_t version_bind[] = "\007version\004bind";
+	static const uint8_t version_server[] = "\007version\006server";
+	const char *text = NULL;
+	size_t o = 0, tl;
+
+#define IS(n) (pq->qname_len == sizeof(n) && !memcmp(pq->qname, n, sizeof(n)))
+	if (IS(id_server) || IS(hostname_bind))
+		text = e->identity;
+	else if (IS(version_bind) || IS(version_server))
+		text = e->version;
+#undef IS
+	if (!text)
+		return RCODE_REFUSED;
+	a->flags = DNS_F_QR | DNS_F_AA;
+	a->an = a->ns = a->ar = 0;
+	a->len = 0;
+	if (pq->qtype != LDNS_RR_TYPE_TXT && pq->qtype != LDNS_RR_TYPE_ANY)
+		return 0; /* NODATA */
+	tl = strlen(text) > 255 ? 255 : strlen(text);
+	a->body[o++] = 0xc0; /* owner: the question */
+	a->body[o++] = DNS_HDR_LEN;
+	a->body[o++] = 0;
+	a->body[o++] = LDNS_RR_TYPE_TXT;
+	a->body[o++] = 0;
+	a->body[o++] = LDNS_RR_CLASS_CH;
+	memset(a->body + o, 0, 4); /* TTL 0 */
+	o += 4;
+	a->body[o++] = 0;
+	a->body[o++] = tl + 1;
+	a->body[o++] = tl;
+	memcpy(a->body + o, text, tl);
+	o += tl;
+	a->len = o;
+	a->an = 1;
+	return 0;
 }
 
 size_t engine_respond(const struct engine *e, const uint8_t *q, size_t qlen,
 		      uint8_t *out, size_t cap, int tcp,
 		      struct respond_info *info)
 {
+	return engine_respond_from(e, q, qlen, NULL, out, cap, tcp, info);
+}
+
+size_t engine_respond_from(const struct engine *e, const uint8_t *q,
+			   size_t qlen, const struct sockaddr *from,
+			   uint8_t *out, size_t cap, int tcp,
+			   struct respond_info *info){
 	static __thread struct answer a;
 	struct parsed_query pq;
 	const struct engine_zone *ez;
-	size_t limit;
+	uint8_t opts[300];
+	size_t limit, opts_len = 0;
 	int r, ext = 0;
 
 	memset(info, 0, sizeof(*info));
@@ -831,9 +985,11 @@ size_t engine_respond(const struct engine *e, const uint8_t *q, size_t qlen,
 	a.len = 0;
 	a.oversize = 0;
 	a.n_cuts = 0;
-	if (r == 0 && pq.qclass != DNS_CLASS_IN)
+	if (r == 0 && pq.qclass == LDNS_RR_CLASS_CH)
+		r = chaos_answer(e, &pq, &a);
+	else if (r == 0 && pq.qclass != DNS_CLASS_IN)
 		r = RCODE_REFUSED;
-	if (r == 0) {
+	else if (r == 0) {
 		ez = engine_find_zone(e, pq.qname, pq.qname_len);
 		if (!ez)
 			r = RCODE_REFUSED;
@@ -861,10 +1017,30 @@ size_t engine_respond(const struct engine *e, const uint8_t *q, size_t qlen,
 	} else {
 		info->rcode = a.flags & DNS_F_RCODE;
 	}
-	r = assemble(&pq, &a, ext,
-		     info->rcode == RCODE_REFUSED && pq.qname_len ?
-			     EDE_NOT_AUTHORITATIVE : -1,
-		     out, cap, limit);
+	/* EDNS options of the reply: NSID, COOKIE, EDE */
+	if (pq.edns && pq.nsid && e->identity) {
+		size_t n = strlen(e->identity);
+
+		put_opt(opts, &opts_len, EDNS_OPT_NSID,
+			(const uint8_t *)e->identity, n > 255 ? 255 : n);
+	}
+	if (pq.edns && pq.cookie_len >= 8) {
+		uint8_t cookie[24];
+		uint32_t now = e->now ? e->now() : (uint32_t)time(NULL);
+
+		memcpy(cookie, pq.cookie, 8);
+		cookie_make(e->cookie_secret, pq.cookie, now, from, cookie + 8);
+		put_opt(opts, &opts_len, EDNS_OPT_COOKIE, cookie, 24);
+		info->cookie_valid = engine_cookie_valid(e, pq.cookie, pq.cookie_len,
+							 from, now);
+	}
+	if (pq.edns && info->rcode == RCODE_REFUSED && pq.qname_len &&
+	    pq.qclass == DNS_CLASS_IN) {
+		uint8_t ede[2] = { 0, EDE_NOT_AUTHORITATIVE };
+
+		put_opt(opts, &opts_len, EDNS_OPT_EDE, ede, 2);
+	}
+	r = assemble(&pq, &a, ext, opts, opts_len, out, cap, limit);
 	info->truncated = r > 0 && (out[2] & (DNS_F_TC >> 8));
 	return r;
 }

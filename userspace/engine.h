@@ -73,6 +73,7 @@ struct respond_info {
 	int truncated;
 	int edns;
 	int dnssec_ok;
+	int cookie_valid; /* the query had a good server cookie of ours */
 };
 
 /* Reply to the query in q[0..qlen). tcp=0 limits the reply to the client's
@@ -80,5 +81,14 @@ struct respond_info {
 size_t engine_respond(const struct engine *e, const uint8_t *q, size_t qlen,
 		      uint8_t *out, size_t cap, int tcp,
 		      struct respond_info *info);
+
+/* The same, knowing the client's address (for DNS cookies). */
+struct sockaddr;
+size_t engine_respond_from(const struct engine *e, const uint8_t *q,
+			   size_t qlen, const struct sockaddr *from,
+			   uint8_t *out, size_t cap, int tcp,
+			   struct respond_info *info);
+int engine_cookie_valid(const struct engine *e, const uint8_t *cookie,
+			size_t len, const struct sockaddr *from, uint32_t now);
 
 #endif

@@ -15,6 +15,7 @@
 
 struct tcp_client {
 	int fd;
+	struct sockaddr_storage peer; /* for DNS cookies */
 	uint64_t last_ms;
 	size_t have; /* bytes in buf */
 	uint8_t *buf;
@@ -149,7 +150,8 @@ static void udp_read(struct server *s, const struct engine *e, int fd)
 		if (n < 0)
 			return;
 		s->st.udp_queries++;
-		out = engine_respond(e, q, n, s->out, sizeof(s->out), 0, &info);
+		out = engine_respond_from(e, q, n, (struct sockaddr *)&from, s->out,
+					  sizeof(s->out), 0, &info);
 		count(s, &info, out);
 		if (out)
 			sendto(fd, s->out, out, 0, (struct sockaddr *)&from, flen);
@@ -159,7 +161,10 @@ static void udp_read(struct server *s, const struct engine *e, int fd)
 static void tcp_accept(struct server *s, int lfd)
 {
 	for (;;) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		int fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct tcp_client *c;
 
 		if (fd < 0)
@@ -178,6 +183,7 @@ static void tcp_accept(struct server *s, int lfd)
 			continue;
 		}
 		c->fd = fd;
+		c->peer = peer;
 		c->last_ms = now_ms();
 		s->n_clients++;
 	}
@@ -221,8 +227,9 @@ static int tcp_read(struct server *s, const struct engine *e, int i)
 		if (c->have < 2 + len)
 			return 0;
 		s->st.tcp_queries++;
-		out = engine_respond(e, c->buf + 2, len, s->out + 2,
-				     sizeof(s->out) - 2, 1, &info);
+		out = engine_respond_from(e, c->buf + 2, len,
+					  (struct sockaddr *)&c->peer, s->out + 2,
+					  sizeof(s->out) - 2, 1, &info);
 		count(s, &info, out);
 		if (out) {
 			s->out[0] = out >> 8;
