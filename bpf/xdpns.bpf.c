@@ -22,10 +22,13 @@ char LICENSE[] SEC("license") = "GPL";
 #define OUT_DROP (XDPNS_PASS_COUNT + 2)
 
 /* The one exit: outcome -> counter -> verdict. */
-static __always_inline int finish(int outcome, int tc, __u32 rcode)
+static __always_inline int finish(int outcome, int tc, __u32 rcode,
+				  int lru_hit)
 {
 	if (outcome == OUT_TX) {
 		stats_inc(XDPNS_CNT_ANSWERED);
+		if (lru_hit)
+			stats_inc(XDPNS_CNT_LRU_HIT);
 		if (tc)
 			stats_inc(XDPNS_CNT_TRUNCATED);
 		stats_inc(XDPNS_CNT_RCODE_BASE + (rcode & 0xf));
@@ -80,7 +83,8 @@ static __always_inline int blob_get(__u32 ref, struct blob_view *b)
 	return -1;
 }
 
-static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode)
+static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
+				  int *lru_hit)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -166,20 +170,38 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode)
 	}
 
 	ent = bpf_map_lookup_elem(&xdpns_entries, &sc->key);
-	if (!ent)
-		return XDPNS_PASS_MISS;
-	zidx = ent->zone;
-	zone = bpf_map_lookup_elem(&xdpns_zones, &zidx);
-	if (!zone || zone->gen == 0)
-		return XDPNS_PASS_MISS;
-	if (zone->flags & XDPNS_ZONE_F_EXPIRED)
-		return XDPNS_PASS_ZONE_STATE;
-	half = &ent->half[zone->gen & 1];
-	if (half->gen != zone->gen)
-		return XDPNS_PASS_MISS;
-	ref = half->ref[q.dnssec_ok ? XDPNS_VAR_DO : XDPNS_VAR_NODO];
-	if (blob_get(ref, &b))
-		return XDPNS_PASS_MISS;
+	if (ent) {
+		zidx = ent->zone;
+		zone = bpf_map_lookup_elem(&xdpns_zones, &zidx);
+		if (!zone || zone->gen == 0)
+			return XDPNS_PASS_MISS;
+		if (zone->flags & XDPNS_ZONE_F_EXPIRED)
+			return XDPNS_PASS_ZONE_STATE;
+		half = &ent->half[zone->gen & 1];
+		if (half->gen != zone->gen)
+			return XDPNS_PASS_MISS;
+		ref = half->ref[q.dnssec_ok ? XDPNS_VAR_DO : XDPNS_VAR_NODO];
+		if (blob_get(ref, &b))
+			return XDPNS_PASS_MISS;
+	} else {
+		/* an answer the slow path computed earlier? */
+		struct xdpns_lru_value *lv;
+
+		sc->key.variant = 1 + (q.dnssec_ok ? XDPNS_VAR_DO : XDPNS_VAR_NODO);
+		lv = bpf_map_lookup_elem(&xdpns_lru, &sc->key);
+		if (!lv)
+			return XDPNS_PASS_MISS;
+		zidx = lv->zone;
+		zone = bpf_map_lookup_elem(&xdpns_zones, &zidx);
+		if (!zone || zone->gen == 0 || lv->gen != zone->gen)
+			return XDPNS_PASS_MISS;
+		if (zone->flags & XDPNS_ZONE_F_EXPIRED)
+			return XDPNS_PASS_ZONE_STATE;
+		b.h = &lv->blob.h;
+		b.data = lv->blob.data;
+		b.cap = XDPNS_BLOB_M_CAP;
+		*lru_hit = 1;
+	}
 
 	b.len = b.h->len;
 	b.csum = b.h->csum;
@@ -217,10 +239,10 @@ SEC("xdp")
 int xdpns_xdp(struct xdp_md *ctx)
 {
 	__u32 rcode = 0;
-	int tc = 0;
+	int tc = 0, lru_hit = 0;
 	int outcome;
 
 	stats_inc(XDPNS_CNT_RX);
-	outcome = handle(ctx, &tc, &rcode);
-	return finish(outcome, tc, rcode);
+	outcome = handle(ctx, &tc, &rcode, &lru_hit);
+	return finish(outcome, tc, rcode, lru_hit);
 }

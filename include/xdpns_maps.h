@@ -26,6 +26,10 @@
 #define XDPNS_BLOB_L_COUNT (1 << 13)
 #endif
 
+#ifndef XDPNS_LRU_ENTRIES
+#define XDPNS_LRU_ENTRIES 16384 /* answers first computed by the slow path */
+#endif
+
 #define XDPNS_NAME_MAX 255 /* wire-format name incl. root label */
 #define XDPNS_KEY_NAME 256 /* key name buffer (zero padded) */
 #define XDPNS_EDNS_SIZE 1232 /* our UDP payload size, advertised in OPT */
@@ -43,7 +47,7 @@
 struct xdpns_key {
 	__u16 qtype; /* host order */
 	__u8 name_len; /* wire length incl. root byte, 1..255 */
-	__u8 pad;
+	__u8 variant; /* 0 in xdpns_entries; 1 + enum xdpns_variant in the LRU */
 	__u8 name[XDPNS_KEY_NAME]; /* lowercased wire name, zero padded */
 };
 _Static_assert(sizeof(struct xdpns_key) == 260, "xdpns_key size");
@@ -133,6 +137,17 @@ _Static_assert(sizeof(struct xdpns_blob_s) == 168, "blob_s size");
 _Static_assert(sizeof(struct xdpns_blob_m) == 552, "blob_m size");
 _Static_assert(sizeof(struct xdpns_blob_l) == 1264, "blob_l size");
 
+/* An answer the slow path computed (a wildcard hit, a name under a
+ * delegation, an NXDOMAIN), cached for XDP in an LRU map so the next
+ * identical query is answered at the edge; bounded, so a random-subdomain
+ * flood cannot grow memory. Valid while the zone's generation is gen. */
+struct xdpns_lru_value {
+	__u32 zone;
+	__u32 gen;
+	struct xdpns_blob_m blob;
+};
+_Static_assert(sizeof(struct xdpns_lru_value) == 560, "lru value size");
+
 /* ---- counters: per-CPU array indexed by enum ---- */
 enum xdpns_pass_reason {
 	XDPNS_PASS_NOT_IP = 0, /* not IPv4/IPv6 (ARP, ...) */
@@ -156,6 +171,7 @@ enum xdpns_counter {
 	XDPNS_CNT_ANSWERED, /* XDP_TX */
 	XDPNS_CNT_TRUNCATED, /* answered with TC=1 */
 	XDPNS_CNT_DROPPED, /* XDP_DROP: could not be valid IP/UDP */
+	XDPNS_CNT_LRU_HIT, /* answered from the LRU of slow-path answers */
 	XDPNS_CNT_PASS_BASE, /* + enum xdpns_pass_reason */
 	XDPNS_CNT_RCODE_BASE = XDPNS_CNT_PASS_BASE + XDPNS_PASS_COUNT,
 	/* + rcode 0..15 */

@@ -135,11 +135,13 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 	mapsync_get_stats(d->ms, &ms);
 	if (json) {
 		fprintf(f, "{\"xdp\":{\"received\":%llu,\"answered\":%llu,"
-			   "\"truncated\":%llu,\"dropped\":%llu,\"passed\":{",
+			   "\"truncated\":%llu,\"dropped\":%llu,\"lru_hits\":%llu,"
+			   "\"passed\":{",
 			(unsigned long long)c[XDPNS_CNT_RX],
 			(unsigned long long)c[XDPNS_CNT_ANSWERED],
 			(unsigned long long)c[XDPNS_CNT_TRUNCATED],
-			(unsigned long long)c[XDPNS_CNT_DROPPED]);
+			(unsigned long long)c[XDPNS_CNT_DROPPED],
+			(unsigned long long)c[XDPNS_CNT_LRU_HIT]);
 		for (i = 0; i < XDPNS_PASS_COUNT; i++)
 			fprintf(f, "%s\"%s\":%llu", i ? "," : "", pass_names[i],
 				(unsigned long long)c[XDPNS_CNT_PASS_BASE + i]);
@@ -164,14 +166,15 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 				(unsigned long long)ss.rcode[i]);
 		fprintf(f, "}},\"maps\":{\"entries\":%llu,\"blobs_s\":%llu,"
 			   "\"blobs_m\":%llu,\"blobs_l\":%llu,\"blob_bytes\":%llu,"
-			   "\"publishes\":%llu,\"last_publish_us\":%llu}}\n",
+			   "\"publishes\":%llu,\"last_publish_us\":%llu,\"lru_inserts\":%llu}}\n",
 			(unsigned long long)ms.entries,
 			(unsigned long long)ms.blobs[XDPNS_BLOB_S],
 			(unsigned long long)ms.blobs[XDPNS_BLOB_M],
 			(unsigned long long)ms.blobs[XDPNS_BLOB_L],
 			(unsigned long long)ms.blob_bytes,
 			(unsigned long long)ms.publishes,
-			(unsigned long long)ms.last_publish_us);
+			(unsigned long long)ms.last_publish_us,
+			(unsigned long long)ms.lru_inserts);
 		return;
 	}
 	fprintf(f, "XDP\n");
@@ -179,6 +182,7 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 	fprintf(f, "  %-22s %12llu\n", "answered", (unsigned long long)c[XDPNS_CNT_ANSWERED]);
 	fprintf(f, "  %-22s %12llu\n", "truncated", (unsigned long long)c[XDPNS_CNT_TRUNCATED]);
 	fprintf(f, "  %-22s %12llu\n", "dropped", (unsigned long long)c[XDPNS_CNT_DROPPED]);
+	fprintf(f, "  %-22s %12llu\n", "from the LRU", (unsigned long long)c[XDPNS_CNT_LRU_HIT]);
 	for (i = 0; i < XDPNS_PASS_COUNT; i++)
 		if (c[XDPNS_CNT_PASS_BASE + i])
 			fprintf(f, "  passed %-15s %12llu\n", pass_names[i],
@@ -367,6 +371,7 @@ static int daemon_start(struct daemon *d, const char *path)
 	r = server_open(&d->cfg, d->epfd, &d->srv);
 	if (r)
 		return r;
+	server_set_cache(d->srv, d->ms);
 	d->ctlfd = control_listen(d->cfg.control);
 	if (d->ctlfd < 0) {
 		log_err("control socket %s: %s", d->cfg.control,

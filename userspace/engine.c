@@ -998,6 +998,16 @@ size_t engine_respond_from(const struct engine *e, const uint8_t *q,
 		else if (engine_answer(ez, pq.qname, pq.qname_len, pq.qtype,
 				       pq.dnssec_ok, &a))
 			r = RCODE_SERVFAIL;
+		else {
+			static __thread uint8_t qname[256];
+
+			memcpy(qname, pq.qname, pq.qname_len);
+			info->zone = ez;
+			info->answer = &a;
+			info->qname = qname;
+			info->qname_len = pq.qname_len;
+			info->qtype = pq.qtype;
+		}
 	}
 	if (r) {
 		if (r == RCODE_FORMERR || r == RCODE_NOTIMP) {

@@ -74,6 +74,13 @@ struct respond_info {
 	int edns;
 	int dnssec_ok;
 	int cookie_valid; /* the query had a good server cookie of ours */
+	/* set when the reply came from engine_answer() for an IN query: the
+	 * key it depends on (for the XDP cache of slow-path answers) */
+	const struct engine_zone *zone;
+	const struct answer *answer;
+	const uint8_t *qname; /* canonical */
+	size_t qname_len;
+	uint16_t qtype;
 };
 
 /* Reply to the query in q[0..qlen). tcp=0 limits the reply to the client's

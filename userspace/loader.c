@@ -63,6 +63,7 @@ void loader_fds(const struct loader *l, struct mapsync_fds *fds)
 	fds->blob_s = bpf_map__fd(l->skel->maps.xdpns_blob_s);
 	fds->blob_m = bpf_map__fd(l->skel->maps.xdpns_blob_m);
 	fds->blob_l = bpf_map__fd(l->skel->maps.xdpns_blob_l);
+	fds->lru = bpf_map__fd(l->skel->maps.xdpns_lru);
 	fds->n_blob_s = bpf_map__max_entries(l->skel->maps.xdpns_blob_s);
 	fds->n_blob_m = bpf_map__max_entries(l->skel->maps.xdpns_blob_m);
 	fds->n_blob_l = bpf_map__max_entries(l->skel->maps.xdpns_blob_l);

@@ -645,6 +645,34 @@ int mapsync_publish(struct mapsync *ms, const struct engine *e,
 	return 0;
 }
 
+int mapsync_cache(struct mapsync *ms, const struct engine_zone *ez,
+		  const uint8_t *name, size_t len, uint16_t qtype, int dnssec_ok,
+		  const struct answer *a)
+{
+	static __thread struct xdpns_blob_l blob;
+	struct xdpns_lru_value v;
+	enum xdpns_blob_class cls;
+	struct xdpns_key key;
+	size_t vsize;
+
+	if (ms->fds.lru < 0 || ez->slot >= XDPNS_MAX_ZONES ||
+	    !ms->zones[ez->slot].gen || len == 0 || len > 255)
+		return 1;
+	mapsync_blob_from_answer(a, &blob, &cls, &vsize);
+	if (cls == XDPNS_BLOB_L || vsize > sizeof(v.blob))
+		return 1;
+	memset(&v, 0, sizeof(v));
+	v.zone = ez->slot;
+	v.gen = ms->zones[ez->slot].gen;
+	memcpy(&v.blob, &blob, vsize);
+	mapsync_key(&key, name, len, qtype);
+	key.variant = 1 + (dnssec_ok ? XDPNS_VAR_DO : XDPNS_VAR_NODO);
+	if (bpf_map_update_elem(ms->fds.lru, &key, &v, BPF_ANY))
+		return -errno;
+	ms->st.lru_inserts++;
+	return 0;
+}
+
 int mapsync_remove(struct mapsync *ms, uint32_t slot)
 {
 	struct zone_state *zs;

@@ -14,10 +14,12 @@
 
 struct mapsync_fds {
 	int entries, zones, blob_s, blob_m, blob_l;
+	int lru; /* answers the slow path computed; -1: none */
 	uint32_t n_blob_s, n_blob_m, n_blob_l; /* map sizes */
 };
 
 struct mapsync_stats {
+	uint64_t lru_inserts; /* slow-path answers offered to XDP */
 	uint64_t entries; /* keys in the maps */
 	uint64_t blobs[4]; /* live blobs per class (index = class) */
 	uint64_t blob_bytes; /* value bytes of live blobs */
@@ -35,6 +37,14 @@ void mapsync_free(struct mapsync *ms);
  * changes. */
 int mapsync_publish(struct mapsync *ms, const struct engine *e,
 		    const struct engine_zone *ez);
+/* Offer an answer the slow path computed for (name, qtype, DO) in zone
+ * ez to the XDP LRU. Valid until the zone's next generation. Answers too
+ * big for an LRU value are not cached. Returns 0, 1 when not cached, or
+ * -errno. */
+int mapsync_cache(struct mapsync *ms, const struct engine_zone *ez,
+		  const uint8_t *name, size_t len, uint16_t qtype, int dnssec_ok,
+		  const struct answer *a);
+
 /* Stop serving slot from XDP and free what it used. */
 int mapsync_remove(struct mapsync *ms, uint32_t slot);
 /* Set zone flags (XDPNS_ZONE_F_*) without changing its data. */

@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include "log.h"
+#include "mapsync.h"
 #include "server.h"
 
 #define TCP_BUF (2 + 65535)
@@ -22,6 +23,7 @@ struct tcp_client {
 };
 
 struct server {
+	struct mapsync *cache;
 	int epfd;
 	int udp[CONFIG_MAX_LISTEN], tcp[CONFIG_MAX_LISTEN];
 	int n;
@@ -155,6 +157,11 @@ static void udp_read(struct server *s, const struct engine *e, int fd)
 		count(s, &info, out);
 		if (out)
 			sendto(fd, s->out, out, 0, (struct sockaddr *)&from, flen);
+		/* the next identical query can be answered by XDP */
+		if (out && s->cache && info.zone)
+			mapsync_cache(s->cache, info.zone, info.qname,
+				      info.qname_len, info.qtype, info.dnssec_ok,
+				      info.answer);
 	}
 }
 
@@ -275,6 +282,11 @@ void server_tick(struct server *s)
 	for (i = s->n_clients - 1; i >= 0; i--)
 		if (now - s->clients[i].last_ms > SERVER_TCP_IDLE_MS)
 			client_drop(s, i);
+}
+
+void server_set_cache(struct server *s, struct mapsync *ms)
+{
+	s->cache = ms;
 }
 
 void server_get_stats(const struct server *s, struct server_stats *st)

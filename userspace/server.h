@@ -21,6 +21,9 @@ struct server;
 /* Bind every listen address; registers its fds with epfd. */
 int server_open(const struct config *cfg, int epfd, struct server **out);
 void server_close(struct server *s);
+/* Offer UDP answers to the XDP LRU through ms (NULL: don't). */
+struct mapsync;
+void server_set_cache(struct server *s, struct mapsync *ms);
 /* An epoll event for one of our fds; returns 1 if it was ours. */
 int server_handle(struct server *s, const struct engine *e, int fd,
 		  uint32_t events);

@@ -45,6 +45,13 @@ struct {
 } xdpns_blob_l SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XDPNS_LRU_ENTRIES);
+	__type(key, struct xdpns_key);
+	__type(value, struct xdpns_lru_value);
+} xdpns_lru SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);

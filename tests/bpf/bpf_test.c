@@ -525,6 +525,43 @@ static void t_random_mutations(void **state)
 	assert_true(tx > 100);
 }
 
+/* A slow-path answer offered to the LRU is served by XDP until the zone
+ * flips to a new generation. */
+static void t_lru_cache(void **state)
+{
+	struct frame_opts o = { .qtype = 1, .id = 19, .edns = 1, .udp_size = 1232 };
+	uint8_t frame[FR_MAX], dns[FR_MAX], want[FR_MAX];
+	size_t dlen, flen = make_query("NoPe.example.com", &o, frame, dns, &dlen);
+	struct respond_info info;
+	size_t wlen;
+	struct run r;
+
+	(void)state;
+	expect_pass_frame(frame, flen, XDPNS_PASS_MISS);
+	wlen = engine_respond(&eng, dns, dlen, want, sizeof(want), 0, &info);
+	assert_int_equal(info.rcode, 3);
+	assert_non_null(info.zone);
+	assert_int_equal(mapsync_cache(ms, info.zone, info.qname, info.qname_len,
+				       info.qtype, info.dnssec_ok, info.answer),
+			 0);
+	run_frame(frame, flen, &r);
+	assert_int_equal(r.verdict, XDP_TX);
+	assert_int_equal(delta(&r, XDPNS_CNT_LRU_HIT), 1);
+	assert_int_equal(delta(&r, XDPNS_CNT_RCODE_BASE + 3), 1);
+	assert_int_equal(r.out_len, 42 + wlen);
+	assert_memory_equal(r.out + 42, want, wlen);
+	assert_int_equal(fr_check_sums(r.out, r.out_len, 0, 0), 0);
+	/* the DO variant is another key */
+	o.dnssec_ok = 1;
+	flen = make_query("nope.example.com", &o, frame, dns, &dlen);
+	expect_pass_frame(frame, flen, XDPNS_PASS_MISS);
+	/* a new generation retires what the LRU holds */
+	o.dnssec_ok = 0;
+	flen = make_query("nope.example.com", &o, frame, dns, &dlen);
+	assert_int_equal(publish_version(1), 0);
+	expect_pass_frame(frame, flen, XDPNS_PASS_MISS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -543,6 +580,7 @@ int main(void)
 		cmocka_unit_test(t_generation_flip),
 		cmocka_unit_test(t_expired_zone_passes),
 		cmocka_unit_test(t_random_mutations),
+		cmocka_unit_test(t_lru_cache),
 	};
 
 	return cmocka_run_group_tests_name("bpf", tests, setup, teardown);

@@ -38,6 +38,11 @@ check "4 queries answered in XDP (counter $a0 -> $a1)" [ $((a1 - a0)) = 4 ]
 out=$(cli kdig @$SRV4 nope.example.com A +norec)
 check "NXDOMAIN from the slow path" grep -q 'status: NXDOMAIN' <<<"$out"
 check "NXDOMAIN carries the SOA with the negative TTL" grep -qE 'example.com\.\s+300\s+IN\s+SOA' <<<"$out"
+l0=$(xdp_counter lru_hits)
+out=$(cli kdig @$SRV4 nope.example.com A +norec)
+l1=$(xdp_counter lru_hits)
+check "the same NXDOMAIN again comes from the XDP LRU" [ $((l1 - l0)) = 1 ]
+check "and is still NXDOMAIN with the SOA" grep -qE 'status: NXDOMAIN' <<<"$out"
 out=$(cli kdig @$SRV4 example.org A)
 check "REFUSED outside our zones" grep -q 'status: REFUSED' <<<"$out"
 out=$(cli kdig @$SRV4 big.example.com TXT +noedns)

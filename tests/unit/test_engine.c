@@ -87,7 +87,7 @@ static const char org_zone[] =
 
 static struct zone *z_com, *z_org;
 static struct engine_zone zones[2];
-static struct engine eng = { zones, 2 };
+static struct engine eng = { .zones = zones, .n_zones = 2 };
 
 static struct zone *load(const char *file, const char *text, const char *origin)
 {
@@ -1064,7 +1064,7 @@ static void test_class_and_expiry(void **state)
 static void test_single_zone_engine(void **state)
 {
 	struct engine_zone ez = { .zone = z_org, .slot = 0 };
-	struct engine e = { &ez, 1 };
+	struct engine e = { .zones = &ez, .n_zones = 1 };
 	uint8_t q[512];
 	size_t len, rlen;
 	ldns_pkt *p;

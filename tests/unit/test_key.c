@@ -96,7 +96,7 @@ static void test_parse_basic(void **state)
 	assert_int_equal(k.name[17], 0);
 	assert_int_equal(k.name[255], 0);
 	assert_int_equal(k.qtype, 28);
-	assert_int_equal(k.pad, 0);
+	assert_int_equal(k.variant, 0);
 	assert_int_equal(dq.qtype, 28);
 	assert_int_equal(dq.qclass, 1);
 	assert_int_equal(dq.qlen, 21);
