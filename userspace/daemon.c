@@ -33,7 +33,12 @@ struct daemon {
 	int epfd, sigfd, ctlfd;
 	int stop;
 	time_t started;
+	time_t cookie_rotated;
 };
+
+#ifndef DAEMON_COOKIE_ROTATE_S
+#define DAEMON_COOKIE_ROTATE_S 3600
+#endif
 
 static const char *const pass_names[XDPNS_PASS_COUNT] = {
 	[XDPNS_PASS_NOT_IP] = "not_ip",
@@ -328,6 +333,7 @@ static int daemon_start(struct daemon *d, const char *path)
 		return r;
 	}
 	d->started = time(NULL);
+	d->cookie_rotated = d->started;
 	d->eng.n_zones = d->cfg.n_zones;
 	engine_setup_identity(&d->eng, d->cfg.identity);
 	d->eng.zones = calloc(d->cfg.n_zones, sizeof(*d->eng.zones));
@@ -471,6 +477,12 @@ int daemon_run(const char *config_path)
 				server_handle(d.srv, &d.eng, fd, evs[i].events);
 		}
 		server_tick(d.srv);
+		/* RFC 9018: rotate the cookie secret; the previous one is
+		 * still accepted for one more period */
+		if (time(NULL) - d.cookie_rotated >= DAEMON_COOKIE_ROTATE_S) {
+			engine_rotate_cookie_secret(&d.eng);
+			d.cookie_rotated = time(NULL);
+		}
 	}
 	daemon_stop(&d);
 	return r;
