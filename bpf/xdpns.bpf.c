@@ -119,7 +119,6 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 	sc = bpf_map_lookup_elem(&xdpns_scratch, &zero);
 	if (!sc)
 		return XDPNS_PASS_ERROR;
-	__builtin_memset(&sc->key, 0, sizeof(sc->key));
 
 	/* copy question (+ OPT) into the bounded buffer */
 	n = p.dns_len - DNS_HDR_LEN;
@@ -141,7 +140,7 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 	q.qsum = dq.csum;
 
 	if (q.edns) {
-		__u32 o = dq.qlen & 0x1ff;
+		__u32 o = DNS_MASK_1FF(dq.qlen);
 		__u16 csize;
 
 		/* exactly one OPT, no options, version 0, nothing after */
@@ -169,7 +168,7 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 		q.eff_size = XDPNS_UDP_NOEDNS;
 	}
 
-	ent = bpf_map_lookup_elem(&xdpns_entries, &sc->key);
+	ent = entries_lookup(&sc->key);
 	if (ent) {
 		zidx = ent->zone;
 		zone = bpf_map_lookup_elem(&xdpns_zones, &zidx);
@@ -188,7 +187,7 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 		struct xdpns_lru_value *lv;
 
 		sc->key.variant = 1 + (q.dnssec_ok ? XDPNS_VAR_DO : XDPNS_VAR_NODO);
-		lv = bpf_map_lookup_elem(&xdpns_lru, &sc->key);
+		lv = lru_lookup(&sc->key);
 		if (!lv)
 			return XDPNS_PASS_MISS;
 		zidx = lv->zone;

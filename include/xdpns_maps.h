@@ -52,6 +52,31 @@ struct xdpns_key {
 };
 _Static_assert(sizeof(struct xdpns_key) == 260, "xdpns_key size");
 
+/* Keys come in name-length classes: a class-N map has key_size 4 + N and
+ * reads only that prefix of struct xdpns_key, so a short name is hashed
+ * and compared over 36 bytes, not 260 (a 260-byte jhash cost ~150 ns). */
+#define XDPNS_KEY_HDR 4
+#define XDPNS_KEYCLASS_COUNT 4
+#define XDPNS_KEYCLASS_0 32
+#define XDPNS_KEYCLASS_1 64
+#define XDPNS_KEYCLASS_2 128
+#define XDPNS_KEYCLASS_3 256
+#define XDPNS_KEYCLASS(len)                                                    \
+	((len) <= XDPNS_KEYCLASS_0 ? 0 : (len) <= XDPNS_KEYCLASS_1 ? 1 :       \
+	 (len) <= XDPNS_KEYCLASS_2 ? 2 : 3)
+/* BTF types for the class maps' keys: the prefix of struct xdpns_key */
+struct xdpns_key_32 {
+	__u8 bytes[XDPNS_KEY_HDR + XDPNS_KEYCLASS_0];
+};
+struct xdpns_key_64 {
+	__u8 bytes[XDPNS_KEY_HDR + XDPNS_KEYCLASS_1];
+};
+struct xdpns_key_128 {
+	__u8 bytes[XDPNS_KEY_HDR + XDPNS_KEYCLASS_2];
+};
+/* the LRU has two classes: short names and the rest */
+#define XDPNS_LRU_SHORT XDPNS_KEYCLASS_1
+
 /* A reference to a blob: class in the top 2 bits, index below. 0 = none. */
 #define XDPNS_REF_CLASS_SHIFT 30
 #define XDPNS_REF_INDEX_MASK ((1u << XDPNS_REF_CLASS_SHIFT) - 1)
@@ -183,13 +208,13 @@ enum xdpns_counter {
 #define XDPNS_QBUF_LEN 272 /* 255 name + 4 + 11 OPT, rounded */
 /* headers before the body when the reply grows at the head: Ethernet,
  * VLAN, IPv6, UDP, DNS header, question */
-#define XDPNS_MOVE_LEN 352
+#define XDPNS_MOVE_LEN 512
 struct xdpns_scratch {
 	struct xdpns_key key;
 	__u8 qbuf[XDPNS_QBUF_LEN];
 	__u8 move[XDPNS_MOVE_LEN];
 };
-_Static_assert(sizeof(struct xdpns_scratch) == 884, "scratch size");
+_Static_assert(sizeof(struct xdpns_scratch) == 1044, "scratch size");
 
 /* Pin paths (bpffs) for maps shared with other tools. */
 #define XDPNS_PIN_DIR "/sys/fs/bpf/xdpns"

@@ -723,8 +723,15 @@ static int parse_query(const uint8_t *q, size_t len, struct parsed_query *pq)
 		return RCODE_NOTIMP;
 	if (get16(q + 4) != 1)
 		return RCODE_FORMERR;
-	memset(&key, 0, sizeof(key));
-	r = dns_parse_question(q + DNS_HDR_LEN, len - DNS_HDR_LEN, &key, &dq);
+	{
+		/* the parser reads a whole XDPNS_QBUF_LEN buffer */
+		uint8_t qbuf[XDPNS_QBUF_LEN] = { 0 };
+		size_t n = len - DNS_HDR_LEN;
+
+		memcpy(qbuf, q + DNS_HDR_LEN, n < sizeof(qbuf) ? n : sizeof(qbuf));
+		r = dns_parse_question(qbuf, n < sizeof(qbuf) ? n : sizeof(qbuf),
+				       &key, &dq);
+	}
 	if (r)
 		return RCODE_FORMERR;
 	pq->question = q + DNS_HDR_LEN;

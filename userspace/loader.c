@@ -29,8 +29,18 @@ int loader_open(struct loader *l, uint64_t expected_rrsets)
 	if (!skel)
 		return -errno ? -errno : -EINVAL;
 	/* each (name, type) has up to two distinct bodies; most are small */
-	bpf_map__set_max_entries(skel->maps.xdpns_entries,
-				 clamp_pow2(expected_rrsets * 2, 1 << 16, 1u << 26));
+	{
+		struct bpf_map *em[XDPNS_KEYCLASS_COUNT] = {
+			skel->maps.xdpns_entries_32, skel->maps.xdpns_entries_64,
+			skel->maps.xdpns_entries_128, skel->maps.xdpns_entries_256,
+		};
+		int c;
+
+		/* not preallocated: max_entries is a cap, not memory */
+		for (c = 0; c < XDPNS_KEYCLASS_COUNT; c++)
+			bpf_map__set_max_entries(em[c], clamp_pow2(expected_rrsets * 2,
+								   1 << 16, 1u << 26));
+	}
 	bpf_map__set_max_entries(skel->maps.xdpns_blob_s,
 				 clamp_pow2(expected_rrsets * 2, XDPNS_BLOB_S_COUNT,
 					    1u << 26));
@@ -58,12 +68,16 @@ int loader_prog_fd(const struct loader *l)
 
 void loader_fds(const struct loader *l, struct mapsync_fds *fds)
 {
-	fds->entries = bpf_map__fd(l->skel->maps.xdpns_entries);
+	fds->entries[0] = bpf_map__fd(l->skel->maps.xdpns_entries_32);
+	fds->entries[1] = bpf_map__fd(l->skel->maps.xdpns_entries_64);
+	fds->entries[2] = bpf_map__fd(l->skel->maps.xdpns_entries_128);
+	fds->entries[3] = bpf_map__fd(l->skel->maps.xdpns_entries_256);
 	fds->zones = bpf_map__fd(l->skel->maps.xdpns_zones);
 	fds->blob_s = bpf_map__fd(l->skel->maps.xdpns_blob_s);
 	fds->blob_m = bpf_map__fd(l->skel->maps.xdpns_blob_m);
 	fds->blob_l = bpf_map__fd(l->skel->maps.xdpns_blob_l);
-	fds->lru = bpf_map__fd(l->skel->maps.xdpns_lru);
+	fds->lru_short = bpf_map__fd(l->skel->maps.xdpns_lru_short);
+	fds->lru_long = bpf_map__fd(l->skel->maps.xdpns_lru_long);
 	fds->n_blob_s = bpf_map__max_entries(l->skel->maps.xdpns_blob_s);
 	fds->n_blob_m = bpf_map__max_entries(l->skel->maps.xdpns_blob_m);
 	fds->n_blob_l = bpf_map__max_entries(l->skel->maps.xdpns_blob_l);

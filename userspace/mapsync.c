@@ -7,6 +7,9 @@
 #include "log.h"
 #include "mapsync.h"
 
+/* The entries map of a key's name-length class. */
+#define ENTRIES_FD(ms, k) ((ms)->fds.entries[XDPNS_KEYCLASS((k)->name_len)])
+
 /* ---- small growable vectors ---- */
 struct u32vec {
 	uint32_t *v;
@@ -530,14 +533,14 @@ static int publish_key(struct publish_ctx *pc, const struct node *n,
 			return r;
 		}
 	}
-	if (bpf_map_lookup_elem(ms->fds.entries, &key, &ent) ||
+	if (bpf_map_lookup_elem(ENTRIES_FD(ms, &key), &key, &ent) ||
 	    ent.zone != pc->ez->slot)
 		memset(&ent, 0, sizeof(ent));
 	ent.zone = pc->ez->slot;
 	ent.half[h].gen = pc->gen;
 	for (v = 0; v < XDPNS_VAR_COUNT; v++)
 		ent.half[h].ref[v] = refs[v];
-	if (bpf_map_update_elem(ms->fds.entries, &key, &ent, BPF_ANY))
+	if (bpf_map_update_elem(ENTRIES_FD(ms, &key), &key, &ent, BPF_ANY))
 		return -errno;
 	return keyset_add(&pc->keys, &key);
 }
@@ -558,7 +561,7 @@ static void drop_new_keys(struct mapsync *ms, const struct keyset *set,
 		if (keyset_has(keep, rec))
 			continue;
 		keyset_rec_to_key(rec, &key);
-		bpf_map_delete_elem(ms->fds.entries, &key);
+		bpf_map_delete_elem(ENTRIES_FD(ms, &key), &key);
 	}
 }
 
@@ -655,7 +658,7 @@ int mapsync_cache(struct mapsync *ms, const struct engine_zone *ez,
 	struct xdpns_key key;
 	size_t vsize;
 
-	if (ms->fds.lru < 0 || ez->slot >= XDPNS_MAX_ZONES ||
+	if (ms->fds.lru_short < 0 || ez->slot >= XDPNS_MAX_ZONES ||
 	    !ms->zones[ez->slot].gen || len == 0 || len > 255)
 		return 1;
 	mapsync_blob_from_answer(a, &blob, &cls, &vsize);
@@ -667,7 +670,9 @@ int mapsync_cache(struct mapsync *ms, const struct engine_zone *ez,
 	memcpy(&v.blob, &blob, vsize);
 	mapsync_key(&key, name, len, qtype);
 	key.variant = 1 + (dnssec_ok ? XDPNS_VAR_DO : XDPNS_VAR_NODO);
-	if (bpf_map_update_elem(ms->fds.lru, &key, &v, BPF_ANY))
+	if (bpf_map_update_elem(key.name_len <= XDPNS_LRU_SHORT ? ms->fds.lru_short :
+							       ms->fds.lru_long,
+				&key, &v, BPF_ANY))
 		return -errno;
 	ms->st.lru_inserts++;
 	return 0;
@@ -690,7 +695,7 @@ int mapsync_remove(struct mapsync *ms, uint32_t slot)
 		if (!zs->keys.slots[i])
 			continue;
 		keyset_rec_to_key(zs->keys.arena + zs->keys.slots[i] - 1, &key);
-		bpf_map_delete_elem(ms->fds.entries, &key);
+		bpf_map_delete_elem(ENTRIES_FD(ms, &key), &key);
 	}
 	ms->st.entries -= zs->keys.n;
 	keyset_free(&zs->keys);

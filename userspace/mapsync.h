@@ -13,8 +13,9 @@
 #define MAPSYNC_GRACE_MS 50 /* before a retired blob slot is reused */
 
 struct mapsync_fds {
-	int entries, zones, blob_s, blob_m, blob_l;
-	int lru; /* answers the slow path computed; -1: none */
+	int entries[XDPNS_KEYCLASS_COUNT]; /* by XDPNS_KEYCLASS(name_len) */
+	int zones, blob_s, blob_m, blob_l;
+	int lru_short, lru_long; /* slow-path answers; -1: none */
 	uint32_t n_blob_s, n_blob_m, n_blob_l; /* map sizes */
 };
 

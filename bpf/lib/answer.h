@@ -78,6 +78,7 @@ static __always_inline int grow(struct xdp_md *ctx, __u32 new_end,
 		return -1;
 	if (bpf_xdp_adjust_head(ctx, -(int)delta))
 		return -1;
+	keep = DNS_MASK_1FF(keep - 1) + 1; /* 1..512: a bound the verifier keeps */
 	if (bpf_xdp_load_bytes(ctx, delta, move, keep) ||
 	    bpf_xdp_store_bytes(ctx, 0, move, keep)) {
 		bpf_xdp_adjust_head(ctx, (int)delta); /* put it back as it was */

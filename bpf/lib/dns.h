@@ -40,94 +40,159 @@ struct dns_question {
 		     * they are (case kept), starting at an even offset */
 };
 
-/* State of the name walk, one byte per step (bpf_loop callback in BPF, a
- * plain loop in userspace: the verifier then checks one step, not 255). */
-struct dns_name_walk {
-	const __u8 *buf; /* XDPNS_QBUF_LEN bytes */
-	struct xdpns_key *key;
-	__u32 len; /* valid bytes in buf */
-	__u32 label; /* bytes left in the current label */
-	__u32 csum;
-	__u32 name_len; /* set when the root label is seen */
+static __always_inline __u32 csum_fold16_(__u64 s)
+{
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u32)s;
+}
+
+/* An index the verifier can bound: clang may drop a plain "& 0xff" it
+ * proves redundant, and with it the bound the verifier needs. */
+#ifdef __bpf__
+static __always_inline __u32 dns_mask_ff(__u32 v)
+{
+	asm volatile("%0 &= 255" : "+r"(v));
+	return v;
+}
+static __always_inline __u32 dns_mask_1ff(__u32 v)
+{
+	asm volatile("%0 &= 511" : "+r"(v));
+	return v;
+}
+#define DNS_MASK_FF(v) dns_mask_ff(v)
+#define DNS_MASK_1FF(v) dns_mask_1ff(v)
+#else
+#define DNS_MASK_FF(v) ((v) & 0xff)
+#define DNS_MASK_1FF(v) ((v) & 0x1ff)
+#endif
+
+/* Byte-parallel lowercase of 8 bytes (SWAR): 'A'..'Z' get 0x20; every
+ * other byte, label lengths (<= 63) included, is kept. */
+static __always_inline __u64 dns_lower8(__u64 x)
+{
+	const __u64 hi = 0x8080808080808080ull;
+	__u64 low7 = x & ~hi;
+	__u64 ge_a = low7 + 0x3f3f3f3f3f3f3f3full; /* bit 7 set: >= 'A' */
+	__u64 gt_z = low7 + 0x2525252525252525ull; /* bit 7 set: > 'Z' */
+	__u64 upper = (ge_a ^ gt_z) & ~x & hi;
+
+	return x | (upper >> 2);
+}
+
+/* The label walk: one step per label (at most 128), run by bpf_loop in
+ * BPF so the verifier checks one step, and by a plain loop in userspace. */
+struct dns_label_walk {
+	const __u8 *buf;
+	__u32 len;
+	__u32 pos; /* offset of the current length byte */
 	__u32 err;
+	__u32 done; /* the root label was reached at pos */
 };
 
-/* One byte of the name. Returns 1 to stop (done or error), 0 to go on. */
-static __always_inline long dns_name_step(__u64 idx, struct dns_name_walk *w)
+static __always_inline long dns_label_step(__u64 idx, struct dns_label_walk *w)
 {
-	__u32 i = (__u32)idx & 0xff;
+	__u32 pos = w->pos;
 	__u8 c;
 
-	if (i >= w->len) {
-		w->err = DNS_PARSE_TRUNC;
+	(void)idx;
+	if (pos >= w->len || pos >= XDPNS_NAME_MAX) {
+		w->err = pos >= w->len ? DNS_PARSE_TRUNC : DNS_PARSE_QNAME;
 		return 1;
 	}
-	c = w->buf[i];
-	w->csum += (i & 1) ? c : ((__u32)c << 8);
-	if (w->label == 0) {
-		if (c == 0) {
-			w->name_len = i + 1;
-			return 1;
-		}
-		if (c > 63) {
-			w->err = DNS_PARSE_QNAME;
-			return 1;
-		}
-		w->label = c;
-	} else {
-		if (c >= 'A' && c <= 'Z')
-			c += 'a' - 'A';
-		w->label--;
+	c = w->buf[DNS_MASK_FF(pos)];
+	if (c == 0) {
+		w->done = 1;
+		return 1;
 	}
-	w->key->name[i] = c;
+	if (c > 63) {
+		w->err = DNS_PARSE_QNAME;
+		return 1;
+	}
+	w->pos = pos + c + 1;
 	return 0;
 }
 
 #ifdef __bpf__
-static long dns_name_step_cb(__u64 idx, void *ctx)
+static long dns_label_step_cb(__u64 idx, void *ctx)
 {
-	return dns_name_step(idx, ctx);
+	return dns_label_step(idx, ctx);
 }
-#define DNS_NAME_WALK(w) bpf_loop(XDPNS_NAME_MAX, dns_name_step_cb, (w), 0)
+#define DNS_LABEL_WALK(w) bpf_loop(128, dns_label_step_cb, (w), 0)
 #else
-#define DNS_NAME_WALK(w)                                                    \
+#define DNS_LABEL_WALK(w)                                                   \
 	do {                                                                 \
 		__u64 _i;                                                    \
-		for (_i = 0; _i < XDPNS_NAME_MAX; _i++)                      \
-			if (dns_name_step(_i, (w)))                          \
+		for (_i = 0; _i < 128; _i++)                                 \
+			if (dns_label_step(_i, (w)))                         \
 				break;                                       \
 	} while (0)
 #endif
 
 /*
- * Parse the question at buf[0..len) (buf holds XDPNS_QBUF_LEN bytes): fills
- * key (lowercased name, name_len, qtype; the caller zeroed it) and q.
+ * Parse the question at buf[0..len). buf must hold XDPNS_QBUF_LEN bytes
+ * (bytes past len are read but never used). Fills the whole key (lowercased
+ * name zero padded to 256, name_len, qtype, variant 0) and q.
+ *
+ * The label walk is a bounded loop with one exit per check; the copy,
+ * lowercasing, zero padding and checksum go 8 bytes at a time over a fixed
+ * 256 bytes, so the verifier sees straight-line code.
  */
 static __always_inline int dns_parse_question(const __u8 *buf, __u32 len,
 					      struct xdpns_key *key,
 					      struct dns_question *q)
 {
-	struct dns_name_walk w = { .buf = buf, .key = key, .len = len };
-	__u32 csum, i;
+	__u32 pos, name_len, i, w;
+	__u64 lesum = 0; /* sum of little-endian 16-bit words of the name */
+	__u32 csum;
 
-	DNS_NAME_WALK(&w);
-	if (w.err)
-		return w.err;
-	if (w.name_len == 0 || w.name_len > XDPNS_NAME_MAX)
+	struct dns_label_walk lw = { .buf = buf, .len = len };
+
+	DNS_LABEL_WALK(&lw);
+	if (lw.err)
+		return lw.err;
+	if (!lw.done)
 		return DNS_PARSE_QNAME;
-	if (w.name_len + 4 > len)
+	pos = lw.pos;
+	if (pos >= XDPNS_NAME_MAX)
+		return DNS_PARSE_QNAME;
+	name_len = pos + 1;
+	if (name_len + 4 > len)
 		return DNS_PARSE_TRUNC;
-	csum = w.csum;
-	i = w.name_len & 0xff; /* the four bytes after it are inside buf */
+
+#ifdef __clang__
+#pragma unroll
+#endif
+	for (w = 0; w < XDPNS_KEY_NAME / 8; w++) {
+		__u64 x;
+
+		__builtin_memcpy(&x, buf + w * 8, 8);
+		if (w * 8 >= name_len)
+			x = 0;
+		else if (w * 8 + 8 > name_len)
+			x &= (1ull << ((name_len - w * 8) * 8)) - 1; /* little endian */
+		lesum += (x & 0xffff) + ((x >> 16) & 0xffff) +
+			 ((x >> 32) & 0xffff) + (x >> 48);
+		x = dns_lower8(x);
+		__builtin_memcpy(key->name + w * 8, &x, 8);
+	}
+	/* the little-endian sum is the byte-swapped big-endian one */
+	lesum = (lesum & 0xffffffff) + (lesum >> 32);
+	csum = csum_fold16_(lesum);
+	csum = ((csum >> 8) | (csum << 8)) & 0xffff;
+
+	i = DNS_MASK_FF(name_len); /* the four bytes after it are in buf */
 	q->qtype = ((__u16)buf[i] << 8) | buf[i + 1];
 	q->qclass = ((__u16)buf[i + 2] << 8) | buf[i + 3];
 	csum += (i & 1) ? ((__u32)buf[i] + ((__u32)buf[i + 1] << 8) +
 			   (__u32)buf[i + 2] + ((__u32)buf[i + 3] << 8))
 			: ((((__u32)buf[i] << 8) | buf[i + 1]) +
 			   (((__u32)buf[i + 2] << 8) | buf[i + 3]));
-	key->name_len = w.name_len;
+	key->name_len = name_len;
 	key->qtype = q->qtype;
-	q->qlen = w.name_len + 4;
+	key->variant = 0;
+	q->qlen = name_len + 4;
 	q->csum = csum;
 	return DNS_PARSE_OK;
 }

@@ -12,9 +12,36 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC); /* RCU-freed: readers never see
 					       * a recycled element */
 	__uint(max_entries, XDPNS_MAX_ENTRIES);
+	__type(key, struct xdpns_key_32);
+	__type(value, struct xdpns_entry);
+} xdpns_entries_32 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* RCU-freed: readers never see
+					       * a recycled element */
+	__uint(max_entries, XDPNS_MAX_ENTRIES);
+	__type(key, struct xdpns_key_64);
+	__type(value, struct xdpns_entry);
+} xdpns_entries_64 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* RCU-freed: readers never see
+					       * a recycled element */
+	__uint(max_entries, XDPNS_MAX_ENTRIES);
+	__type(key, struct xdpns_key_128);
+	__type(value, struct xdpns_entry);
+} xdpns_entries_128 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* RCU-freed: readers never see
+					       * a recycled element */
+	__uint(max_entries, XDPNS_MAX_ENTRIES);
 	__type(key, struct xdpns_key);
 	__type(value, struct xdpns_entry);
-} xdpns_entries SEC(".maps");
+} xdpns_entries_256 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -47,9 +74,35 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, XDPNS_LRU_ENTRIES);
+	__type(key, struct xdpns_key_64);
+	__type(value, struct xdpns_lru_value);
+} xdpns_lru_short SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XDPNS_LRU_ENTRIES / 4);
 	__type(key, struct xdpns_key);
 	__type(value, struct xdpns_lru_value);
-} xdpns_lru SEC(".maps");
+} xdpns_lru_long SEC(".maps");
+
+/* Lookups by the key's class (name_len is in the key). */
+static __always_inline struct xdpns_entry *entries_lookup(struct xdpns_key *k)
+{
+	if (k->name_len <= XDPNS_KEYCLASS_0)
+		return bpf_map_lookup_elem(&xdpns_entries_32, k);
+	if (k->name_len <= XDPNS_KEYCLASS_1)
+		return bpf_map_lookup_elem(&xdpns_entries_64, k);
+	if (k->name_len <= XDPNS_KEYCLASS_2)
+		return bpf_map_lookup_elem(&xdpns_entries_128, k);
+	return bpf_map_lookup_elem(&xdpns_entries_256, k);
+}
+
+static __always_inline struct xdpns_lru_value *lru_lookup(struct xdpns_key *k)
+{
+	if (k->name_len <= XDPNS_LRU_SHORT)
+		return bpf_map_lookup_elem(&xdpns_lru_short, k);
+	return bpf_map_lookup_elem(&xdpns_lru_long, k);
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
