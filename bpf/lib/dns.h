@@ -132,8 +132,9 @@ static long dns_label_step_cb(__u64 idx, void *ctx)
 
 /*
  * Parse the question at buf[0..len). buf must hold XDPNS_QBUF_LEN bytes
- * (bytes past len are read but never used). Fills the whole key (lowercased
- * name zero padded to 256, name_len, qtype, variant 0) and q.
+ * (bytes past len are read but never used). Fills the key (lowercased name
+ * zero padded to 64 bytes for names up to 64, to 256 for longer ones: the
+ * prefix its lookups read; name_len, qtype, variant 0) and q.
  *
  * The label walk is a bounded loop with one exit per check; the copy,
  * lowercasing, zero padding and checksum go 8 bytes at a time over a fixed
@@ -161,12 +162,17 @@ static __always_inline int dns_parse_question(const __u8 *buf, __u32 len,
 	if (name_len + 4 > len)
 		return DNS_PARSE_TRUNC;
 
+	/* words past the name are written as zeros up to the key prefix the
+	 * lookups read: 64 bytes for short names (the class-32 and class-64
+	 * maps and the short LRU), all 256 for longer ones */
 #ifdef __clang__
 #pragma unroll
 #endif
 	for (w = 0; w < XDPNS_KEY_NAME / 8; w++) {
 		__u64 x;
 
+		if (w == XDPNS_LRU_SHORT / 8 && name_len <= XDPNS_LRU_SHORT)
+			break;
 		__builtin_memcpy(&x, buf + w * 8, 8);
 		if (w * 8 >= name_len)
 			x = 0;
