@@ -119,7 +119,21 @@ static long dns_label_step_cb(__u64 idx, void *ctx)
 {
 	return dns_label_step(idx, ctx);
 }
-#define DNS_LABEL_WALK(w) bpf_loop(128, dns_label_step_cb, (w), 0)
+/* the first labels inline (most names have few), the rest by bpf_loop */
+#define DNS_LABEL_INLINE 6
+#define DNS_LABEL_WALK(w)                                                   \
+	do {                                                                 \
+		int _k, _stop = 0;                                           \
+		_Pragma("unroll") for (_k = 0; _k < DNS_LABEL_INLINE; _k++)  \
+		{                                                            \
+			if (dns_label_step(_k, (w))) {                       \
+				_stop = 1;                                   \
+				break;                                       \
+			}                                                    \
+		}                                                            \
+		if (!_stop)                                                  \
+			bpf_loop(128 - DNS_LABEL_INLINE, dns_label_step_cb, (w), 0); \
+	} while (0)
 #else
 #define DNS_LABEL_WALK(w)                                                   \
 	do {                                                                 \
