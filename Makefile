@@ -16,7 +16,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
 	-Wno-unused-function -Iinclude -Ibpf -I/usr/include/$(MULTIARCH)
 CFLAGS ?= -O2 -g
 CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Ibpf -Iuserspace -I$(BUILD)
-LDLIBS := -lxdp -lbpf -lldns -lyaml -lelf -lz -lpthread
+LDLIBS := -lxdp -lbpf -lldns -lyaml -lcrypto -lelf -lz -lpthread
 
 USER_SRC := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
 USER_OBJ := $(patsubst userspace/%.c,$(BUILD)/obj/%.o,$(USER_SRC))
@@ -25,7 +25,7 @@ USER_HDRS := $(wildcard userspace/*.h)
 PREFIX ?= /usr/local
 
 .SECONDARY:
-.PHONY: all deps test demo bench install clean unit bpftest e2e fuzz-replay
+.PHONY: all deps test demo bench install clean unit bpftest e2e fuzz fuzz-build fuzz-replay
 all: $(BUILD)/xdpns $(BUILD)/peer_pass.bpf.o
 
 deps:
@@ -62,6 +62,35 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libxdpns.a | $(BUILD)/tests
 $(BUILD)/tests/bpf_test: tests/bpf/bpf_test.c $(BUILD)/libxdpns.a | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libxdpns.a $(LDLIBS) -lcmocka
 
+# ---- fuzzing (libFuzzer, ASan, UBSan) ----
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-std=gnu11 -D_GNU_SOURCE -Iinclude -Ibpf -Iuserspace -I$(BUILD)
+FUZZ_LIB_SRC := userspace/wire.c userspace/zone.c userspace/engine.c \
+	userspace/siphash.c userspace/config.c userspace/log.c
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+
+$(BUILD)/fuzz:
+	mkdir -p $@
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC) $(USER_HDRS) bpf/lib/dns.h include/xdpns_maps.h | $(BUILD)/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_SRC) \
+		-lxdp -lbpf -lldns -lyaml -lelf -lz
+
+fuzz-build: $(FUZZ_TARGETS)
+
+# replay every corpus file once (part of make test)
+fuzz-replay: $(FUZZ_TARGETS)
+	@tests/fuzz/replay.sh $(FUZZ_TARGETS)
+
+# explore: each target for FUZZ_SECONDS, new inputs kept in its corpus
+fuzz: $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do n=$$(basename $$t); \
+		echo "== $$n ($(FUZZ_SECONDS)s)"; \
+		$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			tests/fuzz/corpus/$${n#fuzz_} || exit 1; done
+
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
@@ -72,7 +101,7 @@ e2e: $(BUILD)/xdpns
 	@tests/e2e/run.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BUILD)/tests/bpf_test
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BUILD)/tests/bpf_test $(FUZZ_TARGETS)
 	@tests/run-all.sh
 
 demo: deps

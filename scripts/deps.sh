@@ -6,11 +6,11 @@ set -euo pipefail
 PKGS=(
 	make gcc clang llvm libc6-dev pkg-config
 	libbpf-dev libxdp-dev xdp-tools bpftool
-	libldns-dev libyaml-dev libcmocka-dev
+	libldns-dev libyaml-dev libcmocka-dev libssl-dev
 	iproute2 ethtool ldnsutils
 	knot knot-dnsutils nsd bind9 bind9-dnsutils
 	dnsperf python3 python3-dnspython
-	gnuplot-nox
+	gnuplot-nox libclang-rt-14-dev
 )
 
 missing=()

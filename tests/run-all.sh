@@ -29,6 +29,7 @@ for t in build/tests/test_*; do
 	run "unit $(basename "$t")" "$t"
 done
 run "bpf" build/tests/bpf_test
+run "fuzz corpora" tests/fuzz/replay.sh build/fuzz/fuzz_*
 for t in tests/e2e/test_*.sh; do
 	run "e2e $(basename "$t")" bash "$t"
 done

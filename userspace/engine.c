@@ -824,7 +824,8 @@ static size_t assemble(const struct parsed_query *pq, const struct answer *a,
 	ar += pq->edns ? 1 : 0;
 	out[o++] = ar >> 8;
 	out[o++] = ar & 0xff;
-	memcpy(out + o, pq->question, qlen);
+	if (qlen) /* no question: pq->question is NULL */
+		memcpy(out + o, pq->question, qlen);
 	o += qlen;
 	memcpy(out + o, a->body, body);
 	o += body;
