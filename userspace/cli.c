@@ -117,3 +117,38 @@ int cli_reload(int argc, char **argv)
 		return -r;
 	return cli_call(&o, "reload");
 }
+
+int cli_zone(int argc, char **argv)
+{
+	static const char usage[] =
+		"usage: xdpns zone refresh|retransfer NAME [-s PATH]\n"
+		"refresh: ask the zone's primaries for its SOA now and transfer\n"
+		"(IXFR, else AXFR) when they have a newer serial.\n"
+		"retransfer: AXFR from the primaries now, whatever the serials.\n"
+		"Either runs after a transfer in progress. Follow it with\n"
+		"xdpns status.\n" SOCK_HELP;
+	char req[CONTROL_MAX_REQ];
+	const char *verb, *name;
+	struct cli_opts o;
+	int r;
+
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("%s", usage);
+		return 0;
+	}
+	if (argc < 3 || (strcmp(argv[1], "refresh") && strcmp(argv[1], "retransfer"))) {
+		fprintf(stderr, "%s", usage);
+		return 2;
+	}
+	verb = argv[1];
+	name = argv[2];
+	r = cli_parse(argc - 2, argv + 2, usage, 0, &o);
+	if (r <= 0)
+		return -r;
+	if (strlen(name) > 255 || strchr(name, ' ') || strchr(name, '\n')) {
+		fprintf(stderr, "xdpns: '%s' is not a zone name\n", name);
+		return 2;
+	}
+	snprintf(req, sizeof(req), "zone %s %s", verb, name);
+	return cli_call(&o, req);
+}

@@ -6,5 +6,6 @@
 int cli_status(int argc, char **argv);
 int cli_stats(int argc, char **argv);
 int cli_reload(int argc, char **argv);
+int cli_zone(int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <yaml.h>
+#include <openssl/evp.h>
 
 #include "xdpns_maps.h"
 #include "config.h"
@@ -33,6 +34,19 @@
 #define CONFIG_DEFAULT_XDP_MODE "native"
 #define CONFIG_DEFAULT_PORT 53
 #define CONFIG_MAX_IDENTITY 255 /* one TXT character-string */
+#ifndef CONFIG_DEFAULT_XFR_MAX_RECORDS
+#define CONFIG_DEFAULT_XFR_MAX_RECORDS 20000000ULL
+#endif
+#ifndef CONFIG_DEFAULT_XFR_MAX_BYTES
+#define CONFIG_DEFAULT_XFR_MAX_BYTES (4ULL << 30)
+#endif
+#ifndef CONFIG_DEFAULT_XFR_IDLE_S
+#define CONFIG_DEFAULT_XFR_IDLE_S 10
+#endif
+#ifndef CONFIG_DEFAULT_XFR_TIMEOUT_S
+#define CONFIG_DEFAULT_XFR_TIMEOUT_S 900
+#endif
+#define CONFIG_MAX_SECRET_FILE 4096
 
 #define CFG_MAX_KEYS 16 /* keys per section table */
 #define CFG_KEY_LEN 128 /* "zones[12].name" */
@@ -47,8 +61,20 @@
 	"a domain name with labels of 1-63 letters, digits, '-', '_' " \
 	"or '/' and at most 255 octets"
 
+/* A name used before what it names may have been read (remotes[].key,
+ * zones[].primaries): resolved once the whole document is parsed. */
+struct cfg_ref {
+	char *name;
+	int line;
+	char key[CFG_KEY_LEN];
+	int is_key; /* a keys[] name; else a remotes[] id */
+	int *dst; /* where the index goes */
+};
+
 struct cfg_ctx {
 	const char *path; /* as given, for messages */
+	struct cfg_ref *refs;
+	int n_refs, cap_refs;
 	yaml_document_t *doc;
 	struct config *cfg;
 	char *err;
@@ -292,6 +318,83 @@ static int cfg_map(struct cfg_ctx *ctx, const char *prefix, yaml_node_t *node,
 	return 0;
 }
 
+/* ---- references by name, resolved at the end ---- */
+
+static int cfg_add_ref(struct cfg_ctx *ctx, const char *key, yaml_node_t *node,
+		       const char *name, int is_key, int *dst)
+{
+	struct cfg_ref *r;
+
+	if (ctx->n_refs == ctx->cap_refs) {
+		int cap = ctx->cap_refs ? ctx->cap_refs * 2 : 16;
+		struct cfg_ref *n = realloc(ctx->refs, cap * sizeof(*n));
+
+		if (!n)
+			return cfg_nomem(ctx);
+		ctx->refs = n;
+		ctx->cap_refs = cap;
+	}
+	r = &ctx->refs[ctx->n_refs];
+	memset(r, 0, sizeof(*r));
+	r->name = strdup(name);
+	if (!r->name)
+		return cfg_nomem(ctx);
+	r->line = node_line(node);
+	snprintf(r->key, sizeof(r->key), "%s", key);
+	r->is_key = is_key;
+	r->dst = dst;
+	ctx->n_refs++;
+	return 0;
+}
+
+/* A string or a list of strings (ids, key names), each recorded as a
+ * reference; at most max, no repeats. */
+static int cfg_ref_list(struct cfg_ctx *ctx, const char *key, yaml_node_t *node,
+			const char *what, int is_key, int *dst, int *n_dst,
+			int max, int allow_scalar)
+{
+	char ikey[CFG_KEY_LEN], q[CFG_QUOTE_LEN];
+	const char *s = NULL, *t = NULL;
+	int i, j, n, ret;
+
+	if (allow_scalar && node->type == YAML_SCALAR_NODE &&
+	    !cfg_is_null(node)) {
+		ret = cfg_string(ctx, key, node, what, &s);
+		if (ret)
+			return ret;
+		*n_dst = 1;
+		return cfg_add_ref(ctx, key, node, s, is_key, &dst[0]);
+	}
+	ret = cfg_list(ctx, key, node, what, &n);
+	if (ret)
+		return ret;
+	if (n > max)
+		return cfg_fail(ctx, node_line(node), key,
+				"has %d entries; expected at most %d", n, max);
+	for (i = 0; i < n; i++) {
+		yaml_node_t *item = cfg_item(ctx, node, i);
+
+		snprintf(ikey, sizeof(ikey), "%s[%d]", key, i);
+		ret = cfg_string(ctx, ikey, item, what, &s);
+		if (ret)
+			return ret;
+		for (j = 0; j < i; j++) {
+			yaml_node_t *prev = cfg_item(ctx, node, j);
+
+			t = (const char *)prev->data.scalar.value;
+			if (prev->type == YAML_SCALAR_NODE && !strcmp(s, t))
+				return cfg_fail(ctx, node_line(item), ikey,
+						"\"%s\" repeats %s[%d]; expected each once",
+						cfg_quote(q, sizeof(q), s), key, j);
+		}
+		ret = cfg_add_ref(ctx, ikey, item, s, is_key, &dst[i]);
+		if (ret)
+			return ret;
+	}
+	*n_dst = n;
+	return 0;
+}
+
 /* ---- server ---- */
 
 /* Linux dev_valid_name(): 1..IFNAMSIZ-1 bytes, not "." or "..", no '/',
@@ -505,6 +608,66 @@ static int cfg_parse_xdp_mode(struct cfg_ctx *ctx, const char *key,
 	return cfg->xdp_mode ? 0 : cfg_nomem(ctx);
 }
 
+/* A whole number in [min, max]. */
+static int cfg_uint(struct cfg_ctx *ctx, const char *key, yaml_node_t *node,
+		    uint64_t min, uint64_t max, uint64_t *out)
+{
+	char what[96], q[CFG_QUOTE_LEN];
+	const char *s = NULL, *p;
+	uint64_t v = 0;
+	int ret;
+
+	snprintf(what, sizeof(what), "a whole number from %llu to %llu",
+		 (unsigned long long)min, (unsigned long long)max);
+	ret = cfg_string(ctx, key, node, what, &s);
+	if (ret)
+		return ret;
+	for (p = s; *p; p++) {
+		if (!isdigit((unsigned char)*p) || v > (UINT64_MAX - 9) / 10)
+			break;
+		v = v * 10 + (*p - '0');
+	}
+	if (*p || p == s || v < min || v > max)
+		return cfg_fail(ctx, node_line(node), key, "\"%s\" is out of range; expected %s",
+				cfg_quote(q, sizeof(q), s), what);
+	*out = v;
+	return 0;
+}
+
+static int cfg_parse_xfr_max_records(struct cfg_ctx *ctx, const char *key,
+				     yaml_node_t *node, void *obj)
+{
+	return cfg_uint(ctx, key, node, 1, UINT32_MAX,
+			&((struct config *)obj)->xfr_max_records);
+}
+
+static int cfg_parse_xfr_max_bytes(struct cfg_ctx *ctx, const char *key,
+				   yaml_node_t *node, void *obj)
+{
+	return cfg_uint(ctx, key, node, 512, 1ULL << 40,
+			&((struct config *)obj)->xfr_max_bytes);
+}
+
+static int cfg_parse_xfr_idle(struct cfg_ctx *ctx, const char *key,
+			      yaml_node_t *node, void *obj)
+{
+	uint64_t v = 0;
+	int ret = cfg_uint(ctx, key, node, 1, 3600, &v);
+
+	((struct config *)obj)->xfr_idle_ms = v * 1000;
+	return ret;
+}
+
+static int cfg_parse_xfr_timeout(struct cfg_ctx *ctx, const char *key,
+				 yaml_node_t *node, void *obj)
+{
+	uint64_t v = 0;
+	int ret = cfg_uint(ctx, key, node, 1, 86400, &v);
+
+	((struct config *)obj)->xfr_timeout_ms = v * 1000;
+	return ret;
+}
+
 static const struct cfg_key server_keys[] = {
 	{ "interfaces", cfg_parse_interfaces },
 	{ "listen", cfg_parse_listen },
@@ -512,6 +675,10 @@ static const struct cfg_key server_keys[] = {
 	{ "control", cfg_parse_control },
 	{ "storage", cfg_parse_storage },
 	{ "xdp-mode", cfg_parse_xdp_mode },
+	{ "xfr-max-records", cfg_parse_xfr_max_records },
+	{ "xfr-max-bytes", cfg_parse_xfr_max_bytes },
+	{ "xfr-idle-timeout", cfg_parse_xfr_idle },
+	{ "xfr-timeout", cfg_parse_xfr_timeout },
 };
 _Static_assert(ARRAY_SIZE(server_keys) <= CFG_MAX_KEYS, "server_keys: raise CFG_MAX_KEYS");
 
@@ -616,9 +783,36 @@ static int cfg_parse_zone_file(struct cfg_ctx *ctx, const char *key,
 	return z->file ? 0 : cfg_nomem(ctx);
 }
 
+static int cfg_parse_zone_primaries(struct cfg_ctx *ctx, const char *key,
+				    yaml_node_t *node, void *obj)
+{
+	struct config_zone *z = obj;
+	int ret;
+
+	ret = cfg_ref_list(ctx, key, node, "a list of remote ids", 0,
+			   z->primaries, &z->n_primaries, CONFIG_MAX_PRIMARIES, 0);
+	if (!ret && !z->n_primaries)
+		return cfg_fail(ctx, node_line(node), key,
+				"empty; expected a list of remote ids");
+	return ret;
+}
+
+static int cfg_parse_zone_notify_from(struct cfg_ctx *ctx, const char *key,
+				      yaml_node_t *node, void *obj)
+{
+	struct config_zone *z = obj;
+
+	z->notify_from_set = 1;
+	return cfg_ref_list(ctx, key, node, "a list of remote ids", 0,
+			    z->notify_from, &z->n_notify_from,
+			    CONFIG_MAX_PRIMARIES, 0);
+}
+
 static const struct cfg_key zone_keys[] = {
 	{ "name", cfg_parse_zone_name },
 	{ "file", cfg_parse_zone_file },
+	{ "primaries", cfg_parse_zone_primaries },
+	{ "notify-from", cfg_parse_zone_notify_from },
 };
 _Static_assert(ARRAY_SIZE(zone_keys) <= CFG_MAX_KEYS, "zone_keys: raise CFG_MAX_KEYS");
 
@@ -645,18 +839,344 @@ static int cfg_parse_zones(struct cfg_ctx *ctx, const char *key,
 
 		snprintf(zkey, sizeof(zkey), "%s[%d]", key, i);
 		z = &cfg->zones[cfg->n_zones++];
-		ret = cfg_map(ctx, zkey, item, "a mapping with name and file",
+		ret = cfg_map(ctx, zkey, item,
+			      "a mapping with name and file or primaries",
 			      zone_keys, ARRAY_SIZE(zone_keys), z);
 		if (ret)
 			return ret;
 		snprintf(zkey, sizeof(zkey), "%s[%d].%s", key, i,
-			 !z->name ? "name" : "file");
+			 !z->name ? "name" : !z->file && !z->n_primaries ?
+			 "file" : "notify-from");
 		if (!z->name)
 			return cfg_fail(ctx, line, zkey,
 					"missing; expected a domain name");
-		if (!z->file)
+		if (!z->file && !z->n_primaries)
 			return cfg_fail(ctx, line, zkey,
-					"missing; expected a zone file path");
+					"missing; expected a zone file path or primaries");
+		if (z->notify_from_set && !z->n_primaries)
+			return cfg_fail(ctx, line, zkey,
+					"set without primaries; expected primaries for a secondary zone");
+	}
+	return 0;
+}
+
+/* ---- keys ---- */
+
+static const struct {
+	const char *name;
+	enum config_tsig_alg alg;
+} tsig_algs[] = {
+	{ "hmac-sha1", CONFIG_TSIG_SHA1 },
+	{ "hmac-sha256", CONFIG_TSIG_SHA256 },
+	{ "hmac-sha384", CONFIG_TSIG_SHA384 },
+	{ "hmac-sha512", CONFIG_TSIG_SHA512 },
+};
+
+const char *config_tsig_alg_name(enum config_tsig_alg alg)
+{
+	switch (alg) {
+	case CONFIG_TSIG_SHA1: return "hmac-sha1.";
+	case CONFIG_TSIG_SHA256: return "hmac-sha256.";
+	case CONFIG_TSIG_SHA384: return "hmac-sha384.";
+	case CONFIG_TSIG_SHA512: return "hmac-sha512.";
+	default: return "?";
+	}
+}
+
+static int cfg_parse_key_name(struct cfg_ctx *ctx, const char *key,
+			      yaml_node_t *node, void *obj)
+{
+	struct config_key *k = obj, *keys = ctx->cfg->keys;
+	char name[XDPNS_NAME_MAX + 1], why[64], q[CFG_QUOTE_LEN];
+	const char *s = NULL;
+	int ret;
+
+	ret = cfg_string(ctx, key, node, "a key name", &s);
+	if (ret)
+		return ret;
+	cfg_quote(q, sizeof(q), s);
+	if (cfg_domain_name(s, name, sizeof(name), why, sizeof(why)))
+		return cfg_fail(ctx, node_line(node), key,
+				"\"%s\" %s; expected a key name in domain name form",
+				q, why);
+	for (; keys != k; keys++)
+		if (!strcmp(keys->name, name))
+			return cfg_fail(ctx, node_line(node), key,
+					"\"%s\" repeats the key on line %d; expected each key once",
+					q, keys->line);
+	k->name = strdup(name);
+	return k->name ? 0 : cfg_nomem(ctx);
+}
+
+static int cfg_parse_key_alg(struct cfg_ctx *ctx, const char *key,
+			     yaml_node_t *node, void *obj)
+{
+	struct config_key *k = obj;
+	char q[CFG_QUOTE_LEN];
+	const char *s = NULL;
+	size_t i;
+	int ret;
+
+	ret = cfg_string(ctx, key, node,
+			 "hmac-sha256, hmac-sha384, hmac-sha512 or hmac-sha1", &s);
+	if (ret)
+		return ret;
+	for (i = 0; i < ARRAY_SIZE(tsig_algs); i++)
+		if (!strcasecmp(s, tsig_algs[i].name)) {
+			k->alg = tsig_algs[i].alg;
+			return 0;
+		}
+	return cfg_fail(ctx, node_line(node), key,
+			"\"%s\" is not a TSIG algorithm; expected hmac-sha256, hmac-sha384, hmac-sha512 or hmac-sha1",
+			cfg_quote(q, sizeof(q), s));
+}
+
+/* The secret: base64 in a file (white space ignored). Its bytes never
+ * appear in a message. */
+static int cfg_read_secret(struct cfg_ctx *ctx, const char *key, int line,
+			   const char *file, struct config_key *k)
+{
+	char buf[CONFIG_MAX_SECRET_FILE + 1], b64[CONFIG_MAX_SECRET_FILE + 1];
+	uint8_t out[CONFIG_MAX_SECRET_FILE];
+	char q[CFG_QUOTE_LEN];
+	size_t len = 0, n = 0, i, pad = 0;
+	ssize_t r;
+	int fd, dec, ret = 0;
+
+	cfg_quote(q, sizeof(q), file);
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cfg_fail(ctx, line, key, "cannot read \"%s\": %s; expected a file with a base64 secret",
+				q, strerror(errno));
+	while (len < sizeof(buf) &&
+	       (r = read(fd, buf + len, sizeof(buf) - len)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			ret = errno;
+			break;
+		}
+		len += r;
+	}
+	close(fd);
+	if (ret)
+		return cfg_fail(ctx, line, key, "cannot read \"%s\": %s; expected a file with a base64 secret",
+				q, strerror(ret));
+	for (i = 0; i < len; i++) {
+		if (isspace((unsigned char)buf[i]))
+			continue;
+		b64[n++] = buf[i];
+	}
+	b64[n] = 0;
+	while (n > pad && b64[n - 1 - pad] == '=')
+		pad++;
+	dec = n && n % 4 == 0 && len <= CONFIG_MAX_SECRET_FILE ?
+		      EVP_DecodeBlock(out, (const unsigned char *)b64, n) : -1;
+	if (dec >= 0)
+		dec -= pad;
+	memset(buf, 0, sizeof(buf));
+	memset(b64, 0, sizeof(b64));
+	if (dec <= 0 || dec > CONFIG_MAX_SECRET) {
+		memset(out, 0, sizeof(out));
+		return cfg_fail(ctx, line, key,
+				"\"%s\" does not hold a secret; expected 1-%d bytes in base64",
+				q, CONFIG_MAX_SECRET);
+	}
+	memcpy(k->secret, out, dec);
+	k->secret_len = dec;
+	memset(out, 0, sizeof(out));
+	return 0;
+}
+
+static int cfg_parse_key_secret_file(struct cfg_ctx *ctx, const char *key,
+				     yaml_node_t *node, void *obj)
+{
+	struct config_key *k = obj;
+	const char *s = NULL;
+	int ret;
+
+	ret = cfg_string(ctx, key, node, "a path to a file with the secret", &s);
+	if (ret)
+		return ret;
+	k->secret_file = strdup(s);
+	if (!k->secret_file)
+		return cfg_nomem(ctx);
+	return cfg_read_secret(ctx, key, node_line(node), s, k);
+}
+
+static const struct cfg_key key_keys[] = {
+	{ "name", cfg_parse_key_name },
+	{ "algorithm", cfg_parse_key_alg },
+	{ "secret-file", cfg_parse_key_secret_file },
+};
+_Static_assert(ARRAY_SIZE(key_keys) <= CFG_MAX_KEYS, "key_keys: raise CFG_MAX_KEYS");
+
+static int cfg_parse_keys(struct cfg_ctx *ctx, const char *key,
+			  yaml_node_t *node, void *obj)
+{
+	struct config *cfg = obj;
+	char kkey[CFG_KEY_LEN];
+	int i, n, ret;
+
+	ret = cfg_list(ctx, key, node, "a list of TSIG keys", &n);
+	if (ret || !n)
+		return ret;
+	cfg->keys = calloc(n, sizeof(*cfg->keys));
+	if (!cfg->keys)
+		return cfg_nomem(ctx);
+	for (i = 0; i < n; i++) {
+		yaml_node_t *item = cfg_item(ctx, node, i);
+		struct config_key *k = &cfg->keys[cfg->n_keys++];
+		const char *miss;
+
+		snprintf(kkey, sizeof(kkey), "%s[%d]", key, i);
+		k->line = node_line(item);
+		ret = cfg_map(ctx, kkey, item,
+			      "a mapping with name, algorithm and secret-file",
+			      key_keys, ARRAY_SIZE(key_keys), k);
+		if (ret)
+			return ret;
+		miss = !k->name ? "name" : !k->alg ? "algorithm" :
+		       !k->secret_file ? "secret-file" : NULL;
+		if (miss) {
+			snprintf(kkey, sizeof(kkey), "%s[%d].%s", key, i, miss);
+			return cfg_fail(ctx, k->line, kkey, "missing; expected %s",
+					!k->name ? "a key name" :
+					!k->alg ? "hmac-sha256, hmac-sha384, hmac-sha512 or hmac-sha1" :
+						  "a path to a file with the secret");
+		}
+	}
+	return 0;
+}
+
+/* ---- remotes ---- */
+
+static int cfg_parse_remote_id(struct cfg_ctx *ctx, const char *key,
+			       yaml_node_t *node, void *obj)
+{
+	struct config_remote *rm = obj, *all = ctx->cfg->remotes;
+	char q[CFG_QUOTE_LEN];
+	const char *s = NULL;
+	int ret;
+
+	ret = cfg_string(ctx, key, node, "a remote id", &s);
+	if (ret)
+		return ret;
+	for (; all != rm; all++)
+		if (!strcmp(all->id, s))
+			return cfg_fail(ctx, node_line(node), key,
+					"\"%s\" repeats the remote on line %d; expected each id once",
+					cfg_quote(q, sizeof(q), s), all->line);
+	rm->id = strdup(s);
+	return rm->id ? 0 : cfg_nomem(ctx);
+}
+
+static int cfg_parse_remote_address(struct cfg_ctx *ctx, const char *key,
+				    yaml_node_t *node, void *obj)
+{
+	struct config_remote *rm = obj;
+	char q[CFG_QUOTE_LEN];
+	const char *s = NULL;
+	int ret;
+
+	ret = cfg_string(ctx, key, node, "ADDR[@PORT] with port 1-65535", &s);
+	if (ret)
+		return ret;
+	if (cfg_addr_parse(s, &rm->addr))
+		return cfg_fail(ctx, node_line(node), key,
+				"\"%s\" is not an address; expected ADDR[@PORT] with port 1-65535",
+				cfg_quote(q, sizeof(q), s));
+	return 0;
+}
+
+static int cfg_parse_remote_key(struct cfg_ctx *ctx, const char *key,
+				yaml_node_t *node, void *obj)
+{
+	struct config_remote *rm = obj;
+
+	return cfg_ref_list(ctx, key, node, "a key name or a list of key names",
+			    1, rm->keys, &rm->n_keys, CONFIG_MAX_REMOTE_KEYS, 1);
+}
+
+static const struct cfg_key remote_keys[] = {
+	{ "id", cfg_parse_remote_id },
+	{ "address", cfg_parse_remote_address },
+	{ "key", cfg_parse_remote_key },
+};
+_Static_assert(ARRAY_SIZE(remote_keys) <= CFG_MAX_KEYS, "remote_keys: raise CFG_MAX_KEYS");
+
+static int cfg_parse_remotes(struct cfg_ctx *ctx, const char *key,
+			     yaml_node_t *node, void *obj)
+{
+	struct config *cfg = obj;
+	char rkey[CFG_KEY_LEN];
+	int i, n, ret;
+
+	ret = cfg_list(ctx, key, node, "a list of remotes", &n);
+	if (ret || !n)
+		return ret;
+	cfg->remotes = calloc(n, sizeof(*cfg->remotes));
+	if (!cfg->remotes)
+		return cfg_nomem(ctx);
+	for (i = 0; i < n; i++) {
+		yaml_node_t *item = cfg_item(ctx, node, i);
+		struct config_remote *rm = &cfg->remotes[cfg->n_remotes++];
+
+		snprintf(rkey, sizeof(rkey), "%s[%d]", key, i);
+		rm->line = node_line(item);
+		ret = cfg_map(ctx, rkey, item, "a mapping with id, address and key",
+			      remote_keys, ARRAY_SIZE(remote_keys), rm);
+		if (ret)
+			return ret;
+		if (!rm->id || !rm->addr.addrlen) {
+			snprintf(rkey, sizeof(rkey), "%s[%d].%s", key, i,
+				 !rm->id ? "id" : "address");
+			return cfg_fail(ctx, rm->line, rkey, "missing; expected %s",
+					!rm->id ? "a remote id" :
+						  "ADDR[@PORT] with port 1-65535");
+		}
+	}
+	return 0;
+}
+
+/* Every name used resolves; notify-from defaults to the primaries. */
+static int cfg_resolve(struct cfg_ctx *ctx)
+{
+	struct config *cfg = ctx->cfg;
+	char q[CFG_QUOTE_LEN], name[XDPNS_NAME_MAX + 1], why[64];
+	int i, j;
+
+	for (i = 0; i < ctx->n_refs; i++) {
+		struct cfg_ref *r = &ctx->refs[i];
+		int found = -1;
+
+		cfg_quote(q, sizeof(q), r->name);
+		if (r->is_key) {
+			if (cfg_domain_name(r->name, name, sizeof(name), why,
+					    sizeof(why)))
+				name[0] = 0;
+			for (j = 0; j < cfg->n_keys && found < 0; j++)
+				if (!strcmp(cfg->keys[j].name, name))
+					found = j;
+		} else {
+			for (j = 0; j < cfg->n_remotes && found < 0; j++)
+				if (!strcmp(cfg->remotes[j].id, r->name))
+					found = j;
+		}
+		if (found < 0)
+			return cfg_fail(ctx, r->line, r->key,
+					"\"%s\" is not defined; expected the %s of one of %s",
+					q, r->is_key ? "name" : "id",
+					r->is_key ? "keys" : "remotes");
+		*r->dst = found;
+	}
+	for (i = 0; i < cfg->n_zones; i++) {
+		struct config_zone *z = &cfg->zones[i];
+
+		if (z->notify_from_set)
+			continue;
+		memcpy(z->notify_from, z->primaries, sizeof(z->primaries));
+		z->n_notify_from = z->n_primaries;
 	}
 	return 0;
 }
@@ -665,6 +1185,8 @@ static int cfg_parse_zones(struct cfg_ctx *ctx, const char *key,
 
 static const struct cfg_key top_keys[] = {
 	{ "server", cfg_parse_server },
+	{ "keys", cfg_parse_keys },
+	{ "remotes", cfg_parse_remotes },
 	{ "zones", cfg_parse_zones },
 };
 _Static_assert(ARRAY_SIZE(top_keys) <= CFG_MAX_KEYS, "top_keys: raise CFG_MAX_KEYS");
@@ -683,7 +1205,7 @@ static int cfg_parse_root(struct cfg_ctx *ctx, yaml_node_t *root)
 	if (!ctx->cfg->n_zones)
 		return cfg_fail(ctx, line, "zones",
 				"missing; expected at least one zone");
-	return 0;
+	return cfg_resolve(ctx);
 }
 
 static int cfg_defaults(struct cfg_ctx *ctx)
@@ -716,6 +1238,14 @@ static int cfg_defaults(struct cfg_ctx *ctx)
 		if (!cfg->storage)
 			return cfg_nomem(ctx);
 	}
+	if (!cfg->xfr_max_records)
+		cfg->xfr_max_records = CONFIG_DEFAULT_XFR_MAX_RECORDS;
+	if (!cfg->xfr_max_bytes)
+		cfg->xfr_max_bytes = CONFIG_DEFAULT_XFR_MAX_BYTES;
+	if (!cfg->xfr_idle_ms)
+		cfg->xfr_idle_ms = CONFIG_DEFAULT_XFR_IDLE_S * 1000;
+	if (!cfg->xfr_timeout_ms)
+		cfg->xfr_timeout_ms = CONFIG_DEFAULT_XFR_TIMEOUT_S * 1000;
 	if (!cfg->xdp_mode) {
 		cfg->xdp_mode = strdup(CONFIG_DEFAULT_XDP_MODE);
 		if (!cfg->xdp_mode)
@@ -868,6 +1398,9 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 		goto out;
 	ret = cfg_defaults(&ctx);
 out:
+	for (int i = 0; i < ctx.n_refs; i++)
+		free(ctx.refs[i].name);
+	free(ctx.refs);
 	if (doc_ok)
 		yaml_document_delete(&doc);
 	if (parser_ok)
@@ -896,5 +1429,15 @@ void config_free(struct config *cfg)
 		free(cfg->zones[i].file);
 	}
 	free(cfg->zones);
+	for (i = 0; i < cfg->n_keys; i++) {
+		free(cfg->keys[i].name);
+		free(cfg->keys[i].secret_file);
+	}
+	if (cfg->keys)
+		memset(cfg->keys, 0, cfg->n_keys * sizeof(*cfg->keys));
+	free(cfg->keys);
+	for (i = 0; i < cfg->n_remotes; i++)
+		free(cfg->remotes[i].id);
+	free(cfg->remotes);
 	memset(cfg, 0, sizeof(*cfg));
 }

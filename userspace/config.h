@@ -6,10 +6,14 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define CONFIG_MAX_IFACES 16
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_ERR_LEN 512
+#define CONFIG_MAX_REMOTE_KEYS 4 /* keys valid at once for one remote */
+#define CONFIG_MAX_PRIMARIES 8 /* per zone, and notify-from entries */
+#define CONFIG_MAX_SECRET 128 /* decoded TSIG secret bytes */
 
 struct config_listen {
 	struct sockaddr_storage addr; /* AF_INET or AF_INET6, port set */
@@ -17,10 +21,42 @@ struct config_listen {
 	char text[64]; /* as written, for messages */
 };
 
+/* TSIG algorithms (RFC 8945 6). */
+enum config_tsig_alg {
+	CONFIG_TSIG_NONE = 0,
+	CONFIG_TSIG_SHA1,
+	CONFIG_TSIG_SHA256,
+	CONFIG_TSIG_SHA384,
+	CONFIG_TSIG_SHA512,
+};
+
+struct config_key {
+	char *name; /* key name, lowercased, with trailing dot */
+	enum config_tsig_alg alg;
+	char *secret_file;
+	uint8_t secret[CONFIG_MAX_SECRET]; /* never logged */
+	size_t secret_len;
+	int line;
+};
+
+struct config_remote {
+	char *id;
+	struct config_listen addr; /* ADDR@PORT, port default 53 */
+	int keys[CONFIG_MAX_REMOTE_KEYS]; /* indexes into config.keys; the
+					   * first one signs requests */
+	int n_keys;
+	int line;
+};
+
 struct config_zone {
 	char *name; /* presentation form, lowercased, with trailing dot */
-	char *file; /* zone file path, may be NULL later (secondary) */
+	char *file; /* zone file path; NULL for a secondary kept in storage */
 	int line; /* line of the "name:" key, for messages */
+	int primaries[CONFIG_MAX_PRIMARIES]; /* indexes into config.remotes */
+	int n_primaries; /* 0: a zone served from its file */
+	int notify_from[CONFIG_MAX_PRIMARIES]; /* default: the primaries */
+	int n_notify_from;
+	int notify_from_set; /* written in the file (else copied) */
 };
 
 struct config {
@@ -35,7 +71,18 @@ struct config {
 	char *xdp_mode; /* "native" (default, falls back to generic) or "generic" */
 	struct config_zone *zones;
 	int n_zones;
+	struct config_key *keys;
+	int n_keys;
+	struct config_remote *remotes;
+	int n_remotes;
+	/* zone transfer limits (server.xfr-*) */
+	uint64_t xfr_max_records; /* per transfer (and zone) */
+	uint64_t xfr_max_bytes; /* message bytes per transfer */
+	uint32_t xfr_idle_ms; /* no byte from the primary for that long */
+	uint32_t xfr_timeout_ms; /* whole transfer */
 };
+
+const char *config_tsig_alg_name(enum config_tsig_alg alg); /* "hmac-sha256." */
 
 /* Load and validate. On error returns -EINVAL (or -errno for I/O) and writes
  * one message "file:line: what is wrong, what was expected" into err. */

@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -6,7 +7,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include "config.h"
 #include "control.h"
 #include "daemon.h"
@@ -14,13 +17,17 @@
 #include "loader.h"
 #include "log.h"
 #include "mapsync.h"
+#include "refresh.h"
 #include "server.h"
+#include "xfr.h"
 #include "zone.h"
 
 struct dzone {
 	const struct config_zone *cz;
 	time_t loaded;
 	char error[600]; /* last load error, empty when fine */
+	int secondary; /* has primaries: data comes from transfers */
+	struct refresh_zone rz; /* secondary only */
 };
 
 struct daemon {
@@ -31,6 +38,8 @@ struct daemon {
 	struct dzone *dz;
 	struct server *srv;
 	int epfd, sigfd, ctlfd;
+	int xfrfd; /* eventfd: a transfer job ended */
+	struct refresh_zone **rzs; /* &dz[i].rz, for NOTIFY */
 	int stop;
 	time_t started;
 	time_t cookie_rotated;
@@ -74,26 +83,16 @@ const char *daemon_rcode_name(int rcode)
 
 /* ---- zones ---- */
 
-/* Load zone i from its file and make it served (maps flipped, engine
- * switched) or leave the served data as it was and say why. */
-static int zone_reload(struct daemon *d, int i)
+/* Make z (finished) the served data of zone i: maps flipped, engine
+ * switched. Takes z; on failure frees it and what is served stays. */
+static int zone_publish(struct daemon *d, int i, struct zone *z)
 {
 	struct dzone *dz = &d->dz[i];
 	struct engine_zone *ez = &d->eng.zones[i];
 	struct engine_zone *all, fresh;
 	struct engine view;
-	struct zone *z = NULL;
-	char err[512];
 	int r;
 
-	r = zone_load_file(dz->cz->file, dz->cz->name, &z, err, sizeof(err));
-	if (r) {
-		snprintf(dz->error, sizeof(dz->error), "%s", err);
-		log_err("zone %s: not loaded, %s: %s", dz->cz->name,
-			ez->zone ? "keeps serving the previous data" :
-				   "not served", err);
-		return r;
-	}
 	/* compile against a view of the engine where this zone is new */
 	all = malloc(d->eng.n_zones * sizeof(*all));
 	if (!all) {
@@ -125,7 +124,267 @@ static int zone_reload(struct daemon *d, int i)
 	return 0;
 }
 
+/* Load zone i from its file and make it served (maps flipped, engine
+ * switched) or leave the served data as it was and say why. */
+static int zone_reload(struct daemon *d, int i)
+{
+	struct dzone *dz = &d->dz[i];
+	struct engine_zone *ez = &d->eng.zones[i];
+	struct zone *z = NULL;
+	char err[512];
+	int r;
+
+	if (dz->secondary)
+		return 0; /* its data comes from the primaries */
+	r = zone_load_file(dz->cz->file, dz->cz->name, &z, err, sizeof(err));
+	if (r) {
+		snprintf(dz->error, sizeof(dz->error), "%s", err);
+		log_err("zone %s: not loaded, %s: %s", dz->cz->name,
+			ez->zone ? "keeps serving the previous data" :
+				   "not served", err);
+		return r;
+	}
+	return zone_publish(d, i, z);
+}
+
+/* ---- secondary zones: refresh, transfers, expiry ---- */
+
+static void zone_set_expired(struct daemon *d, int i, int expired)
+{
+	struct engine_zone *ez = &d->eng.zones[i];
+	int r;
+
+	if (ez->expired == expired)
+		return;
+	ez->expired = expired;
+	r = mapsync_set_flags(d->ms, ez->slot, expired ? XDPNS_ZONE_F_EXPIRED : 0);
+	if (r)
+		log_err("zone %s: cannot set the XDP zone flags: %s",
+			d->dz[i].cz->name, strerror(-r));
+	if (expired)
+		log_warn("zone %s: expired (no primary answered for EXPIRE "
+			 "seconds): answering SERVFAIL until a transfer succeeds",
+			 d->dz[i].cz->name);
+	else
+		log_info("zone %s: no longer expired", d->dz[i].cz->name);
+}
+
+static int zone_refresh_now(struct daemon *d, int i, int force)
+{
+	struct refresh_zone *rz = &d->dz[i].rz;
+	int r;
+
+	if (rz->job) {
+		rz->pending = 1;
+		rz->pending_force |= force;
+		return 1;
+	}
+	r = refresh_start(rz, d->eng.zones[i].zone, force, d->xfrfd);
+	if (r) {
+		log_err("zone %s: cannot start a transfer: %s", rz->cz->name,
+			strerror(-r));
+		rz->next_refresh = time(NULL) + REFRESH_NO_DATA_RETRY_S;
+	}
+	return r;
+}
+
+/* A job ended: publish its zone (one flip), then timers and counters. */
+static void zone_job_done(struct daemon *d, int i)
+{
+	struct dzone *dz = &d->dz[i];
+	struct refresh_zone *rz = &dz->rz;
+	struct xfr_job *j = rz->job;
+	time_t now = time(NULL);
+	uint32_t old = d->eng.zones[i].zone ? d->eng.zones[i].zone->serial : 0;
+	int r, had = d->eng.zones[i].zone != NULL, force;
+
+	xfr_join(j);
+	if (j->result == XFR_OK && j->zone) {
+		struct zone *z = j->zone;
+
+		j->zone = NULL;
+		r = zone_publish(d, i, z);
+		if (r) {
+			j->result = XFR_R_ZONE_INVALID;
+			j->fails[XFR_R_ZONE_INVALID]++;
+			snprintf(j->error, sizeof(j->error), "%.250s", dz->error);
+		} else {
+			log_info("zone %s: %s from %s: serial %u -> %u, %llu bytes "
+				 "in %llu ms", dz->cz->name, xfr_kind_name(j->kind),
+				 j->primaries[j->primary].id, had ? old : 0,
+				 d->eng.zones[i].zone->serial,
+				 (unsigned long long)j->bytes,
+				 (unsigned long long)j->duration_ms);
+		}
+	}
+	if (j->result == XFR_OK)
+		zone_set_expired(d, i, 0);
+	else
+		log_warn("zone %s: refresh failed (%s), next try in %us",
+			 dz->cz->name, xfr_reason_name(j->result),
+			 (unsigned)(d->eng.zones[i].zone ?
+				    ldns_rdf2native_int32(ldns_rr_rdf(
+					    d->eng.zones[i].zone->soa, 4)) :
+				    REFRESH_NO_DATA_RETRY_S));
+	refresh_finish(rz, j, d->eng.zones[i].zone, now);
+	zone_free(j->zone);
+	free(j);
+	rz->job = NULL;
+	if (rz->pending) {
+		force = rz->pending_force;
+		rz->pending = rz->pending_force = 0;
+		zone_refresh_now(d, i, force);
+	}
+}
+
+static void xfr_events(struct daemon *d)
+{
+	uint64_t v;
+	int i;
+
+	if (read(d->xfrfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_warn("transfer events: %s", strerror(errno));
+	for (i = 0; i < d->eng.n_zones; i++) {
+		struct xfr_job *j = d->dz[i].rz.job;
+
+		if (d->dz[i].secondary && j &&
+		    __atomic_load_n(&j->done, __ATOMIC_ACQUIRE))
+			zone_job_done(d, i);
+	}
+}
+
+/* Timers: start due refreshes, expire zones. */
+static void refresh_tick(struct daemon *d)
+{
+	time_t now = time(NULL);
+	int i;
+
+	for (i = 0; i < d->eng.n_zones; i++) {
+		struct refresh_zone *rz = &d->dz[i].rz;
+
+		if (!d->dz[i].secondary)
+			continue;
+		if (d->eng.zones[i].zone && rz->expire_at && now >= rz->expire_at)
+			zone_set_expired(d, i, 1);
+		if (!rz->job && now >= rz->next_refresh)
+			zone_refresh_now(d, i, 0);
+	}
+}
+
+static size_t daemon_notify(void *ctx, const uint8_t *q, size_t qlen,
+			    const struct sockaddr *from, uint8_t *out, size_t cap)
+{
+	struct daemon *d = ctx;
+	size_t n;
+	int zi = -1;
+
+	n = refresh_notify(d->rzs, d->eng.n_zones, q, qlen, from, out, cap, &zi);
+	if (zi >= 0 && d->dz[zi].secondary) {
+		struct refresh_zone *rz = &d->dz[zi].rz;
+
+		if (rz->job) {
+			rz->pending = 1;
+		} else {
+			rz->next_refresh = 0; /* started by refresh_tick, now */
+		}
+	}
+	return n;
+}
+
 /* ---- reports ---- */
+
+static void json_str(FILE *f, const char *s);
+
+/* Transfer state of a secondary zone, as JSON members (leading comma). */
+static void report_xfr_json(struct daemon *d, int i, FILE *f)
+{
+	const struct refresh_zone *rz = &d->dz[i].rz;
+	const struct config_zone *cz = d->dz[i].cz;
+	time_t now = time(NULL);
+	int k, first = 1;
+
+	fprintf(f, ",\"secondary\":true,\"expired\":%s,\"primary\":",
+		d->eng.zones[i].expired ? "true" : "false");
+	if (rz->last_primary >= 0)
+		fprintf(f, "\"%s\"", d->cfg.remotes[cz->primaries[rz->last_primary]].id);
+	else
+		fprintf(f, "null");
+	fprintf(f, ",\"remote_serial\":%u,\"last_attempt\":%lld,"
+		   "\"last_success\":%lld,\"next_refresh_in\":%lld,"
+		   "\"expires_in\":",
+		rz->remote_serial, (long long)rz->last_attempt,
+		(long long)rz->last_success,
+		(long long)(rz->job ? 0 : rz->next_refresh > now ? rz->next_refresh - now : 0));
+	if (rz->expire_at)
+		fprintf(f, "%lld", (long long)(rz->expire_at - now));
+	else
+		fprintf(f, "null");
+	fprintf(f, ",\"transferring\":%s,\"transfers\":{\"ixfr\":%llu,"
+		   "\"axfr\":%llu,\"up_to_date\":%llu},\"bytes\":%llu,"
+		   "\"last_duration_ms\":%llu,\"notify\":{\"accepted\":%llu,"
+		   "\"refused\":%llu},\"failures\":{",
+		rz->job ? "true" : "false",
+		(unsigned long long)rz->st.ixfr, (unsigned long long)rz->st.axfr,
+		(unsigned long long)rz->st.up_to_date,
+		(unsigned long long)rz->st.bytes,
+		(unsigned long long)rz->st.last_duration_ms,
+		(unsigned long long)rz->st.notify_accepted,
+		(unsigned long long)rz->st.notify_refused);
+	for (k = 1; k < XFR_R_COUNT; k++) {
+		fprintf(f, "%s\"%s\":%llu", first ? "" : ",", xfr_reason_name(k),
+			(unsigned long long)rz->st.fails[k]);
+		first = 0;
+	}
+	fprintf(f, "},\"last_error\":\"");
+	json_str(f, rz->last_error);
+	fprintf(f, "\"");
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+}
+
+/* Human form: one line per secondary. */
+static void report_xfr_text(struct daemon *d, int i, FILE *f)
+{
+	const struct refresh_zone *rz = &d->dz[i].rz;
+	const struct config_zone *cz = d->dz[i].cz;
+	time_t now = time(NULL);
+	int k;
+
+	fprintf(f, "  %s: primary %s, ", cz->name,
+		rz->last_primary >= 0 ?
+			d->cfg.remotes[cz->primaries[rz->last_primary]].id : "-");
+	if (rz->job)
+		fprintf(f, "transfer running");
+	else
+		fprintf(f, "next refresh in %llds",
+			(long long)(rz->next_refresh > now ? rz->next_refresh - now : 0));
+	if (rz->expire_at)
+		fprintf(f, ", %s %llds", d->eng.zones[i].expired ? "EXPIRED" : "expires in",
+			(long long)(d->eng.zones[i].expired ? now - rz->expire_at :
+							      rz->expire_at - now));
+	fprintf(f, ", last success %llds ago, ixfr %llu axfr %llu up-to-date %llu, %llu bytes",
+		rz->last_success ? (long long)(now - rz->last_success) : -1LL,
+		(unsigned long long)rz->st.ixfr, (unsigned long long)rz->st.axfr,
+		(unsigned long long)rz->st.up_to_date,
+		(unsigned long long)rz->st.bytes);
+	for (k = 1; k < XFR_R_COUNT; k++)
+		if (rz->st.fails[k])
+			fprintf(f, ", %s %llu", xfr_reason_name(k),
+				(unsigned long long)rz->st.fails[k]);
+	fprintf(f, "\n");
+	if (rz->last_error[0])
+		fprintf(f, "    last error: %s\n", rz->last_error);
+}
 
 static void report_stats(struct daemon *d, FILE *f, int json)
 {
@@ -171,7 +430,8 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 				(unsigned long long)ss.rcode[i]);
 		fprintf(f, "}},\"maps\":{\"entries\":%llu,\"blobs_s\":%llu,"
 			   "\"blobs_m\":%llu,\"blobs_l\":%llu,\"blob_bytes\":%llu,"
-			   "\"publishes\":%llu,\"last_publish_us\":%llu,\"lru_inserts\":%llu}}\n",
+			   "\"publishes\":%llu,\"last_publish_us\":%llu,\"lru_inserts\":%llu},"
+			   "\"zones\":[",
 			(unsigned long long)ms.entries,
 			(unsigned long long)ms.blobs[XDPNS_BLOB_S],
 			(unsigned long long)ms.blobs[XDPNS_BLOB_M],
@@ -180,6 +440,21 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 			(unsigned long long)ms.publishes,
 			(unsigned long long)ms.last_publish_us,
 			(unsigned long long)ms.lru_inserts);
+		for (i = 0, first = 1; i < d->eng.n_zones; i++) {
+			const struct zone *z = d->eng.zones[i].zone;
+
+			fprintf(f, "%s{\"name\":\"%s\",\"serial\":", first ? "" : ",",
+				d->dz[i].cz->name);
+			if (z)
+				fprintf(f, "%u", z->serial);
+			else
+				fprintf(f, "null");
+			if (d->dz[i].secondary)
+				report_xfr_json(d, i, f);
+			fprintf(f, "}");
+			first = 0;
+		}
+		fprintf(f, "]}\n");
 		return;
 	}
 	fprintf(f, "XDP\n");
@@ -209,11 +484,19 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 	fprintf(f, "Maps\n");
 	fprintf(f, "  %-22s %12llu\n", "entries", (unsigned long long)ms.entries);
 	fprintf(f, "  %-22s %12llu\n", "blob bytes", (unsigned long long)ms.blob_bytes);
+	for (i = 0, first = 1; i < d->eng.n_zones; i++) {
+		if (!d->dz[i].secondary)
+			continue;
+		if (first)
+			fprintf(f, "Transfers\n");
+		first = 0;
+		report_xfr_text(d, i, f);
+	}
 }
 
 static void report_status(struct daemon *d, FILE *f, int json)
 {
-	int i;
+	int i, first;
 
 	if (json) {
 		fprintf(f, "{\"identity\":\"%s\",\"uptime\":%lld,\"interfaces\":[",
@@ -235,6 +518,8 @@ static void report_status(struct daemon *d, FILE *f, int json)
 					(unsigned long long)mapsync_zone_entries(
 						d->ms, d->eng.zones[i].slot),
 					mapsync_generation(d->ms, d->eng.zones[i].slot));
+			if (d->dz[i].secondary)
+				report_xfr_json(d, i, f);
 			if (d->dz[i].error[0]) {
 				const char *p;
 
@@ -265,13 +550,62 @@ static void report_status(struct daemon *d, FILE *f, int json)
 			z ? z->serial : 0, z ? z->n_records : 0,
 			(unsigned long long)mapsync_zone_entries(
 				d->ms, d->eng.zones[i].slot),
-			z ? "served" : "not loaded",
-			d->dz[i].error[0] ? "; last reload failed: " : "",
+			!z ? "not loaded" : d->eng.zones[i].expired ? "EXPIRED" : "served",
+			d->dz[i].error[0] ? "; last load failed: " : "",
 			d->dz[i].error);
+	}
+	for (i = 0, first = 1; i < d->eng.n_zones; i++) {
+		if (!d->dz[i].secondary)
+			continue;
+		if (first)
+			fprintf(f, "Transfers\n");
+		first = 0;
+		report_xfr_text(d, i, f);
 	}
 }
 
 /* ---- control requests ---- */
+
+/* "refresh NAME" or "retransfer NAME" */
+static int control_zone(struct daemon *d, const char *args, FILE *f)
+{
+	char verb[16], name[300];
+	size_t n;
+	int i, force;
+
+	if (sscanf(args, "%15s %295s", verb, name) != 2 ||
+	    (strcmp(verb, "refresh") && strcmp(verb, "retransfer"))) {
+		fprintf(f, "usage: zone refresh|retransfer NAME\n");
+		return 0;
+	}
+	force = !strcmp(verb, "retransfer");
+	n = strlen(name);
+	if (n && name[n - 1] != '.' && n + 1 < sizeof(name)) {
+		name[n++] = '.';
+		name[n] = 0;
+	}
+	for (i = 0; name[i]; i++)
+		name[i] = tolower((unsigned char)name[i]);
+	for (i = 0; i < d->eng.n_zones; i++)
+		if (!strcmp(d->dz[i].cz->name, name))
+			break;
+	if (i == d->eng.n_zones) {
+		fprintf(f, "no zone %s in the configuration; see xdpns status\n",
+			name);
+		return 0;
+	}
+	if (!d->dz[i].secondary) {
+		fprintf(f, "zone %s has no primaries (it is served from %s); use "
+			   "xdpns reload\n", name, d->dz[i].cz->file);
+		return 0;
+	}
+	if (zone_refresh_now(d, i, force) == 1)
+		fprintf(f, "zone %s: a transfer is running; %s queued after it\n",
+			name, verb);
+	else
+		fprintf(f, "zone %s: %s started\n", name, verb);
+	return 1;
+}
 
 static void control_handle(struct daemon *d)
 {
@@ -293,6 +627,8 @@ static void control_handle(struct daemon *d)
 		report_stats(d, f, json);
 	} else if (!strncmp(req, "status", 6)) {
 		report_status(d, f, json);
+	} else if (!strncmp(req, "zone ", 5)) {
+		ok = control_zone(d, req + 5, f);
 	} else if (!strcmp(req, "reload")) {
 		for (i = 0; i < d->eng.n_zones; i++) {
 			if (zone_reload(d, i)) {
@@ -318,10 +654,35 @@ static void control_handle(struct daemon *d)
 
 /* ---- lifecycle ---- */
 
+/* server.storage exists (created, 0750, when missing) when a zone has
+ * primaries. */
+static int storage_prepare(struct daemon *d)
+{
+	struct stat st;
+	int i, need = 0;
+
+	for (i = 0; i < d->cfg.n_zones; i++)
+		need |= d->cfg.zones[i].n_primaries > 0;
+	if (!need)
+		return 0;
+	if (mkdir(d->cfg.storage, 0750) && errno != EEXIST) {
+		log_err("storage %s: cannot create it: %s; set server.storage to "
+			"a writable directory", d->cfg.storage, strerror(errno));
+		return -1;
+	}
+	if (stat(d->cfg.storage, &st) || !S_ISDIR(st.st_mode)) {
+		log_err("storage %s: not a directory; set server.storage to a "
+			"writable directory", d->cfg.storage);
+		return -1;
+	}
+	return 0;
+}
+
 static int daemon_start(struct daemon *d, const char *path)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct mapsync_fds fds;
+	struct zone **pending = NULL;
 	uint64_t rrsets = 0;
 	char err[CONFIG_ERR_LEN];
 	sigset_t mask;
@@ -340,44 +701,96 @@ static int daemon_start(struct daemon *d, const char *path)
 	d->dz = calloc(d->cfg.n_zones, sizeof(*d->dz));
 	if (!d->eng.zones || !d->dz)
 		return -ENOMEM;
+	d->rzs = calloc(d->cfg.n_zones, sizeof(*d->rzs));
+	if (!d->rzs)
+		return -ENOMEM;
+	if (storage_prepare(d))
+		return -EINVAL;
+	pending = calloc(d->cfg.n_zones, sizeof(*pending));
+	if (!pending)
+		return -ENOMEM;
 	for (i = 0; i < d->cfg.n_zones; i++) {
+		struct dzone *dz = &d->dz[i];
 		struct zone *z = NULL;
+		const char *file = d->cfg.zones[i].file;
 
-		d->dz[i].cz = &d->cfg.zones[i];
+		dz->cz = &d->cfg.zones[i];
+		d->rzs[i] = &dz->rz;
 		d->eng.zones[i].slot = i;
-		if (!d->cfg.zones[i].file) {
-			log_err("zone %s: no file to serve it from",
-				d->cfg.zones[i].name);
-			return -EINVAL;
-		}
-		r = zone_load_file(d->cfg.zones[i].file, d->cfg.zones[i].name, &z,
-				   err, sizeof(err));
-		if (r) {
-			log_err("zone %s: %s", d->cfg.zones[i].name, err);
-			return r;
+		if (dz->cz->n_primaries) {
+			dz->secondary = 1;
+			/* serve at once what was saved; the primaries are
+			 * asked right after start */
+			if (!refresh_init(&dz->rz, &d->cfg, dz->cz))
+				continue;
+			file = dz->rz.zone_path;
+			r = zone_load_file(file, dz->cz->name, &z, err, sizeof(err));
+			if (r) {
+				log_warn("zone %s: saved data not usable, transferring "
+					 "it again: %s", dz->cz->name, err);
+				continue;
+			}
+		} else {
+			r = zone_load_file(file, dz->cz->name, &z, err, sizeof(err));
+			if (r) {
+				log_err("zone %s: %s", dz->cz->name, err);
+				free(pending);
+				return r;
+			}
 		}
 		rrsets += z->n_rrsets;
-		zone_free(z); /* loaded again below, once the maps exist */
+		pending[i] = z;
 	}
-	r = loader_open(&d->loader, rrsets);
+	/* room for each secondary to grow while both generations live */
+	r = loader_open(&d->loader, rrsets * 2);
 	if (r)
-		return r;
+		goto out;
 	loader_fds(&d->loader, &fds);
 	r = mapsync_new(&fds, &d->ms);
 	if (r)
-		return r;
+		goto out;
 	for (i = 0; i < d->eng.n_zones; i++) {
-		r = zone_reload(d, i);
+		struct refresh_zone *rz = &d->dz[i].rz;
+		struct zone *z = pending[i];
+		time_t now = time(NULL);
+
+		if (!z)
+			continue;
+		pending[i] = NULL;
+		r = zone_publish(d, i, z);
 		if (r)
-			return r;
+			goto out;
+		if (!d->dz[i].secondary)
+			continue;
+		/* the expiry clock runs on from what was saved */
+		if (!rz->expire_at) {
+			uint32_t rf, rt, ex;
+
+			refresh_soa_timers(d->eng.zones[i].zone, &rf, &rt, &ex);
+			rz->expire_at = now + ex;
+			refresh_save_timers(rz, d->eng.zones[i].zone->serial);
+		}
+		if (now >= rz->expire_at)
+			zone_set_expired(d, i, 1);
+		log_info("zone %s: serving serial %u from %s, expires in %llds",
+			 d->dz[i].cz->name, d->eng.zones[i].zone->serial,
+			 rz->zone_path, (long long)(rz->expire_at - now));
 	}
+	free(pending);
+	pending = NULL;
+	d->xfrfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (d->xfrfd < 0)
+		return -errno;
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0)
 		return -errno;
+	ev.data.fd = d->xfrfd;
+	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->xfrfd, &ev);
 	r = server_open(&d->cfg, d->epfd, &d->srv);
 	if (r)
 		return r;
 	server_set_cache(d->srv, d->ms);
+	server_set_notify(d->srv, daemon_notify, d);
 	d->ctlfd = control_listen(d->cfg.control);
 	if (d->ctlfd < 0) {
 		log_err("control socket %s: %s", d->cfg.control,
@@ -408,11 +821,32 @@ static int daemon_start(struct daemon *d, const char *path)
 	log_info("serving %d zone(s), control socket %s", d->eng.n_zones,
 		 d->cfg.control);
 	return 0;
+out:
+	for (i = 0; pending && i < d->eng.n_zones; i++)
+		zone_free(pending[i]);
+	free(pending);
+	return r;
 }
 
 static void daemon_stop(struct daemon *d)
 {
 	int i;
+
+	/* transfers in flight are abandoned: nothing they did is served */
+	for (i = 0; d->dz && i < d->eng.n_zones; i++) {
+		struct xfr_job *j = d->dz[i].rz.job;
+
+		if (!j)
+			continue;
+		j->cancel = 1;
+		xfr_join(j);
+		zone_free(j->zone);
+		free(j);
+		d->dz[i].rz.job = NULL;
+	}
+	if (d->xfrfd > 0)
+		close(d->xfrfd);
+	free(d->rzs);
 
 	loader_close(&d->loader); /* detaches XDP first */
 	server_close(d->srv);
@@ -455,13 +889,13 @@ int daemon_run(const char *config_path)
 	int r;
 
 	memset(&d, 0, sizeof(d));
-	d.ctlfd = d.sigfd = d.epfd = -1;
+	d.ctlfd = d.sigfd = d.epfd = d.xfrfd = -1;
 	r = daemon_start(&d, config_path);
 	while (!r && !d.stop) {
 		struct epoll_event evs[32];
 		int n, i;
 
-		n = epoll_wait(d.epfd, evs, 32, 1000);
+		n = epoll_wait(d.epfd, evs, 32, 500);
 		if (n < 0 && errno != EINTR) {
 			r = -errno;
 			break;
@@ -471,12 +905,15 @@ int daemon_run(const char *config_path)
 
 			if (fd == d.sigfd)
 				signal_handle(&d);
+			else if (fd == d.xfrfd)
+				xfr_events(&d);
 			else if (fd == d.ctlfd)
 				control_handle(&d);
 			else
 				server_handle(d.srv, &d.eng, fd, evs[i].events);
 		}
 		server_tick(d.srv);
+		refresh_tick(&d);
 		/* RFC 9018: rotate the cookie secret; the previous one is
 		 * still accepted for one more period */
 		if (time(NULL) - d.cookie_rotated >= DAEMON_COOKIE_ROTATE_S) {

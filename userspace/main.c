@@ -18,6 +18,8 @@ static const char usage[] =
 	"  status [--json]      attached interfaces, zones and serials\n"
 	"  stats [--json]       XDP and slow-path counters\n"
 	"  reload               re-read zone files\n"
+	"  zone refresh NAME    check the primaries of a secondary zone now\n"
+	"  zone retransfer NAME AXFR a secondary zone now\n"
 	"  version              print the version\n"
 	"\n"
 	"Each command takes --help.\n";
@@ -81,6 +83,8 @@ int main(int argc, char **argv)
 		return cli_stats(argc - 1, argv + 1);
 	if (!strcmp(cmd, "reload"))
 		return cli_reload(argc - 1, argv + 1);
+	if (!strcmp(cmd, "zone"))
+		return cli_zone(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("xdpns %s\n", XDPNS_VERSION);
 		return 0;

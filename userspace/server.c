@@ -24,6 +24,8 @@ struct tcp_client {
 
 struct server {
 	struct mapsync *cache;
+	server_notify_fn notify; /* NOTIFY hook (issue 4) */
+	void *notify_ctx;
 	int epfd;
 	int udp[CONFIG_MAX_LISTEN], tcp[CONFIG_MAX_LISTEN];
 	int n;
@@ -152,6 +154,13 @@ static void udp_read(struct server *s, const struct engine *e, int fd)
 		if (n < 0)
 			return;
 		s->st.udp_queries++;
+		if (s->notify && n >= 12 && ((q[2] >> 3) & 0xf) == 4) {
+			out = s->notify(s->notify_ctx, q, n, (struct sockaddr *)&from,
+					s->out, sizeof(s->out));
+			if (out)
+				sendto(fd, s->out, out, 0, (struct sockaddr *)&from, flen);
+			continue;
+		}
 		out = engine_respond_from(e, q, n, (struct sockaddr *)&from, s->out,
 					  sizeof(s->out), 0, &info);
 		count(s, &info, out);
@@ -234,10 +243,17 @@ static int tcp_read(struct server *s, const struct engine *e, int i)
 		if (c->have < 2 + len)
 			return 0;
 		s->st.tcp_queries++;
-		out = engine_respond_from(e, c->buf + 2, len,
-					  (struct sockaddr *)&c->peer, s->out + 2,
-					  sizeof(s->out) - 2, 1, &info);
-		count(s, &info, out);
+		if (s->notify && len >= 12 && ((c->buf[4] >> 3) & 0xf) == 4)
+			out = s->notify(s->notify_ctx, c->buf + 2, len,
+					(struct sockaddr *)&c->peer, s->out + 2,
+					sizeof(s->out) - 2);
+		else {
+			out = engine_respond_from(e, c->buf + 2, len,
+						  (struct sockaddr *)&c->peer,
+						  s->out + 2, sizeof(s->out) - 2,
+						  1, &info);
+			count(s, &info, out);
+		}
 		if (out) {
 			s->out[0] = out >> 8;
 			s->out[1] = out & 0xff;
@@ -282,6 +298,12 @@ void server_tick(struct server *s)
 	for (i = s->n_clients - 1; i >= 0; i--)
 		if (now - s->clients[i].last_ms > SERVER_TCP_IDLE_MS)
 			client_drop(s, i);
+}
+
+void server_set_notify(struct server *s, server_notify_fn fn, void *ctx)
+{
+	s->notify = fn;
+	s->notify_ctx = ctx;
 }
 
 void server_set_cache(struct server *s, struct mapsync *ms)

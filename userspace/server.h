@@ -3,7 +3,9 @@
 #ifndef XDPNS_SERVER_H
 #define XDPNS_SERVER_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include "config.h"
 #include "engine.h"
 
@@ -24,6 +26,12 @@ void server_close(struct server *s);
 /* Offer UDP answers to the XDP LRU through ms (NULL: don't). */
 struct mapsync;
 void server_set_cache(struct server *s, struct mapsync *ms);
+/* NOTIFY (opcode 4) goes to fn instead of the engine: it writes the reply
+ * into out and returns its length (0: no reply). */
+typedef size_t (*server_notify_fn)(void *ctx, const uint8_t *q, size_t qlen,
+				   const struct sockaddr *from, uint8_t *out,
+				   size_t cap);
+void server_set_notify(struct server *s, server_notify_fn fn, void *ctx);
 /* An epoll event for one of our fds; returns 1 if it was ours. */
 int server_handle(struct server *s, const struct engine *e, int fd,
 		  uint32_t events);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "log.h"
 #include "wire.h"
 #include "zone.h"
@@ -206,6 +207,24 @@ static int cname_conflict(const struct node *n, uint16_t type)
 	return 0;
 }
 
+/* Names in record data are served lowercased, as Knot does (they compare
+ * equal either way, RFC 4343); not NSEC's next name, which is signed as
+ * it is (RFC 6840 5.1). */
+static void rr_normalize(ldns_rr *rr)
+{
+	size_t i;
+
+	if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NSEC)
+		return;
+	for (i = 0; i < ldns_rr_rd_count(rr); i++) {
+		ldns_rdf *rdf = ldns_rr_rdf(rr, i);
+
+		if (ldns_rdf_get_type(rdf) == LDNS_RDF_TYPE_DNAME)
+			name_lower(ldns_rdf_data(rdf), ldns_rdf_data(rdf),
+				   ldns_rdf_size(rdf));
+	}
+}
+
 /* Add one record; takes ownership of rr on success. */
 static int zone_add(struct zone *z, ldns_rr *rr, char *why, size_t whylen)
 {
@@ -219,20 +238,7 @@ static int zone_add(struct zone *z, ldns_rr *rr, char *why, size_t whylen)
 		snprintf(why, whylen, "bad owner name");
 		return -EINVAL;
 	}
-	/* names in record data are served lowercased, as Knot does (they
-	 * compare equal either way, RFC 4343); not NSEC's next name, which
-	 * is signed as it is (RFC 6840 5.1) */
-	if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NSEC) {
-		size_t i;
-
-		for (i = 0; i < ldns_rr_rd_count(rr); i++) {
-			ldns_rdf *rdf = ldns_rr_rdf(rr, i);
-
-			if (ldns_rdf_get_type(rdf) == LDNS_RDF_TYPE_DNAME)
-				name_lower(ldns_rdf_data(rdf), ldns_rdf_data(rdf),
-					   ldns_rdf_size(rdf));
-		}
-	}
+	rr_normalize(rr);
 	if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
 		snprintf(why, whylen, "class is not IN");
 		return -EINVAL;
@@ -619,5 +625,253 @@ out:
 	if (prev)
 		ldns_rdf_deep_free(prev);
 	fclose(fp);
+	return r;
+}
+
+/* ---- zones built record by record (transfers) ---- */
+
+struct zone *zone_new(const char *origin)
+{
+	ldns_rdf *orig = ldns_dname_new_frm_str(origin);
+	struct zone *z;
+
+	if (!orig)
+		return NULL;
+	z = calloc(1, sizeof(*z));
+	if (z) {
+		z->apex_len = ldns_rdf_size(orig);
+		name_lower(z->apex, ldns_rdf_data(orig), z->apex_len);
+		name_to_str(z->apex, z->name, sizeof(z->name));
+	}
+	ldns_rdf_deep_free(orig);
+	return z;
+}
+
+int zone_add_rr(struct zone *z, ldns_rr *rr, char *why, size_t whylen)
+{
+	return zone_add(z, rr, why, whylen);
+}
+
+static int rr_list_remove(ldns_rr_list *l, const ldns_rr *rr)
+{
+	size_t i, n = ldns_rr_list_rr_count(l);
+
+	for (i = 0; i < n; i++) {
+		ldns_rr *x = ldns_rr_list_rr(l, i);
+
+		if (ldns_rr_compare(x, rr))
+			continue;
+		ldns_rr_list_set_rr(l, ldns_rr_list_rr(l, n - 1), i);
+		ldns_rr_list_set_rr_count(l, n - 1);
+		ldns_rr_free(x);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int zone_del_rr(struct zone *z, ldns_rr *rr)
+{
+	uint8_t owner[256];
+	size_t len = rr_owner(rr, owner);
+	uint16_t type = ldns_rr_get_type(rr);
+	struct node *n;
+	struct rrset *s;
+	int nsec3;
+
+	if (!len)
+		return -EINVAL;
+	rr_normalize(rr);
+	if (type == LDNS_RR_TYPE_RRSIG && !ldns_rr_rrsig_typecovered(rr))
+		return -EINVAL;
+	nsec3 = type == LDNS_RR_TYPE_NSEC3 ||
+		(type == LDNS_RR_TYPE_RRSIG &&
+		 ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(rr)) ==
+			 LDNS_RR_TYPE_NSEC3);
+	if (nsec3) {
+		if (!z->n3nodes)
+			return -ENOENT;
+		n = table_slot(z->n3nodes, z->n3mask, owner, len);
+	} else {
+		if (!z->nodes)
+			return -ENOENT;
+		n = table_slot(z->nodes, z->mask, owner, len);
+	}
+	if (!n->name)
+		return -ENOENT;
+	if (type == LDNS_RR_TYPE_RRSIG) {
+		s = node_rrset(n, ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(rr)));
+		if (!s || !s->sigs || rr_list_remove(s->sigs, rr))
+			return -ENOENT;
+	} else {
+		s = node_rrset(n, type);
+		if (!s || rr_list_remove(s->rrs, rr))
+			return -ENOENT;
+	}
+	z->n_records--;
+	return 0;
+}
+
+/* Drop rrsets left empty by deletions, and nodes left without rrsets. */
+static int table_compact(struct node **tab, size_t *mask, size_t *count)
+{
+	struct node *nodes;
+	size_t i, size = *mask + 1;
+
+	if (!*tab)
+		return 0;
+	nodes = calloc(size, sizeof(*nodes));
+	if (!nodes)
+		return -ENOMEM;
+	*count = 0;
+	for (i = 0; i < size; i++) {
+		struct node *o = &(*tab)[i];
+		uint16_t j, k;
+
+		if (!o->name)
+			continue;
+		for (j = 0, k = 0; j < o->n_sets; j++) {
+			struct rrset *st = &o->sets[j];
+
+			if (ldns_rr_list_rr_count(st->rrs) ||
+			    (st->sigs && ldns_rr_list_rr_count(st->sigs))) {
+				o->sets[k++] = *st;
+				continue;
+			}
+			ldns_rr_list_deep_free(st->rrs);
+			if (st->sigs)
+				ldns_rr_list_deep_free(st->sigs);
+		}
+		o->n_sets = k;
+		if (!k) {
+			free(o->sets);
+			free(o->name);
+			continue;
+		}
+		*table_slot(nodes, size - 1, o->name, o->len) = *o;
+		(*count)++;
+	}
+	free(*tab);
+	*tab = nodes;
+	return 0;
+}
+
+int zone_finalize(struct zone *z, char *why, size_t whylen)
+{
+	int r;
+
+	snprintf(why, whylen, "out of memory");
+	r = table_compact(&z->nodes, &z->mask, &z->n_nodes);
+	if (!r)
+		r = table_compact(&z->n3nodes, &z->n3mask, &z->n_n3nodes);
+	if (!r)
+		r = zone_finish(z, why, whylen);
+	return r;
+}
+
+int zone_foreach_rr(const struct zone *z, int (*fn)(const ldns_rr *rr, void *arg),
+		    void *arg)
+{
+	const struct node *tabs[2] = { z->nodes, z->n3nodes };
+	size_t masks[2] = { z->mask, z->n3mask };
+	int t, r;
+
+	if (z->soa && (r = fn(z->soa, arg)))
+		return r;
+	for (t = 0; t < 2; t++) {
+		size_t i;
+
+		for (i = 0; tabs[t] && i <= masks[t]; i++) {
+			const struct node *n = &tabs[t][i];
+			uint16_t j;
+
+			if (!n->name)
+				continue;
+			for (j = 0; j < n->n_sets; j++) {
+				const struct rrset *st = &n->sets[j];
+				size_t k;
+
+				for (k = 0; k < ldns_rr_list_rr_count(st->rrs); k++) {
+					const ldns_rr *rr = ldns_rr_list_rr(st->rrs, k);
+
+					if (rr != z->soa && (r = fn(rr, arg)))
+						return r;
+				}
+				for (k = 0; st->sigs &&
+					    k < ldns_rr_list_rr_count(st->sigs); k++)
+					if ((r = fn(ldns_rr_list_rr(st->sigs, k), arg)))
+						return r;
+			}
+		}
+	}
+	return 0;
+}
+
+static int copy_one(const ldns_rr *rr, void *arg)
+{
+	struct zone *dst = arg;
+	ldns_rr *c = ldns_rr_clone(rr);
+	char why[64];
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	r = zone_add(dst, c, why, sizeof(why));
+	if (r)
+		ldns_rr_free(c);
+	return r;
+}
+
+struct zone *zone_clone_unfinished(const struct zone *src)
+{
+	struct zone *z = zone_new(src->name);
+
+	if (z && zone_foreach_rr(src, copy_one, z)) {
+		zone_free(z);
+		z = NULL;
+	}
+	return z;
+}
+
+static int write_one(const ldns_rr *rr, void *arg)
+{
+	char *str = ldns_rr2str(rr);
+	int r;
+
+	if (!str)
+		return -ENOMEM;
+	r = fputs(str, arg) < 0 ? -EIO : 0;
+	free(str);
+	return r;
+}
+
+int zone_write_file(const struct zone *z, const char *path)
+{
+	char tmp[4096];
+	FILE *f;
+	int fd, r;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		r = -errno;
+		close(fd);
+		unlink(tmp);
+		return r;
+	}
+	fprintf(f, "; zone %s serial %u, written by xdpns after a transfer\n",
+		z->name, z->serial);
+	r = zone_foreach_rr(z, write_one, f);
+	if (!r && (fflush(f) || fsync(fileno(f))))
+		r = -errno;
+	if (fclose(f) && !r)
+		r = -EIO;
+	if (!r && rename(tmp, path))
+		r = -errno;
+	if (r)
+		unlink(tmp);
 	return r;
 }

@@ -60,6 +60,22 @@ int zone_load_file(const char *file, const char *origin, struct zone **out,
 		   char *err, size_t errlen);
 void zone_free(struct zone *z);
 
+/* Building a zone record by record (transfers): zone_new(), then
+ * zone_add_rr() (takes rr on success) and zone_del_rr() (-ENOENT when
+ * the record is not there), then zone_finalize() once (checks the SOA,
+ * adds empty non-terminals, indexes). zone_clone_unfinished() copies a
+ * finished zone's records into a new unfinished one (the base of IXFR). */
+struct zone *zone_new(const char *origin);
+int zone_add_rr(struct zone *z, ldns_rr *rr, char *why, size_t whylen);
+int zone_del_rr(struct zone *z, ldns_rr *rr);
+int zone_finalize(struct zone *z, char *why, size_t whylen);
+struct zone *zone_clone_unfinished(const struct zone *src);
+/* Every record, the SOA first; stops at fn's first non-zero return. */
+int zone_foreach_rr(const struct zone *z,
+		    int (*fn)(const ldns_rr *rr, void *arg), void *arg);
+/* Presentation format, written to a temporary file then renamed. */
+int zone_write_file(const struct zone *z, const char *path);
+
 /* Lookups by canonical wire name. */
 struct node *zone_find(const struct zone *z, const uint8_t *name, size_t len);
 struct rrset *node_rrset(const struct node *n, uint16_t type);

@@ -322,26 +322,17 @@ static void test_unknown_keys(void **state)
 {
 	(void)state;
 	load_err("server:\n  foo: 1\nzones: [{name: a, file: a}]\n", -EINVAL,
-		 "conf.yaml:2: server.foo: unknown key; expected one of interfaces, listen, identity, control, storage, xdp-mode");
-	/* reserved for a later change, errors for now */
-	load_err("zones: [{name: a, file: a}]\nkeys:\n  - name: k\n", -EINVAL,
-		 "conf.yaml:2: keys: unknown key; expected one of server, zones");
-	load_err("remotes: []\nzones: [{name: a, file: a}]\n", -EINVAL,
-		 "conf.yaml:1: remotes: unknown key; expected one of server, zones");
-	load_err("zones:\n  - name: a\n    file: a\n    primaries: [p1]\n",
+		 "conf.yaml:2: server.foo: unknown key; expected one of interfaces, listen, identity, control, storage, xdp-mode, xfr-max-records, xfr-max-bytes, xfr-idle-timeout, xfr-timeout");
+	load_err("zones:\n  - name: a\n    file: a\n    primary: [p1]\n",
 		 -EINVAL,
-		 "conf.yaml:4: zones[0].primaries: unknown key; expected one of name, file");
-	load_err("zones:\n  - name: a\n    file: a\n  - name: b\n"
-		 "    notify-from: [p1]\n",
-		 -EINVAL,
-		 "conf.yaml:5: zones[1].notify-from: unknown key; expected one of name, file");
+		 "conf.yaml:4: zones[0].primary: unknown key; expected one of name, file, primaries, notify-from");
 	/* keys are case sensitive; odd bytes are escaped in the message */
 	load_err("Server: {}\nzones: [{name: a, file: a}]\n", -EINVAL,
-		 "conf.yaml:1: Server: unknown key; expected one of server, zones");
+		 "conf.yaml:1: Server: unknown key; expected one of server, keys, remotes, zones");
 	load_err("\"a\\tb\": 1\n", -EINVAL,
-		 "conf.yaml:1: a\\x09b: unknown key; expected one of server, zones");
+		 "conf.yaml:1: a\\x09b: unknown key; expected one of server, keys, remotes, zones");
 	load_err("? [a]\n: 1\n", -EINVAL,
-		 "conf.yaml:1: top level: has a list as a key; expected one of server, zones");
+		 "conf.yaml:1: top level: has a list as a key; expected one of server, keys, remotes, zones");
 }
 
 static void test_repeated_key(void **state)
@@ -366,7 +357,7 @@ static void test_zone_missing_parts(void **state)
 		 "\n"
 		 "  - name: example.org\n",
 		 -EINVAL,
-		 "conf.yaml:7: zones[1].file: missing; expected a zone file path");
+		 "conf.yaml:7: zones[1].file: missing; expected a zone file path or primaries");
 	load_err("zones:\n  - file: a.zone\n", -EINVAL,
 		 "conf.yaml:2: zones[0].name: missing; expected a domain name");
 	load_err("zones:\n  -\n", -EINVAL,
@@ -480,7 +471,7 @@ static void test_node_kinds(void **state)
 	load_err("zones:\n  name: a\n  file: a\n", -EINVAL,
 		 "conf.yaml:2: zones: is a mapping; expected a list of zones");
 	load_err("zones:\n  - example.com\n", -EINVAL,
-		 "conf.yaml:2: zones[0]: \"example.com\" is a string; expected a mapping with name and file");
+		 "conf.yaml:2: zones[0]: \"example.com\" is a string; expected a mapping with name and file or primaries");
 	load_err("zones:\n  - name: [a]\n    file: a\n", -EINVAL,
 		 "conf.yaml:2: zones[0].name: is a list; expected a domain name with labels of 1-63 letters, digits, '-', '_' or '/' and at most 255 octets");
 	load_err("server:\n  identity: {a: b}\nzones: [{name: a, file: a}]\n",
@@ -566,6 +557,159 @@ static void test_aliases(void **state)
 		 "conf.yaml:2: zones[1].name: \"a\" repeats the zone on line 2; expected each zone once");
 }
 
+
+/* ---- keys, remotes, primaries (issue 4) ---- */
+
+static void write_file(const char *name, const char *text)
+{
+	FILE *f = fopen(name, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+static const char secondary[] =
+	"server:\n"
+	"  xfr-idle-timeout: 3\n"
+	"  xfr-max-records: 1000\n"
+	"keys:\n"
+	"  - name: Xfr-Key\n"
+	"    algorithm: hmac-sha256\n"
+	"    secret-file: k1.secret\n"
+	"  - name: old-key.\n"
+	"    algorithm: HMAC-SHA1\n"
+	"    secret-file: k2.secret\n"
+	"remotes:\n"
+	"  - id: primary-a\n"
+	"    address: 192.0.2.10@5353\n"
+	"    key: [xfr-key, old-key]\n"
+	"  - id: primary-b\n"
+	"    address: 2001:db8::10\n"
+	"    key: old-key\n"
+	"  - id: hidden\n"
+	"    address: 192.0.2.99\n"
+	"zones:\n"
+	"  - name: example.com\n"
+	"    primaries: [primary-b, primary-a]\n"
+	"  - name: example.net\n"
+	"    file: net.zone\n"
+	"    primaries: [primary-a]\n"
+	"    notify-from: [hidden, primary-a]\n"
+	"  - name: example.org\n"
+	"    file: org.zone\n";
+
+static void test_secondary(void **state)
+{
+	struct sockaddr_in *sin;
+	struct config cfg;
+
+	(void)state;
+	write_file("k1.secret", "c2VjcmV0LW9uZS0xMjM0NTY3ODkw\n");
+	write_file("k2.secret", "  dHdv\n");
+	load_ok(secondary, &cfg);
+	assert_int_equal(cfg.n_keys, 2);
+	assert_string_equal(cfg.keys[0].name, "xfr-key.");
+	assert_int_equal(cfg.keys[0].alg, CONFIG_TSIG_SHA256);
+	assert_int_equal(cfg.keys[0].secret_len, 21);
+	assert_memory_equal(cfg.keys[0].secret, "secret-one-1234567890", 21);
+	assert_int_equal(cfg.keys[1].alg, CONFIG_TSIG_SHA1);
+	assert_int_equal(cfg.keys[1].secret_len, 3);
+	assert_memory_equal(cfg.keys[1].secret, "two", 3);
+	assert_string_equal(config_tsig_alg_name(cfg.keys[0].alg), "hmac-sha256.");
+
+	assert_int_equal(cfg.n_remotes, 3);
+	assert_string_equal(cfg.remotes[0].id, "primary-a");
+	sin = (struct sockaddr_in *)&cfg.remotes[0].addr.addr;
+	assert_int_equal(ntohs(sin->sin_port), 5353);
+	assert_int_equal(cfg.remotes[0].n_keys, 2);
+	assert_int_equal(cfg.remotes[0].keys[0], 0);
+	assert_int_equal(cfg.remotes[0].keys[1], 1);
+	assert_int_equal(cfg.remotes[1].n_keys, 1);
+	assert_int_equal(cfg.remotes[1].keys[0], 1);
+	assert_int_equal(cfg.remotes[1].addr.addr.ss_family, AF_INET6);
+	assert_int_equal(cfg.remotes[2].n_keys, 0);
+
+	assert_null(cfg.zones[0].file);
+	assert_int_equal(cfg.zones[0].n_primaries, 2);
+	assert_int_equal(cfg.zones[0].primaries[0], 1);
+	assert_int_equal(cfg.zones[0].primaries[1], 0);
+	/* notify-from defaults to the primaries */
+	assert_int_equal(cfg.zones[0].n_notify_from, 2);
+	assert_int_equal(cfg.zones[0].notify_from[0], 1);
+	assert_int_equal(cfg.zones[0].notify_from[1], 0);
+	assert_string_equal(cfg.zones[1].file, "net.zone");
+	assert_int_equal(cfg.zones[1].n_notify_from, 2);
+	assert_int_equal(cfg.zones[1].notify_from[0], 2);
+	assert_int_equal(cfg.zones[2].n_primaries, 0);
+
+	assert_int_equal(cfg.xfr_idle_ms, 3000);
+	assert_int_equal(cfg.xfr_max_records, 1000);
+	assert_true(cfg.xfr_timeout_ms > 0);
+	assert_true(cfg.xfr_max_bytes > 0);
+	config_free(&cfg);
+	unlink("k1.secret");
+	unlink("k2.secret");
+}
+
+static void test_secondary_bad(void **state)
+{
+	char err[CONFIG_ERR_LEN];
+	struct config cfg;
+
+	(void)state;
+	write_file("k.secret", "c2VjcmV0LW9uZS0xMjM0NTY3ODkw\n");
+	write_file("bad.secret", "not base64 at all!!\n");
+	load_err("zones:\n  - name: a\n    primaries: [p]\n", -EINVAL,
+		 "conf.yaml:3: zones[0].primaries[0]: \"p\" is not defined; expected the id of one of remotes");
+	load_err("remotes:\n  - id: p\n    address: 192.0.2.1\n    key: k\n"
+		 "zones:\n  - name: a\n    primaries: [p]\n", -EINVAL,
+		 "conf.yaml:4: remotes[0].key: \"k\" is not defined; expected the name of one of keys");
+	load_err("remotes:\n  - id: p\n    address: 192.0.2.1\n"
+		 "zones:\n  - name: a\n    primaries: [p, p]\n", -EINVAL,
+		 "conf.yaml:6: zones[0].primaries[1]: \"p\" repeats zones[0].primaries[0]; expected each once");
+	load_err("remotes:\n  - id: p\n    address: 192.0.2.1@0\n"
+		 "zones:\n  - name: a\n    primaries: [p]\n", -EINVAL,
+		 "conf.yaml:3: remotes[0].address: \"192.0.2.1@0\" is not an address; expected ADDR[@PORT] with port 1-65535");
+	load_err("remotes:\n  - id: p\n    address: 192.0.2.1\n  - id: p\n"
+		 "    address: 192.0.2.2\nzones:\n  - name: a\n    file: a\n", -EINVAL,
+		 "conf.yaml:4: remotes[1].id: \"p\" repeats the remote on line 2; expected each id once");
+	load_err("remotes:\n  - id: p\nzones:\n  - name: a\n    file: a\n", -EINVAL,
+		 "conf.yaml:2: remotes[0].address: missing; expected ADDR[@PORT] with port 1-65535");
+	load_err("keys:\n  - name: k\n    algorithm: hmac-md5\n    secret-file: k.secret\n"
+		 "zones:\n  - name: a\n    file: a\n", -EINVAL,
+		 "conf.yaml:3: keys[0].algorithm: \"hmac-md5\" is not a TSIG algorithm; expected hmac-sha256, hmac-sha384, hmac-sha512 or hmac-sha1");
+	load_err("keys:\n  - name: k\n    algorithm: hmac-sha256\n    secret-file: missing.secret\n"
+		 "zones:\n  - name: a\n    file: a\n", -EINVAL,
+		 "conf.yaml:4: keys[0].secret-file: cannot read \"missing.secret\": No such file or directory; expected a file with a base64 secret");
+	load_err("keys:\n  - name: k\n    algorithm: hmac-sha256\n    secret-file: bad.secret\n"
+		 "zones:\n  - name: a\n    file: a\n", -EINVAL,
+		 "conf.yaml:4: keys[0].secret-file: \"bad.secret\" does not hold a secret; expected 1-128 bytes in base64");
+	load_err("keys:\n  - name: k\n    secret-file: k.secret\n"
+		 "zones:\n  - name: a\n    file: a\n", -EINVAL,
+		 "conf.yaml:2: keys[0].algorithm: missing; expected hmac-sha256, hmac-sha384, hmac-sha512 or hmac-sha1");
+	load_err("keys:\n  - name: k\n    algorithm: hmac-sha256\n    secret-file: k.secret\n"
+		 "  - name: K.\n    algorithm: hmac-sha256\n    secret-file: k.secret\n"
+		 "zones:\n  - name: a\n    file: a\n", -EINVAL,
+		 "conf.yaml:5: keys[1].name: \"K.\" repeats the key on line 2; expected each key once");
+	load_err("remotes:\n  - id: p\n    address: 192.0.2.1\n"
+		 "zones:\n  - name: a\n    file: a\n    notify-from: [p]\n", -EINVAL,
+		 "conf.yaml:5: zones[0].notify-from: set without primaries; expected primaries for a secondary zone");
+	load_err("zones:\n  - name: a\n    primaries: []\n", -EINVAL,
+		 "conf.yaml:3: zones[0].primaries: empty; expected a list of remote ids");
+	load_err("server:\n  xfr-idle-timeout: 0\nzones:\n  - name: a\n    file: a\n", -EINVAL,
+		 "conf.yaml:2: server.xfr-idle-timeout: \"0\" is out of range; expected a whole number from 1 to 3600");
+	/* the secret never appears in a message */
+	write_file("k.secret", "c2VjcmV0\n");
+	write_conf("keys:\n  - name: k\n    algorithm: sha256\n    secret-file: k.secret\n"
+		   "zones:\n  - name: a\n    file: a\n");
+	assert_int_equal(config_load(CONF, &cfg, err, sizeof(err)), -EINVAL);
+	assert_null(strstr(err, "c2VjcmV0"));
+	assert_null(strstr(err, "secret\""));
+	unlink("k.secret");
+	unlink("bad.secret");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -587,6 +731,8 @@ int main(void)
 		cmocka_unit_test(test_yaml_syntax),
 		cmocka_unit_test(test_no_file),
 		cmocka_unit_test(test_aliases),
+		cmocka_unit_test(test_secondary),
+		cmocka_unit_test(test_secondary_bad),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

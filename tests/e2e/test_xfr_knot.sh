@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# xdpns as secondary of two knotd primaries with TSIG (one key each; the
+# first remote has two keys, as during a rotation): first AXFR, change +
+# NOTIFY answered from XDP within a second by IXFR, the first primary
+# killed (refresh from the second), a restart serving from disk at once,
+# then a short EXPIRE: SERVFAIL in both paths, and recovery.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/xfr_lib.sh"
+e2e_require_root
+for tool in knotd knotc kdig; do
+	command -v $tool >/dev/null || { echo "FAIL: $tool is missing; run scripts/deps.sh"; exit 1; }
+done
+TMP=$(mktemp -d)
+netns_setup xknot || { echo "FAIL: cannot create namespaces"; xfr_cleanup; exit 1; }
+trap xfr_cleanup EXIT
+SOCK=$TMP/control.sock
+
+SA=$(xfr_secret "$TMP/ka.secret")
+SOLD=$(xfr_secret "$TMP/kold.secret")
+SB=$(xfr_secret "$TMP/kb.secret")
+
+knot_conf() { # NAME PORT KEYNAME ALG SECRET
+	mkdir -p "$TMP/$1/db" "$TMP/$1/zones"
+	cat >"$TMP/$1.conf" <<EOC
+server:
+    rundir: "$TMP/$1"
+    listen: [ $CLI4@$2 ]
+    background-workers: 1
+database:
+    storage: "$TMP/$1/db"
+log:
+  - target: stderr
+    any: info
+key:
+  - id: $3
+    algorithm: $4
+    secret: $5
+remote:
+  - id: xdpns
+    address: $SRV4@53
+    key: $3
+acl:
+  - id: xfr
+    address: $SRV4
+    key: $3
+    action: transfer
+template:
+  - id: default
+    storage: "$TMP/$1/zones"
+    file: "%s.zone"
+    semantic-checks: off
+    zonefile-load: difference
+    journal-content: changes
+zone:
+  - domain: $XFR_ZONE.
+    notify: xdpns
+    acl: xfr
+EOC
+}
+knot_start() { # NAME
+	xfr_start_primary "$1" knotd -c "$TMP/$1.conf"
+	eval "PID_$1=$PRIM_PID"
+}
+knotc_() { ip netns exec "$NS_CLI" knotc -c "$TMP/$1.conf" "${@:2}" >/dev/null; }
+
+knot_conf a 5301 key-a hmac-sha256 "$SA"
+knot_conf b 5302 key-b hmac-sha512 "$SB"
+xfr_zone "$TMP/a/zones/$XFR_ZONE.zone" 1 80
+cp "$TMP/a/zones/$XFR_ZONE.zone" "$TMP/b/zones/"
+knot_start a
+knot_start b
+check "knotd a serves serial 1" wait_for 10 eval '[ "$(qp 5301 $XFR_ZONE SOA | awk "{print \$3}")" = 1 ]'
+check "knotd b serves serial 1" wait_for 10 eval '[ "$(qp 5302 $XFR_ZONE SOA | awk "{print \$3}")" = 1 ]'
+
+cat >"$TMP/xdpns.yaml" <<EOC
+server:
+  interfaces: [$IF_SRV]
+  listen: [$SRV4@53]
+  control: $SOCK
+  storage: $TMP/storage
+  xfr-idle-timeout: 2
+keys:
+  - name: key-old
+    algorithm: hmac-sha256
+    secret-file: $TMP/kold.secret
+  - name: key-a
+    algorithm: hmac-sha256
+    secret-file: $TMP/ka.secret
+  - name: key-b
+    algorithm: hmac-sha512
+    secret-file: $TMP/kb.secret
+remotes:
+  - id: knot-a
+    address: $CLI4@5301
+    key: [key-a, key-old]
+  - id: knot-b
+    address: $CLI4@5302
+    key: key-b
+zones:
+  - name: $XFR_ZONE
+    primaries: [knot-a, knot-b]
+EOC
+netns_start_xdpns "$TMP/xdpns.yaml" "$TMP/xdpns.log" || exit 1
+
+echo "first transfer"
+check "AXFR from knot-a: serial 1 served" wait_for 10 serial_is 1
+check "www answered" www_is 198.18.0.80
+a0=$(xdp_counter answered)
+q "h7.$XFR_ZONE" A >/dev/null
+a1=$(xdp_counter answered)
+check "answered from XDP" [ $((a1 - a0)) = 1 ]
+check "stats: one AXFR, primary knot-a" [ "$(zstat $XFR_ZONE transfers.axfr)/$(zstat $XFR_ZONE primary)" = "1/knot-a" ]
+check "the secret is in no log" bash -c "! grep -qF '$SA' '$TMP/xdpns.log'"
+check "zone saved in storage" [ -s "$TMP/storage/$XFR_ZONE.zone" ]
+check "timers saved in storage" grep -q '^serial 1$' "$TMP/storage/$XFR_ZONE.timers"
+
+echo "change on the primary, NOTIFY, IXFR"
+xfr_zone "$TMP/a/zones/$XFR_ZONE.zone" 2 81
+cp "$TMP/a/zones/$XFR_ZONE.zone" "$TMP/b/zones/"
+knotc_ b zone-reload $XFR_ZONE.
+t0=$(date +%s%N)
+knotc_ a zone-reload $XFR_ZONE.
+check "new data within a second of the reload" wait_for 1 www_is 198.18.0.81
+t1=$(date +%s%N)
+echo "  (after $(( (t1 - t0) / 1000000 )) ms)"
+a0=$(xdp_counter answered)
+out=$(q "www.$XFR_ZONE" A)
+a1=$(xdp_counter answered)
+check "new data from XDP" [ "$out/$((a1 - a0))" = "198.18.0.81/1" ]
+check "IXFR was used" [ "$(zstat $XFR_ZONE transfers.ixfr)" = 1 ]
+check "NOTIFY accepted (signed)" [ "$(zstat $XFR_ZONE notify.accepted)" -ge 1 ]
+check "serial 2 saved" wait_for 2 grep -q '^serial 2$' "$TMP/storage/$XFR_ZONE.timers"
+
+echo "first primary down: refresh from the second"
+xfr_stop_pid "$PID_a"
+xfr_zone "$TMP/b/zones/$XFR_ZONE.zone" 3 82
+knotc_ b zone-reload $XFR_ZONE.
+check "served from knot-b after NOTIFY" wait_for 5 www_is 198.18.0.82
+check "primary used is knot-b" [ "$(zstat $XFR_ZONE primary)" = knot-b ]
+check "a connect failure counted for knot-a" [ "$(zstat $XFR_ZONE failures.connect)" -ge 1 ]
+check "zone refresh (CLI) exits 0" ip netns exec "$NS_SRV" "$XDPNS" zone refresh $XFR_ZONE -s "$SOCK"
+check "up to date after refresh" wait_for 5 eval '[ "$(zstat $XFR_ZONE transfers.up_to_date)" -ge 1 ]'
+check "zone retransfer (CLI) exits 0" ip netns exec "$NS_SRV" "$XDPNS" zone retransfer $XFR_ZONE -s "$SOCK"
+check "retransfer made an AXFR" wait_for 5 eval '[ "$(zstat $XFR_ZONE transfers.axfr)" = 2 ]'
+ip netns exec "$NS_SRV" "$XDPNS" zone refresh nope.test -s "$SOCK" >/dev/null 2>&1
+check "zone refresh of an unknown zone exits 1" [ $? = 1 ]
+
+echo "short EXPIRE, restart from disk"
+xfr_zone "$TMP/b/zones/$XFR_ZONE.zone" 4 83 1 1 6
+knotc_ b zone-reload $XFR_ZONE.
+check "serial 4 (expire 6s) served" wait_for 5 serial_is 4
+netns_stop_xdpns
+check "daemon exited 0" [ $? = 0 ]
+xfr_stop_pid "$PID_b"
+netns_start_xdpns "$TMP/xdpns.yaml" "$TMP/xdpns2.log" || exit 1
+check "restart: serial 4 served at once from disk" serial_is 4
+check "restart: www from disk" www_is 198.18.0.83
+check "the expiry clock kept running" [ "$(zstat $XFR_ZONE expires_in)" -le 6 ]
+check "SERVFAIL once expired (slow path)" wait_for 10 eval 'ip netns exec "$NS_CLI" kdig @$SRV4 +time=1 +retry=0 www.$XFR_ZONE A | grep -q "status: SERVFAIL"'
+p0=$(ip netns exec "$NS_SRV" "$XDPNS" stats --json -s "$SOCK" | $PY -c 'import json,sys; print(json.load(sys.stdin)["xdp"]["passed"]["zone_state"])')
+out=$(ip netns exec "$NS_CLI" kdig @$SRV4 +time=1 +retry=0 www.$XFR_ZONE A)
+p1=$(ip netns exec "$NS_SRV" "$XDPNS" stats --json -s "$SOCK" | $PY -c 'import json,sys; print(json.load(sys.stdin)["xdp"]["passed"]["zone_state"])')
+check "XDP passes the expired zone (zone_state $p0 -> $p1)" [ $((p1 - p0)) = 1 ]
+check "status says EXPIRED" bash -c "ip netns exec $NS_SRV $XDPNS status -s $SOCK | grep -q EXPIRED"
+knot_start b
+check "recovers once a primary answers" wait_for 10 www_is 198.18.0.83
+a0=$(xdp_counter answered)
+q "www.$XFR_ZONE" A >/dev/null
+a1=$(xdp_counter answered)
+check "answered from XDP again" [ $((a1 - a0)) = 1 ]
+
+netns_stop_xdpns
+check "daemon exited 0 on SIGTERM" [ $? = 0 ]
+e2e_summary

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Helpers for the transfer tests (test_xfr_*.sh): a zone file generator,
+# TSIG secrets, primaries started by pid in the client namespace, and
+# waiting for a condition. Sourced after lib.sh.
+
+XFR_ZONE=xfr.test
+PRIM_PIDS=
+
+# xfr_zone FILE SERIAL WWW_LAST_OCTET [REFRESH RETRY EXPIRE]
+xfr_zone() {
+	cat >"$1" <<EOZ
+\$ORIGIN $XFR_ZONE.
+\$TTL 300
+@	IN SOA	ns1 hostmaster $2 ${4:-300} ${5:-2} ${6:-600} 60
+@	IN NS	ns1
+ns1	IN A	$CLI4
+www	IN A	198.18.0.$3
+txt	IN TXT	"serial $2"
+EOZ
+	local i
+	for i in $(seq 1 20); do echo "h$i	IN A	198.18.1.$i"; done >>"$1"
+}
+
+# xfr_secret FILE: a fresh base64 secret (32 bytes), printed and saved
+xfr_secret() {
+	head -c 32 /dev/urandom | base64 | tee "$1"
+}
+
+# Start a primary in the client namespace: xfr_start_primary NAME CMD...
+# (sets PRIM_PID; every primary is stopped by pid on exit)
+xfr_start_primary() {
+	local name=$1
+	shift
+	ip netns exec "$NS_CLI" "$@" >"$TMP/$name.log" 2>&1 &
+	PRIM_PID=$!
+	PRIM_PIDS="$PRIM_PIDS $PRIM_PID"
+}
+
+xfr_stop_pid() {
+	kill -TERM "$1" 2>/dev/null && wait "$1" 2>/dev/null
+	PRIM_PIDS=$(echo "$PRIM_PIDS" | sed "s/\b$1\b//")
+	return 0
+}
+
+xfr_cleanup() {
+	local p
+	for p in $PRIM_PIDS; do
+		kill -TERM "$p" 2>/dev/null
+		# named/nsd may fork helpers: give them a moment, then KILL
+		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	PRIM_PIDS=
+	netns_cleanup
+	[ -n "${TMP:-}" ] && rm -rf "$TMP"
+}
+
+# wait_for SECONDS COMMAND...: poll every 0.1 s until the command succeeds
+wait_for() {
+	local t=$1 i
+	shift
+	for i in $(seq 1 $((t * 10))); do
+		"$@" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# The answer from the server namespace's XDP/slow path, from the client.
+q() { ip netns exec "$NS_CLI" kdig @$SRV4 +short +norec +time=1 +retry=0 "$@"; }
+# Query the primary from the client namespace (it runs there).
+qp() { ip netns exec "$NS_CLI" kdig @$CLI4 -p "$1" +short +norec +time=1 +retry=0 "${@:2}"; }
+
+# A zone's field from stats --json: zstat NAME KEY[.SUBKEY]
+zstat() {
+	ip netns exec "$NS_SRV" "$XDPNS" stats --json -s "$SOCK" | $PY -c "
+import json, sys
+z = [z for z in json.load(sys.stdin)['zones'] if z['name'] == '$1.'][0]
+v = z
+for k in '$2'.split('.'):
+    v = v[k]
+print(v)"
+}
+
+serial_is() { [ "$(q "$XFR_ZONE" SOA | awk '{print $3}')" = "$1" ]; }
+www_is() { [ "$(q "www.$XFR_ZONE" A)" = "$1" ]; }
