@@ -556,6 +556,25 @@ static int cfg_parse_identity(struct cfg_ctx *ctx, const char *key,
 	return cfg->identity ? 0 : cfg_nomem(ctx);
 }
 
+/* server.version: what version.bind answers; absent: REFUSED */
+static int cfg_parse_version(struct cfg_ctx *ctx, const char *key,
+			     yaml_node_t *node, void *obj)
+{
+	struct config *cfg = obj;
+	const char *s = NULL;
+	int ret;
+
+	ret = cfg_string(ctx, key, node, "a version text", &s);
+	if (ret)
+		return ret;
+	if (strlen(s) > CONFIG_MAX_IDENTITY)
+		return cfg_fail(ctx, node_line(node), key,
+				"has %zu characters; expected at most %d",
+				strlen(s), CONFIG_MAX_IDENTITY);
+	cfg->version = strdup(s);
+	return cfg->version ? 0 : cfg_nomem(ctx);
+}
+
 static int cfg_parse_control(struct cfg_ctx *ctx, const char *key,
 			     yaml_node_t *node, void *obj)
 {
@@ -672,6 +691,7 @@ static const struct cfg_key server_keys[] = {
 	{ "interfaces", cfg_parse_interfaces },
 	{ "listen", cfg_parse_listen },
 	{ "identity", cfg_parse_identity },
+	{ "version", cfg_parse_version },
 	{ "control", cfg_parse_control },
 	{ "storage", cfg_parse_storage },
 	{ "xdp-mode", cfg_parse_xdp_mode },
@@ -1421,6 +1441,7 @@ void config_free(struct config *cfg)
 	for (i = 0; i < cfg->n_ifaces; i++)
 		free(cfg->ifaces[i]);
 	free(cfg->identity);
+	free(cfg->version);
 	free(cfg->control);
 	free(cfg->storage);
 	free(cfg->xdp_mode);

@@ -66,6 +66,7 @@ struct config {
 	struct config_listen listen[CONFIG_MAX_LISTEN];
 	int n_listen;
 	char *identity; /* default: gethostname() */
+	char *version; /* version.bind / version.server; NULL: REFUSED */
 	char *control; /* default: /run/xdpns/control.sock */
 	char *storage; /* default: /var/lib/xdpns */
 	char *xdp_mode; /* "native" (default, falls back to generic) or "generic" */

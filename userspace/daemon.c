@@ -697,6 +697,7 @@ static int daemon_start(struct daemon *d, const char *path)
 	d->cookie_rotated = d->started;
 	d->eng.n_zones = d->cfg.n_zones;
 	engine_setup_identity(&d->eng, d->cfg.identity);
+	d->eng.version = d->cfg.version;
 	d->eng.zones = calloc(d->cfg.n_zones, sizeof(*d->eng.zones));
 	d->dz = calloc(d->cfg.n_zones, sizeof(*d->dz));
 	if (!d->eng.zones || !d->dz)

@@ -16,6 +16,7 @@ server:
   listen: [$SRV4@53, "$SRV6@53", $SRV4@5353, "$SRV6@5353"]
   control: $SOCK
   identity: e2e-test
+  version: "xdpns e2e"
 zones:
   - name: example.com
     file: $TMP/zone
@@ -49,6 +50,16 @@ out=$(cli kdig @$SRV4 big.example.com TXT +noedns)
 check "TC from XDP, then the full answer over TCP" grep -q 'ANSWER: 4' <<<"$out"
 a2=$(xdp_counter truncated)
 check "truncated counter moved" [ "$a2" -ge 1 ]
+
+echo "identity: CHAOS, NSID, cookies"
+out=$(cli kdig @$SRV4 id.server CH TXT +short)
+check "id.server CH TXT gives the identity" [ "$out" = '"e2e-test"' ]
+out=$(cli kdig @$SRV4 version.bind CH TXT +short)
+check "version.bind gives server.version" [ "$out" = '"xdpns e2e"' ]
+out=$(cli kdig @$SRV4 www.example.com A +nsid)
+check "NSID carries the identity" grep -q 'NSID: .*"e2e-test"' <<<"$out"
+out=$(cli kdig @$SRV4 www.example.com A +cookie)
+check "a client cookie gets a server cookie back (RFC 9018: 8+16 bytes, version 1)" grep -qiE 'COOKIE: [0-9a-f]{16}01000000[0-9a-f]{24}$' <<<"$out"
 
 echo "XDP and slow path agree byte for byte"
 check "differential IPv4 (400 queries)" cli $PY "$ROOT/tests/e2e/diff.py" $SRV4 "$TMP/zone" example.com. 400
