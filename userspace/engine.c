@@ -515,7 +515,7 @@ int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
 		visited[chain] = name;
 		visited_len[chain] = name_len;
 		if (qtype == LDNS_RR_TYPE_RRSIG) {
-			uint16_t t;
+			uint32_t t;
 
 			/* RFC 8482 spirit, as Knot: one signature suffices */
 			for (t = 0; t < n->n_sets && !b.n[SEC_AN]; t++)
@@ -533,7 +533,7 @@ int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
 			break;
 		}
 		if (qtype == LDNS_RR_TYPE_ANY) {
-			uint16_t t;
+			uint32_t t;
 
 			/* RFC 8482 4.1: one RRset (the first) and its RRSIGs */
 			for (t = 0; t < n->n_sets && !b.n[SEC_AN]; t++)

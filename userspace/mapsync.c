@@ -590,7 +590,7 @@ int mapsync_publish(struct mapsync *ms, const struct engine *e,
 
 	for (i = 0; i <= z->mask && !r; i++) {
 		const struct node *n = &z->nodes[i];
-		uint16_t j;
+		uint32_t j;
 
 		if (!n->name || engine_find_zone(e, n->name, n->len) != ez)
 			continue;

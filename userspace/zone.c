@@ -46,7 +46,7 @@ struct node *zone_find(const struct zone *z, const uint8_t *name, size_t len)
 
 struct rrset *node_rrset(const struct node *n, uint16_t type)
 {
-	uint16_t i;
+	uint32_t i;
 
 	for (i = 0; i < n->n_sets; i++)
 		if (n->sets[i].type == type)
@@ -114,7 +114,7 @@ static struct rrset *rrset_get(struct node *n, uint16_t type)
 	if (s)
 		return s;
 	if (n->n_sets == n->cap) {
-		uint16_t cap = n->cap ? n->cap * 2 : 2;
+		uint32_t cap = n->cap ? n->cap * 2 : 2;
 		struct rrset *sets = realloc(n->sets, cap * sizeof(*sets));
 
 		if (!sets)
@@ -132,7 +132,7 @@ static struct rrset *rrset_get(struct node *n, uint16_t type)
 static void table_free(struct node *tab, size_t mask)
 {
 	size_t i;
-	uint16_t j;
+	uint32_t j;
 
 	for (i = 0; tab && i <= mask; i++) {
 		struct node *n = &tab[i];
@@ -173,6 +173,42 @@ static size_t rr_owner(const ldns_rr *rr, uint8_t *buf)
 	return len;
 }
 
+#define ZONE_DEDUPE_LATER 64
+
+static int rr_ptr_cmp(const void *a, const void *b)
+{
+	return ldns_rr_compare(*(ldns_rr *const *)a, *(ldns_rr *const *)b);
+}
+
+/* Sort a big set and drop its duplicates; returns how many went. The
+ * order of records in an RRset carries no meaning (RFC 2181 5). */
+static size_t rr_list_dedupe(ldns_rr_list *l)
+{
+	size_t n = ldns_rr_list_rr_count(l), i, k = 0;
+	ldns_rr **v;
+
+	if (n < 2)
+		return 0;
+	v = malloc(n * sizeof(*v));
+	if (!v)
+		return 0;
+	for (i = 0; i < n; i++)
+		v[i] = ldns_rr_list_rr(l, i);
+	qsort(v, n, sizeof(*v), rr_ptr_cmp);
+	for (i = 0; i < n; i++) {
+		if (k && !ldns_rr_compare(v[k - 1], v[i])) {
+			ldns_rr_free(v[i]);
+			continue;
+		}
+		v[k++] = v[i];
+	}
+	for (i = 0; i < k; i++)
+		ldns_rr_list_set_rr(l, v[i], i);
+	ldns_rr_list_set_rr_count(l, k);
+	free(v);
+	return n - k;
+}
+
 static int rr_list_has(const ldns_rr_list *l, const ldns_rr *rr)
 {
 	size_t i;
@@ -191,7 +227,7 @@ static int cname_companion(uint16_t type)
 
 static int cname_conflict(const struct node *n, uint16_t type)
 {
-	uint16_t i;
+	uint32_t i;
 
 	if (cname_companion(type))
 		return 0;
@@ -296,8 +332,11 @@ static int zone_add(struct zone *z, ldns_rr *rr, char *why, size_t whylen)
 		snprintf(why, whylen, "more than one SOA record");
 		return -EINVAL;
 	}
-	/* identical records are one record (RFC 2181 5.2) */
-	if (rr_list_has(s->rrs, rr)) {
+	/* identical records are one record (RFC 2181 5.2): checked at once
+	 * in small sets, by sorting at finish in big ones (linear load) */
+	if (ldns_rr_list_rr_count(s->rrs) >= ZONE_DEDUPE_LATER)
+		s->dedupe_later = 1;
+	else if (rr_list_has(s->rrs, rr)) {
 		ldns_rr_free(rr);
 		return 0;
 	}
@@ -472,6 +511,23 @@ static int zone_index_denial(struct zone *z)
 
 /* Every ancestor of every owner, up to the apex, exists (empty
  * non-terminals). Rrsets that only hold signatures are counted too. */
+/* Duplicates in the big sets, left for now by zone_add(). */
+static void zone_dedupe(struct zone *z)
+{
+	size_t d;
+
+	for (d = 0; z->nodes && d <= z->mask; d++) {
+		struct node *n = &z->nodes[d];
+		uint32_t j;
+
+		for (j = 0; n->name && j < n->n_sets; j++)
+			if (n->sets[j].dedupe_later) {
+				z->n_records -= rr_list_dedupe(n->sets[j].rrs);
+				n->sets[j].dedupe_later = 0;
+			}
+	}
+}
+
 static int zone_finish(struct zone *z, char *why, size_t whylen)
 {
 	size_t i, total = z->mask + 1;
@@ -480,6 +536,7 @@ static int zone_finish(struct zone *z, char *why, size_t whylen)
 	uint8_t (*names)[256];
 	size_t n_names = 0;
 
+	zone_dedupe(z);
 	apex = zone_find(z, z->apex, z->apex_len);
 	soa = apex ? node_rrset(apex, LDNS_RR_TYPE_SOA) : NULL;
 	if (!soa || ldns_rr_list_rr_count(soa->rrs) != 1) {
@@ -782,7 +839,7 @@ int zone_foreach_rr(const struct zone *z, int (*fn)(const ldns_rr *rr, void *arg
 
 		for (i = 0; tabs[t] && i <= masks[t]; i++) {
 			const struct node *n = &tabs[t][i];
-			uint16_t j;
+			uint32_t j;
 
 			if (!n->name)
 				continue;

@@ -9,6 +9,7 @@
 
 struct rrset {
 	uint16_t type;
+	uint8_t dedupe_later; /* big set: duplicates removed at finish */
 	ldns_rr_list *rrs; /* owned */
 	ldns_rr_list *sigs; /* RRSIGs covering type, owned, may be NULL */
 };
@@ -17,8 +18,8 @@ struct node {
 	uint8_t *name; /* canonical wire name (owned) */
 	uint8_t len;
 	struct rrset *sets;
-	uint16_t n_sets;
-	uint16_t cap;
+	uint32_t n_sets; /* up to every type (65536) */
+	uint32_t cap;
 };
 
 /* An NSEC3 record set, by the hash its owner's first label encodes. */
