@@ -85,3 +85,23 @@ print(v)"
 
 serial_is() { [ "$(q "$XFR_ZONE" SOA | awk '{print $3}')" = "$1" ]; }
 www_is() { [ "$(q "www.$XFR_ZONE" A)" = "$1" ]; }
+
+# Sum of a zone's failure counters (all reasons); fails when the zone or
+# the field is missing, so a check on it cannot pass by accident.
+zfails_total() {
+	ip netns exec "$NS_SRV" "$XDPNS" stats --json -s "$SOCK" | $PY -c "
+import json, sys
+z = [z for z in json.load(sys.stdin)['zones'] if z['name'] == '$1.'][0]
+print(sum(z['failures'].values()))"
+}
+
+# After a failed check, the end of each log in $TMP (daemon, primaries).
+xfr_logs_if_failed() {
+	[ "$E2E_FAIL" = 0 ] && return 0
+	local f
+	for f in "$TMP"/*.log; do
+		[ -f "$f" ] || continue
+		echo "---- last lines of $(basename "$f")"
+		tail -n "${1:-25}" "$f"
+	done
+}

@@ -1,0 +1,375 @@
+#!/usr/bin/python3
+"""A scripted primary for the transfer failure tests (test_xfr_bad.sh).
+
+    bad_primary.py serve --addr A --port P --zone Z --key-name K
+                         --key-alg hmac-sha256 --secret-file F --control C
+    bad_primary.py notify --server A --port P --zone Z --key-name K ...
+
+`serve` answers SOA queries over UDP and IXFR/AXFR over TCP, every reply
+TSIG-signed with the key (dnspython's own signing; every message of a
+transfer signed in order, RFC 8945 5.3.1). What it does is read from the
+control file at each query: one line "SCENARIO SERIAL". The zone of a
+serial S is a function of S (www A 198.18.0.<S>, TXT "serial S", 20
+hosts), so an IXFR between two good serials is computed. Scenarios:
+
+  good              SOA S; AXFR of S; IXFR from S-5..S-1 as chained diffs
+                    (else the whole zone, AXFR style)
+  truncated         SOA S; first message of the transfer, then close
+  truncated-mid     SOA S; first message and half the second, then close
+  soa-mismatch      SOA S; the closing SOA has serial S+1
+  bad-tsig          SOA S; the 2nd message signed with another secret
+  no-tsig           SOA S; the 2nd message unsigned
+  ixfr-del-missing  SOA S; IXFR deleting a record that is not there;
+                    AXFR: REFUSED
+  backwards         SOA S (S older than the secondary's); AXFR of S
+  backwards-xfr     SOA S; IXFR/AXFR of S-2 (older than the SOA said)
+  endless           SOA S; the zone, then records forever (no closing SOA)
+  endless-bytes     same with 2000-byte TXT records
+  endless-slow      one record every 0.3 s forever
+  silent            SOA S over UDP; TCP accepted, never answered
+  wrong-key         the SOA reply signed with another key name
+  peer-badsig       the SOA query answered NOTAUTH, TSIG error BADSIG and
+                    no MAC (what a primary does with a request it cannot
+                    verify)
+  badtime           the SOA reply signed (good MAC) an hour ahead
+
+Every transfer is split into messages of 8 records so multi-message TSIG
+is exercised. Runs until SIGTERM; logs to stderr.
+"""
+import argparse
+import base64
+import socket
+import struct
+import sys
+import threading
+import time
+
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.query
+import dns.rcode
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+import dns.tsig
+
+PER_MSG = 8
+SKEW = [0]  # seconds added to the signing time
+
+
+class _Clock:
+    """dns.message signs with time.time(): this one can be ahead."""
+    @staticmethod
+    def time():
+        return time.time() + SKEW[0]
+
+
+dns.message.time = _Clock
+
+
+def log(*a):
+    print(time.strftime("%H:%M:%S"), *a, file=sys.stderr, flush=True)
+
+
+class Ctx:
+    def __init__(self, args):
+        self.origin = dns.name.from_text(args.zone)
+        self.keyname = dns.name.from_text(args.key_name)
+        self.alg = dns.name.from_text(args.key_alg)
+        with open(args.secret_file) as f:
+            secret = base64.b64decode(f.read().strip())
+        self.keyring = {self.keyname: dns.tsig.Key(self.keyname, secret, self.alg)}
+        # the same key name with another secret: MACs that do not verify
+        self.badring = {self.keyname: dns.tsig.Key(self.keyname, bytes(32), self.alg)}
+        self.othername = dns.name.from_text("other-key.")
+        self.otherring = {self.othername: dns.tsig.Key(self.othername, secret, self.alg)}
+        self.control = args.control
+
+    def scenario(self):
+        try:
+            with open(self.control) as f:
+                name, serial = f.read().split()
+            return name, int(serial)
+        except (OSError, ValueError):
+            return "good", 1
+
+
+def soa(ctx, serial):
+    # refresh and retry long: only the test triggers refreshes
+    return (ctx.origin, "SOA", f"ns1 hostmaster {serial} 300 300 3600 60")
+
+
+def zone(ctx, serial):
+    """The records of a serial (SOA first)."""
+    o = ctx.origin
+    rrs = [soa(ctx, serial), (o, "NS", "ns1"),
+           (dns.name.from_text("ns1", o), "A", "198.18.0.2"),
+           (dns.name.from_text("www", o), "A", f"198.18.0.{serial % 250}"),
+           (dns.name.from_text("txt", o), "TXT", f'"serial {serial}"')]
+    rrs += [(dns.name.from_text(f"h{i}", o), "A", f"198.18.1.{i}")
+            for i in range(1, 21)]
+    return rrs
+
+
+def rrset(ctx, rr):
+    name, rdtype, text = rr
+    rd = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.from_text(rdtype),
+                             text, origin=ctx.origin, relativize=False)
+    return dns.rrset.from_rdata(name, 300, rd)
+
+
+def reply(ctx, q, rrs, ctxt=None, sign="good", rcode=0):
+    """One message of a reply, signed as a part of a multi-message
+    sequence; returns (wire, the TSIG context for the next message)."""
+    m = dns.message.Message(id=q.id)
+    m.flags = dns.flags.QR | dns.flags.AA
+    m.set_opcode(q.opcode())
+    m.set_rcode(rcode)
+    m.question = list(q.question)
+    m.answer = [rrset(ctx, rr) for rr in rrs]
+    if sign == "none":
+        return m.to_wire(), ctxt
+    ring, kn = {"good": (ctx.keyring, ctx.keyname), "bad": (ctx.badring, ctx.keyname),
+                "other": (ctx.otherring, ctx.othername)}[sign]
+    m.use_tsig(ring, keyname=kn, algorithm=ctx.alg)
+    m.request_mac = q.mac
+    wire = m.to_wire(multi=True, tsig_ctx=ctxt if sign == "good" else None)
+    return wire, m.tsig_ctx
+
+
+def chunks(rrs):
+    return [rrs[i:i + PER_MSG] for i in range(0, len(rrs), PER_MSG)]
+
+
+def ixfr_diff(ctx, frm, to):
+    """IXFR from serial frm to serial to: one diff per serial step,
+    chained (RFC 1995 condensed form is not needed)."""
+    out = [soa(ctx, to)]
+    for s in range(frm, to):
+        old, new = zone(ctx, s), zone(ctx, s + 1)
+        out += [soa(ctx, s)] + [rr for rr in old[1:] if rr not in new]
+        out += [soa(ctx, s + 1)] + [rr for rr in new[1:] if rr not in old]
+    return out + [soa(ctx, to)]
+
+
+def client_serial(q):
+    for rs in q.authority:
+        if rs.rdtype == dns.rdatatype.SOA:
+            return rs[0].serial
+    return None
+
+
+def send(sock, wire):
+    sock.sendall(struct.pack("!H", len(wire)) + wire)
+
+
+def send_all(ctx, sock, q, msgs, sign_of=lambda i: "good"):
+    t = None
+    for i, rrs in enumerate(msgs):
+        wire, t = reply(ctx, q, rrs, t, sign_of(i))
+        send(sock, wire)
+
+
+def transfer(ctx, sock, q):
+    name, serial = ctx.scenario()
+    qtype = q.question[0].rdtype
+    kind = dns.rdatatype.to_text(qtype)
+    cs = client_serial(q)
+    log(f"{kind} (client serial {cs}): scenario {name} {serial}")
+    full = zone(ctx, serial)
+    body = full + [soa(ctx, serial)]
+    if name == "good":
+        if qtype == dns.rdatatype.IXFR and cs == serial:
+            send_all(ctx, sock, q, [[soa(ctx, serial)]])
+        elif qtype == dns.rdatatype.IXFR and cs is not None and 0 < serial - cs <= 5:
+            send_all(ctx, sock, q, chunks(ixfr_diff(ctx, cs, serial)))
+        else:
+            send_all(ctx, sock, q, chunks(body))
+    elif name == "truncated":
+        send_all(ctx, sock, q, chunks(body)[:1])
+        time.sleep(0.1)  # then close: the rest never comes
+    elif name == "truncated-mid":
+        t = None
+        for i, rrs in enumerate(chunks(body)[:2]):
+            wire, t = reply(ctx, q, rrs, t)
+            wire = struct.pack("!H", len(wire)) + wire
+            sock.sendall(wire if i == 0 else wire[:len(wire) // 2])
+        time.sleep(0.1)
+    elif name == "soa-mismatch":
+        send_all(ctx, sock, q, chunks(full + [soa(ctx, serial + 1)]))
+    elif name == "bad-tsig":
+        send_all(ctx, sock, q, chunks(body), lambda i: "bad" if i == 1 else "good")
+    elif name == "no-tsig":
+        send_all(ctx, sock, q, chunks(body), lambda i: "none" if i == 1 else "good")
+    elif name == "ixfr-del-missing":
+        if qtype != dns.rdatatype.IXFR:
+            log("AXFR: REFUSED")
+            refused(ctx, sock, q)
+            return
+        www = dns.name.from_text("www", ctx.origin)
+        diff = [soa(ctx, serial), soa(ctx, cs), (www, "A", "192.0.2.99"),
+                soa(ctx, serial), (www, "A", "192.0.2.100"), soa(ctx, serial)]
+        send_all(ctx, sock, q, chunks(diff))
+    elif name == "backwards":
+        send_all(ctx, sock, q, chunks(body))
+    elif name == "backwards-xfr":
+        send_all(ctx, sock, q, chunks(zone(ctx, serial - 2) + [soa(ctx, serial - 2)]))
+    elif name in ("endless", "endless-bytes", "endless-slow"):
+        t, i = None, 0
+        wire, t = reply(ctx, q, full, t)
+        send(sock, wire)
+        while True:
+            if name == "endless-bytes":
+                rrs = [(dns.name.from_text(f"big{i}-{k}", ctx.origin), "TXT",
+                        " ".join(['"' + "x" * 250 + '"'] * 8)) for k in range(8)]
+            else:
+                rrs = [(dns.name.from_text(f"more{i}-{k}", ctx.origin), "A",
+                        "198.18.2.1") for k in range(1 if name == "endless-slow" else PER_MSG)]
+            wire, t = reply(ctx, q, rrs, t)
+            send(sock, wire)
+            i += 1
+            if name == "endless-slow":
+                time.sleep(0.3)
+    elif name == "silent":
+        while sock.recv(4096):
+            pass
+    else:
+        log(f"unknown scenario {name}")
+
+
+def refused(ctx, sock, q):
+    wire, _ = reply(ctx, q, [], None, "good", dns.rcode.REFUSED)
+    send(sock, wire)
+
+
+def recv_exact(sock, n):
+    b = b""
+    while len(b) < n:
+        c = sock.recv(n - len(b))
+        if not c:
+            return None
+        b += c
+    return b
+
+
+def soa_reply(ctx, q):
+    name, serial = ctx.scenario()
+    log(f"SOA query: {serial} (scenario {name})")
+    if name == "wrong-key":
+        return reply(ctx, q, [soa(ctx, serial)], None, "other")[0]
+    if name == "peer-badsig":
+        return tsig_error_reply(ctx, q, dns.rcode.NOTAUTH, 16)
+    SKEW[0] = 3600 if name == "badtime" else 0
+    try:
+        return reply(ctx, q, [soa(ctx, serial)])[0]
+    finally:
+        SKEW[0] = 0
+
+
+def tsig_error_reply(ctx, q, rcode, error):
+    """An error reply with a TSIG record carrying error and no MAC
+    (RFC 8945 5.2.2, 5.2.3): built by hand, dnspython would sign it."""
+    m = dns.message.Message(id=q.id)
+    m.flags = dns.flags.QR
+    m.set_rcode(rcode)
+    m.question = list(q.question)
+    wire = bytearray(m.to_wire())
+    rdata = ctx.alg.to_wire() + struct.pack("!HIHHHHH", 0, int(time.time()), 300, 0,
+                                            q.id, error, 0)
+    wire += ctx.keyname.to_wire() + struct.pack("!HHIH", 250, 255, 0, len(rdata)) + rdata
+    wire[10:12] = struct.pack("!H", struct.unpack("!H", wire[10:12])[0] + 1)
+    return bytes(wire)
+
+
+def tcp_conn(ctx, sock):
+    try:
+        with sock:
+            sock.settimeout(30)
+            if ctx.scenario()[0] == "silent":
+                log("TCP connection: silent")
+                while sock.recv(4096):
+                    pass
+                return
+            hdr = recv_exact(sock, 2)
+            if not hdr:
+                return
+            wire = recv_exact(sock, struct.unpack("!H", hdr)[0])
+            q = dns.message.from_wire(wire, keyring=ctx.keyring)
+            qtype = q.question[0].rdtype
+            if qtype == dns.rdatatype.SOA:
+                send(sock, soa_reply(ctx, q))
+            elif qtype in (dns.rdatatype.AXFR, dns.rdatatype.IXFR):
+                transfer(ctx, sock, q)
+    except (OSError, dns.exception.DNSException) as e:
+        log(f"TCP connection ended: {e!r}")
+
+
+def udp_loop(ctx, s):
+    while True:
+        wire, peer = s.recvfrom(65535)
+        try:
+            q = dns.message.from_wire(wire, keyring=ctx.keyring)
+        except dns.exception.DNSException as e:
+            log(f"UDP query from {peer} rejected: {e!r}")
+            continue
+        try:
+            if q.question and q.question[0].rdtype == dns.rdatatype.SOA:
+                s.sendto(soa_reply(ctx, q), peer)
+        except Exception as e:  # keep serving; the test sees the log
+            log(f"UDP reply failed: {e!r}")
+
+
+def serve(args):
+    ctx = Ctx(args)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    u.bind((args.addr, args.port))
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    t.bind((args.addr, args.port))
+    t.listen(16)
+    threading.Thread(target=udp_loop, args=(ctx, u), daemon=True).start()
+    log(f"serving {ctx.origin} on {args.addr}@{args.port}")
+    while True:
+        c, _ = t.accept()
+        threading.Thread(target=tcp_conn, args=(ctx, c), daemon=True).start()
+
+
+def notify(args):
+    ctx = Ctx(args)
+    m = dns.message.make_query(ctx.origin, "SOA")
+    m.flags = dns.flags.AA
+    m.set_opcode(dns.opcode.NOTIFY)
+    m.use_tsig(ctx.keyring, keyname=ctx.keyname, algorithm=ctx.alg)
+    # dns.query verifies the reply's TSIG against our request
+    r = dns.query.udp(m, args.server, port=args.port, timeout=2)
+    if r.rcode() != dns.rcode.NOERROR or not r.had_tsig:
+        print(f"NOTIFY answered {dns.rcode.to_text(r.rcode())}, signed: {r.had_tsig}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("mode", choices=["serve", "notify"])
+    p.add_argument("--addr", default="198.18.0.2")
+    p.add_argument("--port", type=int, default=5301)
+    p.add_argument("--server", default="198.18.0.1")
+    p.add_argument("--zone", required=True)
+    p.add_argument("--key-name", required=True)
+    p.add_argument("--key-alg", default="hmac-sha256")
+    p.add_argument("--secret-file", required=True)
+    p.add_argument("--control", default="/dev/null")
+    args = p.parse_args()
+    if args.mode == "notify":
+        return notify(args)
+    serve(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

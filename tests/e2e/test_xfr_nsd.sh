@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# xdpns as secondary of an NSD primary with TSIG (hmac-sha256): first
+# AXFR, then a change (zone file rewritten, nsd-control reload) that NSD
+# announces by signed NOTIFY: the new data answered from XDP within a
+# second. NSD before 4.7 has no IXFR out (it answers an IXFR query with
+# the whole zone), so the kind expected depends on the version: IXFR
+# from 4.7 on (store-ixfr + create-ixfr), AXFR below.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/xfr_lib.sh"
+e2e_require_root
+for tool in nsd nsd-control kdig; do
+	command -v $tool >/dev/null || { echo "FAIL: $tool is missing; run scripts/deps.sh"; exit 1; }
+done
+TMP=$(mktemp -d)
+netns_setup xnsd || { echo "FAIL: cannot create namespaces"; xfr_cleanup; exit 1; }
+trap xfr_cleanup EXIT
+SOCK=$TMP/control.sock
+PORT=5301
+
+NSD_VER=$(nsd -v 2>&1 | sed -n 's/^NSD version \([0-9.]*\).*/\1/p')
+if printf '%s\n4.7.0\n' "$NSD_VER" | sort -V -C; then
+	NSD_IXFR=0 # NSD_VER < 4.7.0
+else
+	NSD_IXFR=1
+fi
+echo "NSD $NSD_VER: IXFR out $([ $NSD_IXFR = 1 ] && echo yes || echo "no (answers IXFR with the whole zone)")"
+
+SN=$(xfr_secret "$TMP/kn.secret")
+mkdir -p "$TMP/nsd"
+cat >"$TMP/nsd.conf" <<EOC
+server:
+  ip-address: $CLI4@$PORT
+  zonesdir: "$TMP/nsd"
+  pidfile: "$TMP/nsd/nsd.pid"
+  xfrdfile: "$TMP/nsd/xfrd.state"
+  xfrdir: "$TMP/nsd"
+  zonelistfile: "$TMP/nsd/zone.list"
+  database: ""
+  username: ""
+  chroot: ""
+  server-count: 1
+  verbosity: 2
+remote-control:
+  control-enable: yes
+  control-interface: "$TMP/nsd/ctl.sock"
+key:
+  name: key-n
+  algorithm: hmac-sha256
+  secret: "$SN"
+zone:
+  name: $XFR_ZONE
+  zonefile: "$XFR_ZONE.zone"
+  provide-xfr: $SRV4 key-n
+  notify: $SRV4@53 key-n
+EOC
+if [ $NSD_IXFR = 1 ]; then
+	sed -i "s|^  notify: .*|&\n  store-ixfr: yes\n  create-ixfr: yes|" "$TMP/nsd.conf"
+fi
+check "nsd-checkconf accepts the configuration" nsd-checkconf "$TMP/nsd.conf"
+xfr_zone "$TMP/nsd/$XFR_ZONE.zone" 1 80
+xfr_start_primary nsd nsd -c "$TMP/nsd.conf" -d
+PID_nsd=$PRIM_PID
+check "nsd serves serial 1" wait_for 10 eval '[ "$(qp $PORT $XFR_ZONE SOA | awk "{print \$3}")" = 1 ]'
+
+cat >"$TMP/xdpns.yaml" <<EOC
+server:
+  interfaces: [$IF_SRV]
+  listen: [$SRV4@53]
+  control: $SOCK
+  storage: $TMP/storage
+  xfr-idle-timeout: 2
+keys:
+  - name: key-n
+    algorithm: hmac-sha256
+    secret-file: $TMP/kn.secret
+remotes:
+  - id: nsd
+    address: $CLI4@$PORT
+    key: key-n
+zones:
+  - name: $XFR_ZONE
+    primaries: [nsd]
+EOC
+netns_start_xdpns "$TMP/xdpns.yaml" "$TMP/xdpns.log" || exit 1
+
+echo "first transfer"
+check "AXFR from nsd: serial 1 served" wait_for 10 serial_is 1
+check "www answered" www_is 198.18.0.80
+a0=$(xdp_counter answered)
+q "h7.$XFR_ZONE" A >/dev/null
+a1=$(xdp_counter answered)
+check "answered from XDP" [ $((a1 - a0)) = 1 ]
+check "stats: one AXFR, primary nsd" [ "$(zstat $XFR_ZONE transfers.axfr)/$(zstat $XFR_ZONE primary)" = "1/nsd" ]
+check "no failure counted" [ "$(zfails_total $XFR_ZONE)" = 0 ]
+check "the secret is in no log" bash -c "! grep -qF '$SN' '$TMP/xdpns.log'"
+
+echo "change on the primary, nsd-control reload, NOTIFY"
+xfr_zone "$TMP/nsd/$XFR_ZONE.zone" 2 81
+t0=$(date +%s%N)
+nsd_control() { ip netns exec "$NS_CLI" nsd-control -c "$TMP/nsd.conf" "$@" >/dev/null; }
+check "nsd-control reload" nsd_control reload $XFR_ZONE
+check "new data within a second of the reload" wait_for 1 www_is 198.18.0.81
+t1=$(date +%s%N)
+echo "  (after $(( (t1 - t0) / 1000000 )) ms)"
+check "serial 2 served" serial_is 2
+a0=$(xdp_counter answered)
+out=$(q "www.$XFR_ZONE" A)
+a1=$(xdp_counter answered)
+check "new data from XDP" [ "$out/$((a1 - a0))" = "198.18.0.81/1" ]
+check "TXT of the new serial from XDP" [ "$(q "txt.$XFR_ZONE" TXT)" = '"serial 2"' ]
+check "signed NOTIFY accepted" [ "$(zstat $XFR_ZONE notify.accepted)" -ge 1 ]
+check "NOTIFY refused: none" [ "$(zstat $XFR_ZONE notify.refused)" = 0 ]
+ixfr=$(zstat $XFR_ZONE transfers.ixfr)
+axfr=$(zstat $XFR_ZONE transfers.axfr)
+echo "  (transfers: ixfr $ixfr, axfr $axfr)"
+if [ $NSD_IXFR = 1 ]; then
+	check "IXFR was used" [ "$ixfr/$axfr" = 1/1 ]
+else
+	check "NSD $NSD_VER answered our IXFR query with the whole zone (AXFR)" [ "$ixfr/$axfr" = 0/2 ]
+fi
+check "no failure counted" [ "$(zfails_total $XFR_ZONE)" = 0 ]
+check "serial 2 saved" wait_for 2 grep -q '^serial 2$' "$TMP/storage/$XFR_ZONE.timers"
+
+echo "refresh with nothing new"
+check "zone refresh (CLI) exits 0" ip netns exec "$NS_SRV" "$XDPNS" zone refresh $XFR_ZONE -s "$SOCK"
+check "up to date after refresh" wait_for 5 eval '[ "$(zstat $XFR_ZONE transfers.up_to_date)" -ge 1 ]'
+check "still serial 2" serial_is 2
+
+xfr_stop_pid "$PID_nsd"
+check "nsd stopped" bash -c "! kill -0 $PID_nsd 2>/dev/null"
+netns_stop_xdpns
+check "daemon exited 0 on SIGTERM" [ $? = 0 ]
+xfr_logs_if_failed
+e2e_summary
