@@ -17,10 +17,18 @@
 struct tcp_client {
 	int fd;
 	struct sockaddr_storage peer; /* for DNS cookies */
-	uint64_t last_ms;
+	uint64_t last_ms; /* last progress: a query completed or bytes sent */
+	uint64_t msg_start_ms; /* first byte of the incomplete query, 0: none */
 	size_t have; /* bytes in buf */
 	uint8_t *buf;
+	uint8_t *out; /* replies the socket did not take yet */
+	size_t out_len, out_off;
+	int writing; /* waiting for EPOLLOUT, not reading */
 };
+
+/* Replies queued for one client before it must read them; past this we
+ * stop reading its queries (TCP backpressure), we never drop its data. */
+#define TCP_OUT_MAX (256 * 1024)
 
 struct server {
 	struct mapsync *cache;
@@ -107,6 +115,7 @@ static void client_drop(struct server *s, int i)
 {
 	close(s->clients[i].fd);
 	free(s->clients[i].buf);
+	free(s->clients[i].out);
 	s->clients[i] = s->clients[--s->n_clients];
 }
 
@@ -207,41 +216,83 @@ static void tcp_accept(struct server *s, int lfd)
 
 /* Blocking-free best effort write of a whole reply; a client that cannot
  * take it is dropped. */
-static int tcp_send(int fd, const uint8_t *p, size_t n)
+/* Queue a reply (with its length prefix) behind what is pending. */
+static int tcp_queue(struct tcp_client *c, const uint8_t *p, size_t n)
 {
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w <= 0)
+	if (c->out_off && c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	if (!c->out) {
+		c->out = malloc(TCP_OUT_MAX + TCP_BUF);
+		if (!c->out)
 			return -1;
-		p += w;
-		n -= w;
 	}
+	if (c->out_off && c->out_len + n > TCP_OUT_MAX + TCP_BUF) {
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	if (c->out_len + n > TCP_OUT_MAX + TCP_BUF)
+		return -1;
+	memcpy(c->out + c->out_len, p, n);
+	c->out_len += n;
 	return 0;
 }
 
-static int tcp_read(struct server *s, const struct engine *e, int i)
+/* Write what the socket takes. 0: all sent, 1: some left, -1: error. */
+static int tcp_flush(struct tcp_client *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_NOSIGNAL);
+
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 1;
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		c->out_off += w;
+		c->last_ms = now_ms();
+	}
+	c->out_off = c->out_len = 0;
+	return 0;
+}
+
+static int tcp_has_query(const struct tcp_client *c);
+
+/* Read more (unless replies are piling up), answer complete queries, write
+ * what the socket takes; wait for EPOLLOUT while output is pending.
+ * Returns -1 to drop the client, 1 when more queries wait, else 0. */
+static int tcp_serve_once(struct server *s, const struct engine *e, int i,
+			  int can_read)
 {
 	struct tcp_client *c = &s->clients[i];
-	ssize_t n = recv(c->fd, c->buf + c->have, TCP_BUF - c->have, 0);
+	int r;
 
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-		return -1;
-	if (n < 0)
-		return 0;
-	c->have += n;
-	c->last_ms = now_ms();
-	for (;;) { /* pipelined queries */
+	if (can_read && !c->writing && c->have < TCP_BUF) {
+		ssize_t n = recv(c->fd, c->buf + c->have, TCP_BUF - c->have, 0);
+
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return -1;
+		if (n > 0) {
+			if (!c->have)
+				c->msg_start_ms = now_ms();
+			c->have += n;
+		}
+	}
+	while (c->out_len - c->out_off < TCP_OUT_MAX) { /* pipelined queries */
 		struct respond_info info;
 		size_t len, out;
 
 		if (c->have < 2)
-			return 0;
+			break;
 		len = (size_t)c->buf[0] << 8 | c->buf[1];
-		if (len == 0)
+		if (len == 0) {
+			tcp_flush(c); /* answers to earlier queries first */
 			return -1;
+		}
 		if (c->have < 2 + len)
-			return 0;
+			break;
 		s->st.tcp_queries++;
 		if (s->notify && len >= 12 && ((c->buf[4] >> 3) & 0xf) == 4)
 			out = s->notify(s->notify_ctx, c->buf + 2, len,
@@ -257,12 +308,42 @@ static int tcp_read(struct server *s, const struct engine *e, int i)
 		if (out) {
 			s->out[0] = out >> 8;
 			s->out[1] = out & 0xff;
-			if (tcp_send(c->fd, s->out, out + 2))
+			if (tcp_queue(c, s->out, out + 2))
 				return -1;
 		}
 		memmove(c->buf, c->buf + 2 + len, c->have - 2 - len);
 		c->have -= 2 + len;
+		c->last_ms = now_ms();
+		c->msg_start_ms = c->have ? c->last_ms : 0;
 	}
+	r = tcp_flush(c);
+	if (r < 0)
+		return -1;
+	if (r != c->writing) {
+		struct epoll_event ev = { .events = r ? EPOLLOUT : EPOLLIN,
+					  .data.fd = c->fd };
+
+		if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev))
+			return -1;
+		c->writing = r;
+	}
+	return !r && tcp_has_query(c) ? 1 : 0;
+}
+
+static int tcp_has_query(const struct tcp_client *c)
+{
+	return c->have >= 2 && c->have >= 2 + ((size_t)c->buf[0] << 8 | c->buf[1]);
+}
+
+/* Serve until the client's complete queries are answered and written, or
+ * the socket pushes back. */
+static int tcp_serve(struct server *s, const struct engine *e, int i, int can_read)
+{
+	int r;
+
+	while ((r = tcp_serve_once(s, e, i, can_read)) == 1)
+		can_read = 0;
+	return r;
 }
 
 int server_handle(struct server *s, const struct engine *e, int fd,
@@ -270,7 +351,6 @@ int server_handle(struct server *s, const struct engine *e, int fd,
 {
 	int i;
 
-	(void)events;
 	for (i = 0; i < s->n; i++) {
 		if (fd == s->udp[i]) {
 			udp_read(s, e, fd);
@@ -283,7 +363,9 @@ int server_handle(struct server *s, const struct engine *e, int fd,
 	}
 	for (i = 0; i < s->n_clients; i++)
 		if (s->clients[i].fd == fd) {
-			if (tcp_read(s, e, i))
+			if ((events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN))
+				client_drop(s, i);
+			else if (tcp_serve(s, e, i, !!(events & EPOLLIN)))
 				client_drop(s, i);
 			return 1;
 		}
@@ -295,9 +377,16 @@ void server_tick(struct server *s)
 	uint64_t now = now_ms();
 	int i;
 
-	for (i = s->n_clients - 1; i >= 0; i--)
-		if (now - s->clients[i].last_ms > SERVER_TCP_IDLE_MS)
+	/* idle: no progress for the idle time; slow: a query not complete
+	 * that long after its first byte (a client trickling bytes cannot
+	 * hold a slot for ever) */
+	for (i = s->n_clients - 1; i >= 0; i--) {
+		const struct tcp_client *c = &s->clients[i];
+
+		if (now - c->last_ms > SERVER_TCP_IDLE_MS ||
+		    (c->msg_start_ms && now - c->msg_start_ms > SERVER_TCP_IDLE_MS))
 			client_drop(s, i);
+	}
 }
 
 void server_set_notify(struct server *s, server_notify_fn fn, void *ctx)
