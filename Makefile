@@ -25,7 +25,7 @@ USER_HDRS := $(wildcard userspace/*.h)
 PREFIX ?= /usr/local
 
 .SECONDARY:
-.PHONY: all deps test demo bench install clean unit bpftest e2e fuzz fuzz-build fuzz-replay
+.PHONY: all deps test demo bench bench-scale install clean unit bpftest e2e fuzz fuzz-build fuzz-replay
 all: $(BUILD)/xdpns $(BUILD)/peer_pass.bpf.o
 
 deps:
@@ -35,6 +35,10 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/peer_pass.bpf.o: tests/e2e/peer_pass.bpf.c | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# the benchmark's ceiling: a bare XDP_TX reflector (bench/run.sh)
+$(BUILD)/reflector.bpf.o: bench/reflector.bpf.c | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
@@ -108,8 +112,12 @@ demo: deps
 	@scripts/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(BUILD)/reflector.bpf.o
 	@bench/run.sh
+
+bench-scale: deps
+	@$(MAKE) --no-print-directory all
+	@bench/scale.sh
 
 install: $(BUILD)/xdpns $(BUILD)/peer_pass.bpf.o
 	install -D -m 0755 $(BUILD)/xdpns $(DESTDIR)$(PREFIX)/sbin/xdpns
