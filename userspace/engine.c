@@ -118,6 +118,7 @@ struct item {
 	uint32_t ttl;
 	const uint8_t *owner; /* synthesised owner (wildcards), else NULL */
 	int unit_start; /* first record of an additional RRset */
+	int mandatory; /* glue at or below the cut: never cut, TC instead */
 };
 
 struct build {
@@ -126,6 +127,7 @@ struct build {
 	struct item *sec[3];
 	size_t n[3], cap[3];
 	int units; /* additional RRsets */
+	int mandatory; /* records added now are mandatory glue */
 	int oom;
 };
 
@@ -162,7 +164,7 @@ static void add_rr(struct build *b, int sec, const ldns_rr *rr, uint32_t ttl,
 		b->sec[sec] = v;
 		b->cap[sec] = cap;
 	}
-	b->sec[sec][b->n[sec]++] = (struct item){ rr, ttl, owner, 0 };
+	b->sec[sec][b->n[sec]++] = (struct item){ rr, ttl, owner, 0, b->mandatory };
 }
 
 /* An RRset, and with DO its signatures. ttl = 0 keeps each record's. */
@@ -365,6 +367,7 @@ static void referral(struct build *b, const struct node *cut)
 {
 	const struct rrset *ns = node_data(cut, LDNS_RR_TYPE_NS);
 	size_t i;
+	int pass;
 
 	add_rrset(b, SEC_NS, ns, 0, NULL);
 	if (b->dnssec_ok) {
@@ -382,8 +385,26 @@ static void referral(struct build *b, const struct node *cut)
 			add_nsec_node(b, cut, LDNS_RR_TYPE_NSEC);
 		}
 	}
-	for (i = 0; ns && i < ldns_rr_list_rr_count(ns->rrs); i++)
-		add_target(b, ldns_rr_rdf(ldns_rr_list_rr(ns->rrs, i), 0));
+	/* glue at or below the cut first: it is mandatory (RFC 9471), a
+	 * referral that cannot carry it is truncated; other targets are
+	 * optional and may be cut */
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; ns && i < ldns_rr_list_rr_count(ns->rrs); i++) {
+			const ldns_rdf *t = ldns_rr_rdf(ldns_rr_list_rr(ns->rrs, i), 0);
+			uint8_t canon[256];
+			size_t len = ldns_rdf_size(t);
+			int below;
+
+			if (len == 0 || len > 255)
+				continue;
+			name_lower(canon, ldns_rdf_data(t), len);
+			below = name_is_subdomain(canon, len, cut->name, cut->len);
+			if (below != !pass)
+				continue;
+			b->mandatory = below;
+			add_target(b, t);
+			b->mandatory = 0;
+		}
 }
 
 /* The SOA for a negative answer (TTL = min(SOA TTL, MINIMUM)). */
@@ -427,6 +448,7 @@ int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
 	struct build b;
 	struct wire w;
 	int chain = 0, rcode = RCODE_NOERROR, aa = 1, s, r = 0, pass, k;
+	ssize_t last_mandatory = -1;
 	struct {
 		const uint8_t *name;
 		size_t len;
@@ -596,7 +618,11 @@ done:
 			put_rr(&w, b.sec[s][i].rr, b.sec[s][i].ttl,
 			       b.sec[s][i].owner);
 	/* additional: the RRsets, then their signatures (as Knot orders
-	 * them), each group a place where the body may be cut */
+	 * them), each group a place where the body may be cut, but never
+	 * before mandatory glue (which comes first) */
+	for (i = 0; i < b.n[SEC_AR]; i++)
+		if (b.sec[SEC_AR][i].mandatory)
+			last_mandatory = i;
 	for (pass = 0, k = 0; pass < 2; pass++)
 		for (i = 0; i < b.n[SEC_AR]; i++) {
 			const struct item *it = &b.sec[SEC_AR][i];
@@ -604,7 +630,7 @@ done:
 			if ((ldns_rr_get_type(it->rr) == LDNS_RR_TYPE_RRSIG) != pass)
 				continue;
 			if (it->unit_start && a->n_cuts < ENGINE_MAX_CUTS &&
-			    !w.overflow) {
+			    !w.overflow && (pass || (ssize_t)i > last_mandatory)) {
 				a->cuts[a->n_cuts].len = w.len - body_off;
 				a->cuts[a->n_cuts].ar = k;
 				a->n_cuts++;

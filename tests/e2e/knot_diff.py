@@ -19,6 +19,7 @@ names in rdata are lowercased), SECTION-count (same set, duplicates).
 
 Each zone is given as ORIGIN=FILE; the file is read here to classify every
 query (positive, nodata, wildcard-..., below-delegation, cname->END, ent,
+delegation-insecure (a cut without DS in a signed zone),
 nxdomain-below-..., nsec3-owner...) so the differences come out grouped
 into a to-do list. Prints the differences by kind with counts and a final
 line `knot-diff: N passed, M failed`; exits 1 when a difference is not
@@ -117,9 +118,15 @@ class Zone:
         for i in range(len(rel) - 1, -1, -1):
             a = dns.name.Name(rel[i:]).derelativize(self.origin)
             if T.NS in self.types.get(a, ()):
+                # an unsigned cut in a signed zone: no DS to show, its
+                # absence proved (with NSEC3 opt-out, by the closest
+                # provable encloser and an opt-out NSEC3, RFC 5155 7.2.7)
+                ins = ("-insecure" if self.kind != "unsigned" and
+                       T.DS not in self.types[a] else "")
                 if a != qname:
-                    return "below-delegation"
-                return "delegation-ds" if qtype == T.DS else "delegation"
+                    return "below-delegation" + ins
+                return ("delegation-ds" if qtype == T.DS else
+                        "delegation") + ins
         if qname in self.nsec3:
             return "nsec3-owner"
         if qname in self.types:
