@@ -31,4 +31,20 @@ out=$("$XDPNS" serve -c "$TMP/z.yaml" 2>&1); rc=$?
 check "bad zone file at startup exits 1" [ $rc = 1 ]
 check "bad zone file names file:line" grep -q "$TMP/z:3:" <<<"$out"
 check "no control socket left behind" [ ! -e "$TMP/c.sock" ]
+echo "check-config"
+printf 'server:\n  control: %s/c.sock\nzones:\n  - name: example.com\n    file: %s\n' "$TMP" "$ROOT/examples/example.com.zone" >"$TMP/ok.yaml"
+out=$("$XDPNS" check-config -c "$TMP/ok.yaml" 2>&1); rc=$?
+check "check-config of a good config exits 0" [ $rc = 0 ]
+check "and reports the zone's serial" grep -q "example.com.: serial 2026112301" <<<"$out"
+out=$("$XDPNS" check-config -c "$TMP/z.yaml" 2>&1); rc=$?
+check "check-config of a bad zone file exits 1" [ $rc = 1 ]
+check "and names file:line" grep -q "$TMP/z:3:" <<<"$out"
+printf 'server:\n  interfaces: [nosuch0]\nzones:\n  - name: example.com\n    file: %s\n' "$ROOT/examples/example.com.zone" >"$TMP/if.yaml"
+out=$("$XDPNS" check-config -c "$TMP/if.yaml" 2>&1); rc=$?
+check "check-config with a missing interface exits 1" [ $rc = 1 ]
+check "and names the interface" grep -q "no interface nosuch0" <<<"$out"
+out=$("$XDPNS" check-config -c "$TMP/bad.yaml" 2>&1); rc=$?
+check "check-config of a bad config exits 1 with file:line" [ $rc = 1 ]
+"$XDPNS" check-config >/dev/null 2>&1; rc=$?
+check "check-config without -c exits 2" [ $rc = 2 ]
 e2e_summary
