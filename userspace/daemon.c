@@ -322,14 +322,15 @@ static void report_xfr_json(struct daemon *d, int i, FILE *f)
 	fprintf(f, ",\"transferring\":%s,\"transfers\":{\"ixfr\":%llu,"
 		   "\"axfr\":%llu,\"up_to_date\":%llu},\"bytes\":%llu,"
 		   "\"last_duration_ms\":%llu,\"notify\":{\"accepted\":%llu,"
-		   "\"refused\":%llu},\"failures\":{",
+		   "\"refused\":%llu},\"tsig_key_fallbacks\":%llu,\"failures\":{",
 		rz->job ? "true" : "false",
 		(unsigned long long)rz->st.ixfr, (unsigned long long)rz->st.axfr,
 		(unsigned long long)rz->st.up_to_date,
 		(unsigned long long)rz->st.bytes,
 		(unsigned long long)rz->st.last_duration_ms,
 		(unsigned long long)rz->st.notify_accepted,
-		(unsigned long long)rz->st.notify_refused);
+		(unsigned long long)rz->st.notify_refused,
+		(unsigned long long)rz->st.key_fallbacks);
 	for (k = 1; k < XFR_R_COUNT; k++) {
 		fprintf(f, "%s\"%s\":%llu", first ? "" : ",", xfr_reason_name(k),
 			(unsigned long long)rz->st.fails[k]);
@@ -381,6 +382,9 @@ static void report_xfr_text(struct daemon *d, int i, FILE *f)
 		if (rz->st.fails[k])
 			fprintf(f, ", %s %llu", xfr_reason_name(k),
 				(unsigned long long)rz->st.fails[k]);
+	if (rz->st.key_fallbacks)
+		fprintf(f, ", TSIG key fallbacks %llu",
+			(unsigned long long)rz->st.key_fallbacks);
 	fprintf(f, "\n");
 	if (rz->last_error[0])
 		fprintf(f, "    last error: %s\n", rz->last_error);

@@ -132,18 +132,26 @@ void refresh_soa_timers(const struct zone *z, uint32_t *refresh,
 		*expire = 1;
 }
 
+/* key_idx: the remote's key that worked last (requests start with it) */
 static void fill_primary(struct xfr_primary *p, const struct config *cfg,
-			 int remote)
+			 int remote, int key_idx)
 {
 	const struct config_remote *rm = &cfg->remotes[remote];
+	int k;
 
 	memset(p, 0, sizeof(*p));
 	snprintf(p->id, sizeof(p->id), "%s", rm->id);
 	snprintf(p->text, sizeof(p->text), "%s", rm->addr.text);
 	memcpy(&p->addr, &rm->addr.addr, rm->addr.addrlen);
 	p->addrlen = rm->addr.addrlen;
-	if (rm->n_keys && !tsig_key_init(&p->key, &cfg->keys[rm->keys[0]]))
+	for (k = 0; k < rm->n_keys && k < CONFIG_MAX_REMOTE_KEYS; k++)
+		if (!tsig_key_init(&p->keys[p->n_keys], &cfg->keys[rm->keys[k]]))
+			p->n_keys++;
+	if (p->n_keys) {
+		p->key_idx = key_idx >= 0 && key_idx < p->n_keys ? key_idx : 0;
+		p->key = p->keys[p->key_idx];
 		p->has_key = 1;
+	}
 }
 
 int refresh_start(struct refresh_zone *rz, const struct zone *current,
@@ -159,7 +167,8 @@ int refresh_start(struct refresh_zone *rz, const struct zone *current,
 		return -ENOMEM;
 	snprintf(j->origin, sizeof(j->origin), "%s", rz->cz->name);
 	for (i = 0; i < rz->cz->n_primaries; i++)
-		fill_primary(&j->primaries[i], rz->cfg, rz->cz->primaries[i]);
+		fill_primary(&j->primaries[i], rz->cfg, rz->cz->primaries[i],
+			     rz->key_idx[i]);
 	j->n_primaries = rz->cz->n_primaries;
 	j->current = current;
 	j->force_axfr = force || !current;
@@ -188,6 +197,9 @@ void refresh_finish(struct refresh_zone *rz, struct xfr_job *j,
 
 	for (i = 0; i < XFR_R_COUNT; i++)
 		rz->st.fails[i] += j->fails[i];
+	rz->st.key_fallbacks += j->key_fallbacks;
+	for (i = 0; i < j->n_primaries && i < CONFIG_MAX_PRIMARIES; i++)
+		rz->key_idx[i] = j->primaries[i].key_idx;
 	rz->st.bytes += j->bytes;
 	if (current)
 		refresh_soa_timers(current, &refresh, &retry, &expire);
@@ -341,6 +353,11 @@ size_t refresh_notify(struct refresh_zone *const *zones, int n_zones,
 		n = notify_reply(q, qend, out, cap, LDNS_RCODE_NOTAUTH);
 		if (n && st == TSIG_BADTIME) /* signed, with our time */
 			tsig_sign(&tc, out, &n, cap, time(NULL), TSIG_RCODE_BADTIME);
+		else if (n && (st == TSIG_BADKEY || st == TSIG_BADSIG))
+			/* unsigned, the error in a TSIG without MAC */
+			tsig_append_error(out, &n, cap, q, qlen, time(NULL),
+					  st == TSIG_BADKEY ? TSIG_RCODE_BADKEY :
+							      TSIG_RCODE_BADSIG);
 		return n;
 	}
 	rz->st.notify_accepted++;

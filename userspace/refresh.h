@@ -23,6 +23,7 @@ struct refresh_stats {
 	uint64_t last_duration_ms;
 	uint64_t fails[XFR_R_COUNT];
 	uint64_t notify_accepted, notify_refused;
+	uint64_t key_fallbacks; /* a primary rejected a key, the next one tried */
 };
 
 struct refresh_zone {
@@ -37,6 +38,7 @@ struct refresh_zone {
 	time_t expire_at; /* 0: no data from a primary yet */
 	time_t last_attempt, last_success;
 	int last_primary; /* index into cz->primaries, -1: none */
+	int key_idx[CONFIG_MAX_PRIMARIES]; /* per primary: the key that worked */
 	uint32_t remote_serial;
 	char last_error[300];
 	struct refresh_stats st;

@@ -387,6 +387,44 @@ enum tsig_status tsig_verify(struct tsig_ctx *ctx, const uint8_t *msg,
 	return st;
 }
 
+int tsig_append_error(uint8_t *msg, size_t *len, size_t cap,
+		      const uint8_t *req, size_t req_len, uint64_t now,
+		      uint16_t error)
+{
+	struct tsig_rr t;
+	struct buf b;
+	size_t rdlen_at;
+	long off = tsig_find(req, req_len);
+	uint16_t ar;
+
+	if (off <= 0 || tsig_parse(req, req_len, off, &t) || *len < DNS_HDR)
+		return -EINVAL;
+	b = (struct buf){ msg, *len, cap, 0 };
+	put(&b, t.name, t.name_len);
+	put16(&b, TYPE_TSIG);
+	put16(&b, CLASS_ANY);
+	put16(&b, 0);
+	put16(&b, 0);
+	rdlen_at = b.len;
+	put16(&b, 0);
+	put(&b, t.alg, t.alg_len);
+	put48(&b, now);
+	put16(&b, TSIG_FUDGE);
+	put16(&b, 0); /* no MAC */
+	put16(&b, t.orig_id);
+	put16(&b, error);
+	put16(&b, 0);
+	if (b.overflow)
+		return -EMSGSIZE;
+	msg[rdlen_at] = (b.len - rdlen_at - 2) >> 8;
+	msg[rdlen_at + 1] = (b.len - rdlen_at - 2) & 0xff;
+	ar = get16(msg + 10) + 1;
+	msg[10] = ar >> 8;
+	msg[11] = ar & 0xff;
+	*len = b.len;
+	return 0;
+}
+
 enum tsig_status tsig_verify_request(struct tsig_ctx *ctx,
 				     const struct tsig_key *keys, int n_keys,
 				     const uint8_t *msg, size_t len,

@@ -70,6 +70,13 @@ enum tsig_status tsig_verify_request(struct tsig_ctx *ctx,
 				     const uint8_t *msg, size_t len,
 				     uint64_t now, int *which);
 
+/* Server side, a request that did not verify (BADKEY, BADSIG): append
+ * the unsigned TSIG record of the error reply (RFC 8945 5.2.1, 5.2.2):
+ * the request's key and algorithm names, our time, no MAC, the error. */
+int tsig_append_error(uint8_t *msg, size_t *len, size_t cap,
+		      const uint8_t *req, size_t req_len, uint64_t now,
+		      uint16_t error);
+
 /* Offset of the TSIG record in msg (the last additional record), or 0
  * when there is none; -1 when the message cannot be walked. */
 long tsig_find(const uint8_t *msg, size_t len);

@@ -164,6 +164,11 @@ static int check_reply(struct xfr_job *j, const struct xfr_primary *p,
 	rcode = m[3] & 0xf;
 	if (p->has_key) {
 		st = tsig_verify(tc, m, len, time(NULL));
+		/* the primary could not verify our request (an unsigned
+		 * error reply with the TSIG error): another key may do */
+		j->peer_rejected_key = first &&
+			((st == TSIG_BADKEY && tc->peer_error == TSIG_RCODE_BADKEY) ||
+			 (st == TSIG_BADSIG && tc->peer_error == TSIG_RCODE_BADSIG));
 		if (st != TSIG_OK && !(st == TSIG_UNSIGNED && first && rcode))
 			return fail(j, tsig_reason(st), p,
 				    "message %llu: TSIG %s (key %s)",
@@ -705,7 +710,7 @@ static int soa_query(struct xfr_job *j, const struct xfr_primary *p,
 
 /* ---- one primary, then the next ---- */
 
-static int try_primary(struct xfr_job *j, const struct xfr_primary *p)
+static int try_primary_key(struct xfr_job *j, const struct xfr_primary *p)
 {
 	uint64_t deadline = mono_ms() + j->timeout_ms;
 	uint32_t serial = 0;
@@ -745,6 +750,28 @@ static int try_primary(struct xfr_job *j, const struct xfr_primary *p)
 	return r;
 }
 
+/* A primary with several keys (rotation): when it answers BADKEY or
+ * BADSIG to our request, the same attempt again with its next key, each
+ * key once; the key that worked stays in p->key_idx for the next job.
+ * A key rejected and then a good one is not a failure (counted in
+ * key_fallbacks). */
+static int try_primary(struct xfr_job *j, struct xfr_primary *p)
+{
+	int r, tries;
+
+	for (tries = 1;; tries++) {
+		j->peer_rejected_key = 0;
+		r = try_primary_key(j, p);
+		if (!r || !j->peer_rejected_key || tries >= p->n_keys || j->cancel)
+			return r;
+		j->key_fallbacks++;
+		p->key_idx = (p->key_idx + 1) % p->n_keys;
+		log_warn("zone %s: %s; trying the next key, %s", j->origin,
+			 j->error, p->keys[p->key_idx].text);
+		p->key = p->keys[p->key_idx];
+	}
+}
+
 void xfr_run(struct xfr_job *j)
 {
 	uint64_t t0 = mono_ms();
@@ -754,7 +781,7 @@ void xfr_run(struct xfr_job *j)
 	j->zone = NULL;
 	j->kind = XFR_KIND_NONE;
 	for (i = 0; i < j->n_primaries; i++) {
-		const struct xfr_primary *p = &j->primaries[i];
+		struct xfr_primary *p = &j->primaries[i];
 
 		if (j->cancel) {
 			r = XFR_R_CANCELLED;

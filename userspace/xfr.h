@@ -47,8 +47,15 @@ struct xfr_primary {
 	char text[64]; /* ADDR@PORT */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
-	struct tsig_key key; /* the remote's first key */
+	struct tsig_key key; /* the key requests are signed with now */
 	int has_key;
+	/* all the remote's keys, in config order (rotation: old, new): when
+	 * the primary answers BADKEY or BADSIG to a request signed with
+	 * one, the attempt is made again with the next (wrapping around),
+	 * each key once. key_idx: the one in key, where the job starts and
+	 * (out) the one that worked last. */
+	struct tsig_key keys[CONFIG_MAX_REMOTE_KEYS];
+	int n_keys, key_idx;
 };
 
 struct xfr_job {
@@ -74,6 +81,8 @@ struct xfr_job {
 	uint32_t remote_serial;
 	uint64_t bytes, messages, duration_ms;
 	int fails[XFR_R_COUNT]; /* attempts failed, by reason */
+	int key_fallbacks; /* BADKEY/BADSIG from a primary: next key tried */
+	int peer_rejected_key; /* the last failure: the peer's BADKEY/BADSIG */
 	char error[300];
 	int save_error; /* -errno of saving the new zone, 0: saved */
 

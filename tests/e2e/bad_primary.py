@@ -4,11 +4,14 @@
     bad_primary.py serve --addr A --port P --zone Z --key-name K
                          --key-alg hmac-sha256 --secret-file F --control C
     bad_primary.py notify --server A --port P --zone Z --key-name K ...
+                          [--count N --duration S --source A
+                           --sign good|bad|other|none --expect RCODE]
 
 `serve` answers SOA queries over UDP and IXFR/AXFR over TCP, every reply
 TSIG-signed with the key (dnspython's own signing; every message of a
 transfer signed in order, RFC 8945 5.3.1). What it does is read from the
-control file at each query: one line "SCENARIO SERIAL". The zone of a
+control file at each query: one line "SCENARIO SERIAL [OPTION=VALUE...]".
+The zone of a
 serial S is a function of S (www A 198.18.0.<S>, TXT "serial S", 20
 hosts), so an IXFR between two good serials is computed. Scenarios:
 
@@ -33,11 +36,36 @@ hosts), so an IXFR between two good serials is computed. Scenarios:
                     verify)
   badtime           the SOA reply signed (good MAC) an hour ahead
 
+Options after the serial (any scenario):
+
+  delay=S           wait S seconds before answering an SOA query and
+                    before sending a transfer (a slow primary)
+  key=NAME          accept requests signed with that key only (of --key-name
+                    and the --extra-key keys), and sign with it; a request
+                    signed with another key is answered NOTAUTH with TSIG
+                    error BADKEY, unsigned (RFC 8945 5.2.1)
+
+Replies are signed with the key the request used. --extra-key NAME=FILE
+adds keys (rotation); --counts FILE keeps a JSON object there with the SOA
+queries, AXFRs and IXFRs received, requests refused BADKEY, and the most
+SOA queries/transfers that were in progress at one time. --addr may be an
+IPv6 address.
+
 Every transfer is split into messages of 8 records so multi-message TSIG
 is exercised. Runs until SIGTERM; logs to stderr.
+
+`notify` sends --count NOTIFYs (default 1) spread over --duration seconds
+from one socket (bound to --source when given), signed with the key, with
+the same key name and a wrong secret (bad), another key name (other) or
+not at all (none), then collects the replies for a second. It prints
+"sent N answered M rcodes {...} verified V" and exits 0 when every NOTIFY
+was answered with --expect (default NOERROR) and, when that is NOERROR
+and signed good, every reply's TSIG verified.
 """
 import argparse
 import base64
+import json
+import os
 import socket
 import struct
 import sys
@@ -87,14 +115,67 @@ class Ctx:
         self.othername = dns.name.from_text("other-key.")
         self.otherring = {self.othername: dns.tsig.Key(self.othername, secret, self.alg)}
         self.control = args.control
+        self.keys = {self.keyname: self.keyring[self.keyname]}
+        for spec in getattr(args, "extra_key", None) or []:
+            kn, path = spec.split("=", 1)
+            kn = dns.name.from_text(kn)
+            with open(path) as f:
+                self.keys[kn] = dns.tsig.Key(kn, base64.b64decode(f.read().strip()),
+                                             self.alg)
+        self.counts_path = getattr(args, "counts", None)
+        self.counts = {"soa": 0, "axfr": 0, "ixfr": 0, "badkey": 0,
+                       "busy": 0, "max_busy": 0}
+        self.lock = threading.Lock()
 
     def scenario(self):
+        """(name, serial, options) from the control file."""
         try:
             with open(self.control) as f:
-                name, serial = f.read().split()
-            return name, int(serial)
-        except (OSError, ValueError):
-            return "good", 1
+                w = f.read().split()
+            opts = dict(o.split("=", 1) for o in w[2:])
+            return w[0], int(w[1]), opts
+        except (OSError, ValueError, IndexError):
+            return "good", 1, {}
+
+    def count(self, what, busy=0):
+        """Count a request; busy +1/-1 around the work on it."""
+        with self.lock:
+            if what:
+                self.counts[what] += 1
+            self.counts["busy"] += busy
+            self.counts["max_busy"] = max(self.counts["max_busy"],
+                                          self.counts["busy"])
+            if self.counts_path:
+                tmp = self.counts_path + ".tmp"
+                with open(tmp, "w") as f:
+                    json.dump(self.counts, f)
+                os.replace(tmp, self.counts_path)
+
+    def delay(self):
+        d = float(self.scenario()[2].get("delay", 0))
+        if d > 0:
+            time.sleep(d)
+
+    def parse_request(self, wire):
+        """The request verified with an accepted key: (message, None), or
+        (None, the BADKEY reply) when it is signed with another key."""
+        seen = []
+        accept = self.scenario()[2].get("key")
+        accept = dns.name.from_text(accept) if accept else None
+
+        def ring(_msg, name):
+            seen.append(name)
+            if accept is not None and name != accept:
+                return None
+            return self.keys.get(name)
+        try:
+            return dns.message.from_wire(wire, keyring=ring), None
+        except dns.message.UnknownTSIGKey:
+            if not seen:
+                raise
+            log(f"request signed with key {seen[-1]}: BADKEY")
+            self.count("badkey")
+            return None, tsig_error_wire(self, wire, seen[-1], dns.rcode.NOTAUTH, 17)
 
 
 def soa(ctx, serial):
@@ -134,6 +215,8 @@ def reply(ctx, q, rrs, ctxt=None, sign="good", rcode=0):
         return m.to_wire(), ctxt
     ring, kn = {"good": (ctx.keyring, ctx.keyname), "bad": (ctx.badring, ctx.keyname),
                 "other": (ctx.otherring, ctx.othername)}[sign]
+    if sign == "good" and q.had_tsig:  # the key the request used
+        ring, kn = {q.keyname: q.keyring}, q.keyname
     m.use_tsig(ring, keyname=kn, algorithm=ctx.alg)
     m.request_mac = q.mac
     wire = m.to_wire(multi=True, tsig_ctx=ctxt if sign == "good" else None)
@@ -174,11 +257,13 @@ def send_all(ctx, sock, q, msgs, sign_of=lambda i: "good"):
 
 
 def transfer(ctx, sock, q):
-    name, serial = ctx.scenario()
+    name, serial, _ = ctx.scenario()
     qtype = q.question[0].rdtype
     kind = dns.rdatatype.to_text(qtype)
     cs = client_serial(q)
-    log(f"{kind} (client serial {cs}): scenario {name} {serial}")
+    log(f"{kind} (client serial {cs}): scenario {name} {serial}"
+        f"{', key ' + q.keyname.to_text() if q.had_tsig else ''}")
+    ctx.delay()
     full = zone(ctx, serial)
     body = full + [soa(ctx, serial)]
     if name == "good":
@@ -256,8 +341,9 @@ def recv_exact(sock, n):
 
 
 def soa_reply(ctx, q):
-    name, serial = ctx.scenario()
+    name, serial, _ = ctx.scenario()
     log(f"SOA query: {serial} (scenario {name})")
+    ctx.delay()
     if name == "wrong-key":
         return reply(ctx, q, [soa(ctx, serial)], None, "other")[0]
     if name == "peer-badsig":
@@ -276,12 +362,30 @@ def tsig_error_reply(ctx, q, rcode, error):
     m.flags = dns.flags.QR
     m.set_rcode(rcode)
     m.question = list(q.question)
-    wire = bytearray(m.to_wire())
+    return tsig_error_add(ctx, bytearray(m.to_wire()), ctx.keyname, q.id, error)
+
+
+def tsig_error_add(ctx, wire, keyname, qid, error):
     rdata = ctx.alg.to_wire() + struct.pack("!HIHHHHH", 0, int(time.time()), 300, 0,
-                                            q.id, error, 0)
-    wire += ctx.keyname.to_wire() + struct.pack("!HHIH", 250, 255, 0, len(rdata)) + rdata
+                                            qid, error, 0)
+    wire += keyname.to_wire() + struct.pack("!HHIH", 250, 255, 0, len(rdata)) + rdata
     wire[10:12] = struct.pack("!H", struct.unpack("!H", wire[10:12])[0] + 1)
     return bytes(wire)
+
+
+def tsig_error_wire(ctx, wire, keyname, rcode, error):
+    """The same from a request dnspython would not parse (unknown key):
+    its header and (uncompressed) question, copied."""
+    off = 12
+    while wire[off]:
+        off += 1 + wire[off]
+    off += 5
+    hdr = bytearray(wire[:12])
+    hdr[2] = (wire[2] & 0x79) | 0x80
+    hdr[3] = rcode & 0xf
+    hdr[4:12] = struct.pack("!HHHH", 1, 0, 0, 0)
+    return tsig_error_add(ctx, hdr + wire[12:off], keyname,
+                          struct.unpack("!H", wire[:2])[0], error)
 
 
 def tcp_conn(ctx, sock):
@@ -297,37 +401,63 @@ def tcp_conn(ctx, sock):
             if not hdr:
                 return
             wire = recv_exact(sock, struct.unpack("!H", hdr)[0])
-            q = dns.message.from_wire(wire, keyring=ctx.keyring)
+            q, err = ctx.parse_request(wire)
+            if err:
+                send(sock, err)
+                return
             qtype = q.question[0].rdtype
             if qtype == dns.rdatatype.SOA:
-                send(sock, soa_reply(ctx, q))
+                ctx.count("soa", 1)
+                try:
+                    send(sock, soa_reply(ctx, q))
+                finally:
+                    ctx.count(None, -1)
             elif qtype in (dns.rdatatype.AXFR, dns.rdatatype.IXFR):
-                transfer(ctx, sock, q)
+                ctx.count(dns.rdatatype.to_text(qtype).lower(), 1)
+                try:
+                    transfer(ctx, sock, q)
+                finally:
+                    ctx.count(None, -1)
     except (OSError, dns.exception.DNSException) as e:
         log(f"TCP connection ended: {e!r}")
 
 
+def udp_query(ctx, s, wire, peer):
+    try:
+        q, err = ctx.parse_request(wire)
+    except dns.exception.DNSException as e:
+        log(f"UDP query from {peer} rejected: {e!r}")
+        return
+    try:
+        if err:
+            s.sendto(err, peer)
+        elif q.question and q.question[0].rdtype == dns.rdatatype.SOA:
+            ctx.count("soa", 1)
+            try:
+                s.sendto(soa_reply(ctx, q), peer)
+            finally:
+                ctx.count(None, -1)
+    except Exception as e:  # keep serving; the test sees the log
+        log(f"UDP reply failed: {e!r}")
+
+
 def udp_loop(ctx, s):
+    # a thread per query: a slow answer (delay=) does not hold the others,
+    # so overlapping requests would show in max_busy
     while True:
         wire, peer = s.recvfrom(65535)
-        try:
-            q = dns.message.from_wire(wire, keyring=ctx.keyring)
-        except dns.exception.DNSException as e:
-            log(f"UDP query from {peer} rejected: {e!r}")
-            continue
-        try:
-            if q.question and q.question[0].rdtype == dns.rdatatype.SOA:
-                s.sendto(soa_reply(ctx, q), peer)
-        except Exception as e:  # keep serving; the test sees the log
-            log(f"UDP reply failed: {e!r}")
+        threading.Thread(target=udp_query, args=(ctx, s, wire, peer),
+                         daemon=True).start()
 
 
 def serve(args):
     ctx = Ctx(args)
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    fam = socket.AF_INET6 if ":" in args.addr else socket.AF_INET
+    ctx.count(None)  # the counts file exists from the start
+    u = socket.socket(fam, socket.SOCK_DGRAM)
     u.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     u.bind((args.addr, args.port))
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    t = socket.socket(fam, socket.SOCK_STREAM)
     t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     t.bind((args.addr, args.port))
     t.listen(16)
@@ -338,19 +468,89 @@ def serve(args):
         threading.Thread(target=tcp_conn, args=(ctx, c), daemon=True).start()
 
 
-def notify(args):
-    ctx = Ctx(args)
+def notify_msg(ctx, sign):
     m = dns.message.make_query(ctx.origin, "SOA")
     m.flags = dns.flags.AA
     m.set_opcode(dns.opcode.NOTIFY)
-    m.use_tsig(ctx.keyring, keyname=ctx.keyname, algorithm=ctx.alg)
-    # dns.query verifies the reply's TSIG against our request
-    r = dns.query.udp(m, args.server, port=args.port, timeout=2)
-    if r.rcode() != dns.rcode.NOERROR or not r.had_tsig:
-        print(f"NOTIFY answered {dns.rcode.to_text(r.rcode())}, signed: {r.had_tsig}",
-              file=sys.stderr)
-        return 1
-    return 0
+    if sign != "none":
+        ring, kn = {"good": (ctx.keyring, ctx.keyname),
+                    "bad": (ctx.badring, ctx.keyname),
+                    "other": (ctx.otherring, ctx.othername)}[sign]
+        m.use_tsig(ring, keyname=kn, algorithm=ctx.alg)
+    return m
+
+
+def notify(args):
+    ctx = Ctx(args)
+    if (args.count == 1 and args.sign == "good" and not args.source and
+            args.expect == "NOERROR"):
+        m = notify_msg(ctx, "good")
+        # dns.query verifies the reply's TSIG against our request
+        r = dns.query.udp(m, args.server, port=args.port, timeout=2)
+        if r.rcode() != dns.rcode.NOERROR or not r.had_tsig:
+            print(f"NOTIFY answered {dns.rcode.to_text(r.rcode())}, signed: {r.had_tsig}",
+                  file=sys.stderr)
+            return 1
+        return 0
+    fam = socket.AF_INET6 if ":" in args.server else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    if args.source:
+        s.bind((args.source, 0))
+    s.settimeout(0.05)
+    sent, macs, rcodes, tsig_errors = {}, {}, {}, {}
+    answered = verified = 0
+    # replies are read with every key we may have used: an error reply
+    # names the request's key
+    ring = {ctx.keyname: ctx.keyring[ctx.keyname],
+            ctx.othername: ctx.otherring[ctx.othername]}
+
+    def collect():
+        nonlocal answered, verified
+        try:
+            wire, _ = s.recvfrom(65535)
+        except socket.timeout:
+            return False
+        qid = struct.unpack("!H", wire[:2])[0]
+        if qid not in sent or sent[qid] is None:
+            return True
+        sent[qid] = None
+        answered += 1
+        rc = dns.rcode.to_text(wire[3] & 0xf)
+        rcodes[rc] = rcodes.get(rc, 0) + 1
+        try:
+            r = dns.message.from_wire(wire, keyring=ring, request_mac=macs[qid])
+            verified += bool(r.had_tsig)
+        except dns.tsig.PeerError as e:  # an unsigned TSIG error
+            n = type(e).__name__
+            tsig_errors[n] = tsig_errors.get(n, 0) + 1
+        except dns.exception.DNSException:
+            pass
+        return True
+
+    t0 = time.time()
+    for i in range(args.count):
+        m = notify_msg(ctx, args.sign)
+        while m.id in sent:
+            m.id = (m.id + 1) & 0xffff
+        wire = m.to_wire()
+        sent[m.id] = True
+        macs[m.id] = m.mac
+        s.sendto(wire, (args.server, args.port))
+        # pace: NOTIFY i leaves at duration * i / count
+        while time.time() < t0 + args.duration * (i + 1) / args.count:
+            s.settimeout(max(0.0005, t0 + args.duration * (i + 1) / args.count - time.time()))
+            collect()
+    end = time.time() + 1.5
+    s.settimeout(0.05)
+    while answered < args.count and time.time() < end:
+        collect()
+    print(f"sent {args.count} answered {answered} rcodes {json.dumps(rcodes, sort_keys=True)}"
+          f" verified {verified} tsig_errors {json.dumps(tsig_errors, sort_keys=True)}"
+          f" in {time.time() - t0:.2f}s")
+    ok = answered == args.count and rcodes.get(args.expect, 0) == args.count
+    if ok and args.expect == "NOERROR" and args.sign == "good":
+        ok = verified == args.count
+    return 0 if ok else 1
 
 
 def main():
@@ -364,6 +564,13 @@ def main():
     p.add_argument("--key-alg", default="hmac-sha256")
     p.add_argument("--secret-file", required=True)
     p.add_argument("--control", default="/dev/null")
+    p.add_argument("--extra-key", action="append", metavar="NAME=FILE")
+    p.add_argument("--counts")
+    p.add_argument("--count", type=int, default=1)
+    p.add_argument("--duration", type=float, default=0)
+    p.add_argument("--source")
+    p.add_argument("--sign", choices=["good", "bad", "other", "none"], default="good")
+    p.add_argument("--expect", default="NOERROR")
     args = p.parse_args()
     if args.mode == "notify":
         return notify(args)

@@ -380,6 +380,45 @@ static void test_peer_errors(void **state)
 	}
 }
 
+/* tsig_append_error: the unsigned error TSIG of a reply to a request
+ * that did not verify carries the request's key and algorithm names and
+ * original ID, our time, no MAC; the requester reads the peer's error. */
+static void test_append_error(void **state)
+{
+	struct tsig_key k = test_key(CONFIG_TSIG_SHA256);
+	struct tsig_ctx cctx;
+	uint8_t req[1024], rep[1024];
+	size_t qlen, rlen, base;
+	int err;
+
+	(void)state;
+	for (err = TSIG_RCODE_BADSIG; err <= TSIG_RCODE_BADKEY; err++) {
+		sign_request(&cctx, &k, req, &qlen, VEC_TIME);
+		base = sizeof(vec_req_unsigned); /* header and question */
+		memcpy(rep, req, base);
+		rep[2] |= 0x80;
+		rep[3] = 9; /* NOTAUTH */
+		rep[10] = rep[11] = 0; /* the request's TSIG not copied */
+		rlen = base;
+		assert_int_equal(tsig_append_error(rep, &rlen, sizeof(rep), req, qlen,
+						   VEC_TIME + 5, err), 0);
+		assert_int_equal(rep[11], 1); /* ARCOUNT */
+		assert_int_equal(mac_size_at(rep, rlen) + 2 + 6, rlen); /* no MAC */
+		assert_int_equal(rep[mac_size_at(rep, rlen)], 0);
+		assert_int_equal(tsig_verify(&cctx, rep, rlen, VEC_TIME),
+				 err == TSIG_RCODE_BADSIG ? TSIG_BADSIG : TSIG_BADKEY);
+		assert_int_equal(cctx.peer_error, err);
+		/* no room, or a request without TSIG: nothing appended */
+		rlen = base;
+		assert_int_not_equal(tsig_append_error(rep, &rlen, base + 10, req,
+						       qlen, VEC_TIME, err), 0);
+		assert_int_not_equal(tsig_append_error(rep, &rlen, sizeof(rep),
+						       vec_req_unsigned,
+						       sizeof(vec_req_unsigned),
+						       VEC_TIME, err), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +432,7 @@ int main(void)
 		cmocka_unit_test(test_truncated_mac_rejected),
 		cmocka_unit_test(test_unsigned_and_malformed),
 		cmocka_unit_test(test_peer_errors),
+		cmocka_unit_test(test_append_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
