@@ -556,6 +556,48 @@ static int cfg_parse_identity(struct cfg_ctx *ctx, const char *key,
 	return cfg->identity ? 0 : cfg_nomem(ctx);
 }
 
+/* server.metrics: ADDR@PORT, or ADDR:PORT / [ADDR]:PORT as Prometheus
+ * users write it */
+static int cfg_parse_metrics(struct cfg_ctx *ctx, const char *key,
+			     yaml_node_t *node, void *obj)
+{
+	struct config *cfg = obj;
+	const char *s = NULL;
+	char buf[80];
+	int ret;
+
+	ret = cfg_string(ctx, key, node, "ADDR:PORT", &s);
+	if (ret)
+		return ret;
+	if (strlen(s) >= sizeof(buf))
+		goto bad;
+	if (strchr(s, '@')) {
+		snprintf(buf, sizeof(buf), "%s", s);
+	} else if (s[0] == '[') {
+		const char *end = strstr(s, "]:");
+
+		if (!end)
+			goto bad;
+		snprintf(buf, sizeof(buf), "%.*s@%s", (int)(end - s - 1), s + 1,
+			 end + 2);
+	} else {
+		const char *colon = strrchr(s, ':');
+
+		if (!colon || strchr(s, ':') != colon)
+			goto bad;
+		snprintf(buf, sizeof(buf), "%.*s@%s", (int)(colon - s), s, colon + 1);
+	}
+	if (cfg_addr_parse(buf, &cfg->metrics) || !strchr(buf, '@'))
+		goto bad;
+	snprintf(cfg->metrics.text, sizeof(cfg->metrics.text), "%s", s);
+	cfg->has_metrics = 1;
+	return 0;
+bad:
+	return cfg_fail(ctx, node_line(node), key,
+			"\"%s\" is not an address; expected ADDR:PORT "
+			"(e.g. 127.0.0.1:9353 or [::1]:9353)", s);
+}
+
 /* server.version: what version.bind answers; absent: REFUSED */
 static int cfg_parse_version(struct cfg_ctx *ctx, const char *key,
 			     yaml_node_t *node, void *obj)
@@ -692,6 +734,7 @@ static const struct cfg_key server_keys[] = {
 	{ "listen", cfg_parse_listen },
 	{ "identity", cfg_parse_identity },
 	{ "version", cfg_parse_version },
+	{ "metrics", cfg_parse_metrics },
 	{ "control", cfg_parse_control },
 	{ "storage", cfg_parse_storage },
 	{ "xdp-mode", cfg_parse_xdp_mode },

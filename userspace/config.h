@@ -67,6 +67,8 @@ struct config {
 	int n_listen;
 	char *identity; /* default: gethostname() */
 	char *version; /* version.bind / version.server; NULL: REFUSED */
+	struct config_listen metrics; /* Prometheus /metrics over HTTP */
+	int has_metrics;
 	char *control; /* default: /run/xdpns/control.sock */
 	char *storage; /* default: /var/lib/xdpns */
 	char *xdp_mode; /* "native" (default, falls back to generic) or "generic" */

@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "loader.h"
 #include "log.h"
+#include "metrics.h"
 #include "mapsync.h"
 #include "refresh.h"
 #include "server.h"
@@ -38,6 +39,7 @@ struct daemon {
 	struct dzone *dz;
 	struct server *srv;
 	int epfd, sigfd, ctlfd;
+	int metricsfd; /* -1: no server.metrics */
 	int xfrfd; /* eventfd: a transfer job ended */
 	struct refresh_zone **rzs; /* &dz[i].rz, for NOTIFY */
 	int stop;
@@ -388,6 +390,167 @@ static void report_xfr_text(struct daemon *d, int i, FILE *f)
 	fprintf(f, "\n");
 	if (rz->last_error[0])
 		fprintf(f, "    last error: %s\n", rz->last_error);
+}
+
+/* ---- Prometheus exposition (text format 0.0.4) ---- */
+
+static void metric_head(FILE *f, const char *name, const char *type,
+			const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void report_metrics(void *ctx, FILE *f)
+{
+	struct daemon *d = ctx;
+	uint64_t c[XDPNS_CNT_COUNT];
+	struct server_stats ss;
+	struct mapsync_stats ms;
+	time_t now = time(NULL);
+	int i, k;
+
+	memset(c, 0, sizeof(c));
+	loader_counters(&d->loader, c);
+	server_get_stats(d->srv, &ss);
+	mapsync_get_stats(d->ms, &ms);
+
+	metric_head(f, "xdpns_xdp_packets_total", "counter",
+		    "Frames the XDP program saw.");
+	fprintf(f, "xdpns_xdp_packets_total %llu\n",
+		(unsigned long long)c[XDPNS_CNT_RX]);
+	metric_head(f, "xdpns_queries_total", "counter",
+		    "Queries answered, by path (xdp or slow) and transport.");
+	fprintf(f, "xdpns_queries_total{path=\"xdp\",proto=\"udp\"} %llu\n",
+		(unsigned long long)c[XDPNS_CNT_ANSWERED]);
+	fprintf(f, "xdpns_queries_total{path=\"slow\",proto=\"udp\"} %llu\n",
+		(unsigned long long)ss.udp_queries);
+	fprintf(f, "xdpns_queries_total{path=\"slow\",proto=\"tcp\"} %llu\n",
+		(unsigned long long)ss.tcp_queries);
+	metric_head(f, "xdpns_responses_total", "counter",
+		    "Responses sent, by path and rcode.");
+	for (k = 0; k < 16; k++)
+		if (c[XDPNS_CNT_RCODE_BASE + k])
+			fprintf(f, "xdpns_responses_total{path=\"xdp\",rcode=\"%s\"} %llu\n",
+				daemon_rcode_name(k),
+				(unsigned long long)c[XDPNS_CNT_RCODE_BASE + k]);
+	for (k = 0; k <= 16; k++)
+		if (ss.rcode[k])
+			fprintf(f, "xdpns_responses_total{path=\"slow\",rcode=\"%s\"} %llu\n",
+				daemon_rcode_name(k), (unsigned long long)ss.rcode[k]);
+	metric_head(f, "xdpns_xdp_passed_total", "counter",
+		    "Frames XDP passed to the kernel, by reason.");
+	for (k = 0; k < XDPNS_PASS_COUNT; k++)
+		fprintf(f, "xdpns_xdp_passed_total{reason=\"%s\"} %llu\n",
+			daemon_pass_reason_name(k),
+			(unsigned long long)c[XDPNS_CNT_PASS_BASE + k]);
+	metric_head(f, "xdpns_truncated_total", "counter",
+		    "Responses sent with TC=1, by path.");
+	fprintf(f, "xdpns_truncated_total{path=\"xdp\"} %llu\n",
+		(unsigned long long)c[XDPNS_CNT_TRUNCATED]);
+	fprintf(f, "xdpns_truncated_total{path=\"slow\"} %llu\n",
+		(unsigned long long)ss.truncated);
+	metric_head(f, "xdpns_xdp_lru_hits_total", "counter",
+		    "XDP answers taken from the LRU of slow-path answers.");
+	fprintf(f, "xdpns_xdp_lru_hits_total %llu\n",
+		(unsigned long long)c[XDPNS_CNT_LRU_HIT]);
+	metric_head(f, "xdpns_xdp_dropped_total", "counter",
+		    "Frames XDP dropped.");
+	fprintf(f, "xdpns_xdp_dropped_total %llu\n",
+		(unsigned long long)c[XDPNS_CNT_DROPPED]);
+	metric_head(f, "xdpns_tcp_refused_total", "counter",
+		    "TCP connections closed at once: the client cap was reached.");
+	fprintf(f, "xdpns_tcp_refused_total %llu\n",
+		(unsigned long long)ss.tcp_refused);
+	metric_head(f, "xdpns_map_entries", "gauge",
+		    "(name, type) entries in the XDP maps.");
+	fprintf(f, "xdpns_map_entries %llu\n", (unsigned long long)ms.entries);
+	metric_head(f, "xdpns_map_blob_bytes", "gauge",
+		    "Bytes of response bodies in the XDP maps.");
+	fprintf(f, "xdpns_map_blob_bytes %llu\n", (unsigned long long)ms.blob_bytes);
+
+	metric_head(f, "xdpns_zone_serial", "gauge", "Serial served.");
+	for (i = 0; i < d->eng.n_zones; i++)
+		if (d->eng.zones[i].zone)
+			fprintf(f, "xdpns_zone_serial{zone=\"%s\"} %u\n",
+				d->dz[i].cz->name, d->eng.zones[i].zone->serial);
+	metric_head(f, "xdpns_zone_records", "gauge", "Records served.");
+	for (i = 0; i < d->eng.n_zones; i++)
+		if (d->eng.zones[i].zone)
+			fprintf(f, "xdpns_zone_records{zone=\"%s\"} %zu\n",
+				d->dz[i].cz->name, d->eng.zones[i].zone->n_records);
+	metric_head(f, "xdpns_zone_expired", "gauge",
+		    "1 when the zone is past EXPIRE and answers SERVFAIL.");
+	for (i = 0; i < d->eng.n_zones; i++)
+		fprintf(f, "xdpns_zone_expired{zone=\"%s\"} %d\n",
+			d->dz[i].cz->name, d->eng.zones[i].expired ? 1 : 0);
+	metric_head(f, "xdpns_zone_expire_seconds", "gauge",
+		    "Seconds until a secondary zone expires without a primary.");
+	for (i = 0; i < d->eng.n_zones; i++)
+		if (d->dz[i].cz->n_primaries && d->dz[i].rz.expire_at)
+			fprintf(f, "xdpns_zone_expire_seconds{zone=\"%s\"} %lld\n",
+				d->dz[i].cz->name,
+				(long long)(d->dz[i].rz.expire_at - now));
+	metric_head(f, "xdpns_zone_transfers_total", "counter",
+		    "Successful refreshes of a secondary zone, by kind.");
+	for (i = 0; i < d->eng.n_zones; i++) {
+		const struct refresh_stats *st = &d->dz[i].rz.st;
+
+		if (!d->dz[i].cz->n_primaries)
+			continue;
+		fprintf(f, "xdpns_zone_transfers_total{zone=\"%s\",kind=\"ixfr\"} %llu\n",
+			d->dz[i].cz->name, (unsigned long long)st->ixfr);
+		fprintf(f, "xdpns_zone_transfers_total{zone=\"%s\",kind=\"axfr\"} %llu\n",
+			d->dz[i].cz->name, (unsigned long long)st->axfr);
+		fprintf(f, "xdpns_zone_transfers_total{zone=\"%s\",kind=\"up_to_date\"} %llu\n",
+			d->dz[i].cz->name, (unsigned long long)st->up_to_date);
+	}
+	metric_head(f, "xdpns_zone_transfer_bytes_total", "counter",
+		    "Bytes of transfer messages received.");
+	for (i = 0; i < d->eng.n_zones; i++)
+		if (d->dz[i].cz->n_primaries)
+			fprintf(f, "xdpns_zone_transfer_bytes_total{zone=\"%s\"} %llu\n",
+				d->dz[i].cz->name,
+				(unsigned long long)d->dz[i].rz.st.bytes);
+	metric_head(f, "xdpns_zone_transfer_failures_total", "counter",
+		    "Failed refreshes, by reason.");
+	for (i = 0; i < d->eng.n_zones; i++)
+		for (k = 1; d->dz[i].cz->n_primaries && k < XFR_R_COUNT; k++)
+			fprintf(f, "xdpns_zone_transfer_failures_total{zone=\"%s\","
+				   "reason=\"%s\"} %llu\n",
+				d->dz[i].cz->name, xfr_reason_name(k),
+				(unsigned long long)d->dz[i].rz.st.fails[k]);
+	metric_head(f, "xdpns_zone_notify_total", "counter",
+		    "NOTIFY messages, by result.");
+	for (i = 0; i < d->eng.n_zones; i++) {
+		if (!d->dz[i].cz->n_primaries)
+			continue;
+		fprintf(f, "xdpns_zone_notify_total{zone=\"%s\",result=\"accepted\"} %llu\n",
+			d->dz[i].cz->name,
+			(unsigned long long)d->dz[i].rz.st.notify_accepted);
+		fprintf(f, "xdpns_zone_notify_total{zone=\"%s\",result=\"refused\"} %llu\n",
+			d->dz[i].cz->name,
+			(unsigned long long)d->dz[i].rz.st.notify_refused);
+	}
+	metric_head(f, "xdpns_zone_transfer_duration_seconds", "histogram",
+		    "Duration of IXFR and AXFR transfers.");
+	for (i = 0; i < d->eng.n_zones; i++) {
+		const struct refresh_stats *st = &d->dz[i].rz.st;
+
+		if (!d->dz[i].cz->n_primaries)
+			continue;
+		for (k = 0; k < REFRESH_DUR_BUCKETS; k++)
+			fprintf(f, "xdpns_zone_transfer_duration_seconds_bucket{zone=\"%s\","
+				   "le=\"%g\"} %llu\n",
+				d->dz[i].cz->name, refresh_dur_le[k],
+				(unsigned long long)st->dur_bucket[k]);
+		fprintf(f, "xdpns_zone_transfer_duration_seconds_bucket{zone=\"%s\","
+			   "le=\"+Inf\"} %llu\n",
+			d->dz[i].cz->name, (unsigned long long)st->dur_count);
+		fprintf(f, "xdpns_zone_transfer_duration_seconds_sum{zone=\"%s\"} %.3f\n",
+			d->dz[i].cz->name, st->dur_sum_ms / 1000.0);
+		fprintf(f, "xdpns_zone_transfer_duration_seconds_count{zone=\"%s\"} %llu\n",
+			d->dz[i].cz->name, (unsigned long long)st->dur_count);
+	}
 }
 
 static void report_stats(struct daemon *d, FILE *f, int json)
@@ -804,6 +967,17 @@ static int daemon_start(struct daemon *d, const char *path)
 	}
 	ev.data.fd = d->ctlfd;
 	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->ctlfd, &ev);
+	if (d->cfg.has_metrics) {
+		d->metricsfd = metrics_listen(&d->cfg.metrics);
+		if (d->metricsfd < 0) {
+			log_err("metrics %s: %s", d->cfg.metrics.text,
+				strerror(-d->metricsfd));
+			return d->metricsfd;
+		}
+		ev.data.fd = d->metricsfd;
+		epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->metricsfd, &ev);
+		log_info("metrics on http://%s/metrics", d->cfg.metrics.text);
+	}
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -855,6 +1029,8 @@ static void daemon_stop(struct daemon *d)
 
 	loader_close(&d->loader); /* detaches XDP first */
 	server_close(d->srv);
+	if (d->metricsfd >= 0)
+		close(d->metricsfd);
 	if (d->ctlfd > 0) {
 		close(d->ctlfd);
 		unlink(d->cfg.control);
@@ -894,7 +1070,7 @@ int daemon_run(const char *config_path)
 	int r;
 
 	memset(&d, 0, sizeof(d));
-	d.ctlfd = d.sigfd = d.epfd = d.xfrfd = -1;
+	d.ctlfd = d.sigfd = d.epfd = d.xfrfd = d.metricsfd = -1;
 	r = daemon_start(&d, config_path);
 	while (!r && !d.stop) {
 		struct epoll_event evs[32];
@@ -914,6 +1090,8 @@ int daemon_run(const char *config_path)
 				xfr_events(&d);
 			else if (fd == d.ctlfd)
 				control_handle(&d);
+			else if (fd == d.metricsfd)
+				metrics_handle(d.metricsfd, report_metrics, &d);
 			else
 				server_handle(d.srv, &d.eng, fd, evs[i].events);
 		}

@@ -188,6 +188,9 @@ int refresh_start(struct refresh_zone *rz, const struct zone *current,
 	return 0;
 }
 
+const double refresh_dur_le[REFRESH_DUR_BUCKETS] = { 0.01, 0.05, 0.1, 0.5,
+							 1,    5,    30,  300 };
+
 void refresh_finish(struct refresh_zone *rz, struct xfr_job *j,
 		    const struct zone *current, time_t now)
 {
@@ -214,8 +217,16 @@ void refresh_finish(struct refresh_zone *rz, struct xfr_job *j,
 			rz->st.axfr++;
 		else
 			rz->st.up_to_date++;
-		if (j->kind != XFR_KIND_NONE)
+		if (j->kind != XFR_KIND_NONE) {
+			int k;
+
 			rz->st.last_duration_ms = j->duration_ms;
+			rz->st.dur_count++;
+			rz->st.dur_sum_ms += j->duration_ms;
+			for (k = 0; k < REFRESH_DUR_BUCKETS; k++)
+				if (j->duration_ms <= refresh_dur_le[k] * 1000)
+					rz->st.dur_bucket[k]++;
+		}
 		rz->next_refresh = now + refresh;
 		if (current)
 			rz->expire_at = now + expire;

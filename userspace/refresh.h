@@ -17,6 +17,10 @@
 #define REFRESH_NO_DATA_RETRY_S 10 /* retry for a zone never transferred */
 #endif
 
+#define REFRESH_DUR_BUCKETS 8
+/* upper bounds of the duration buckets, seconds (then +Inf) */
+extern const double refresh_dur_le[REFRESH_DUR_BUCKETS];
+
 struct refresh_stats {
 	uint64_t ixfr, axfr, up_to_date; /* successful attempts by kind */
 	uint64_t bytes; /* transfer message bytes */
@@ -24,6 +28,10 @@ struct refresh_stats {
 	uint64_t fails[XFR_R_COUNT];
 	uint64_t notify_accepted, notify_refused;
 	uint64_t key_fallbacks; /* a primary rejected a key, the next one tried */
+	/* duration of transfers (IXFR, AXFR) as a histogram */
+	uint64_t dur_bucket[REFRESH_DUR_BUCKETS]; /* <= refresh_dur_le[k] s */
+	uint64_t dur_count;
+	uint64_t dur_sum_ms;
 };
 
 struct refresh_zone {

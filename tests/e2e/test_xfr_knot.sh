@@ -77,6 +77,7 @@ server:
   interfaces: [$IF_SRV]
   listen: [$SRV4@53]
   control: $SOCK
+  metrics: 127.0.0.1:9353
   storage: $TMP/storage
   xfr-idle-timeout: 2
 keys:
@@ -168,6 +169,15 @@ a0=$(xdp_counter answered)
 q "www.$XFR_ZONE" A >/dev/null
 a1=$(xdp_counter answered)
 check "answered from XDP again" [ $((a1 - a0)) = 1 ]
+
+ip netns exec "$NS_SRV" $PY -c "
+import urllib.request, sys
+sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:9353/metrics', timeout=3).read().decode())" >"$TMP/metrics" 2>&1
+check "metrics of a secondary pass promtool" bash -c "promtool check metrics <'$TMP/metrics'"
+# (the daemon was restarted above: its counters start again from zero)
+check "refreshes counted in the metrics" grep -qE '^xdpns_zone_transfers_total\{zone="[^"]+",kind="[a-z_]+"\} [1-9]' "$TMP/metrics"
+check "transfer durations as a histogram" grep -qE '^xdpns_zone_transfer_duration_seconds_bucket\{zone="[^"]+",le="\+Inf"\} [0-9]+' "$TMP/metrics"
+check "time to expiry exported" grep -qE '^xdpns_zone_expire_seconds\{zone="[^"]+"\} [0-9]+' "$TMP/metrics"
 
 netns_stop_xdpns
 check "daemon exited 0 on SIGTERM" [ $? = 0 ]
