@@ -322,7 +322,7 @@ static void test_unknown_keys(void **state)
 {
 	(void)state;
 	load_err("server:\n  foo: 1\nzones: [{name: a, file: a}]\n", -EINVAL,
-		 "conf.yaml:2: server.foo: unknown key; expected one of interfaces, listen, identity, version, control, storage, xdp-mode, xfr-max-records, xfr-max-bytes, xfr-idle-timeout, xfr-timeout");
+		 "conf.yaml:2: server.foo: unknown key; expected one of interfaces, listen, identity, version, metrics, control, storage, xdp-mode, xfr-max-records, xfr-max-bytes, xfr-idle-timeout, xfr-timeout");
 	load_err("zones:\n  - name: a\n    file: a\n    primary: [p1]\n",
 		 -EINVAL,
 		 "conf.yaml:4: zones[0].primary: unknown key; expected one of name, file, primaries, notify-from");
@@ -710,6 +710,29 @@ static void test_secondary_bad(void **state)
 	unlink("bad.secret");
 }
 
+static void test_metrics_key(void **state)
+{
+	const struct sockaddr_in *sin;
+	struct config cfg;
+
+	(void)state;
+	load_ok("server:\n  metrics: 127.0.0.1:9353\n"
+		"zones:\n  - name: example.com\n    file: /x\n", &cfg);
+	assert_true(cfg.has_metrics);
+	sin = (const struct sockaddr_in *)&cfg.metrics.addr;
+	assert_int_equal(sin->sin_family, AF_INET);
+	assert_int_equal(ntohs(sin->sin_port), 9353);
+	config_free(&cfg);
+	load_ok("server:\n  metrics: \"[::1]:9353\"\n"
+		"zones:\n  - name: example.com\n    file: /x\n", &cfg);
+	assert_int_equal(cfg.metrics.addr.ss_family, AF_INET6);
+	config_free(&cfg);
+	load_err("server:\n  metrics: 127.0.0.1\n"
+		 "zones:\n  - name: example.com\n    file: /x\n", -EINVAL,
+		 "conf.yaml:2: server.metrics: \"127.0.0.1\" is not an address; "
+		 "expected ADDR:PORT (e.g. 127.0.0.1:9353 or [::1]:9353)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -721,6 +744,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_interfaces_bad),
 		cmocka_unit_test(test_unknown_keys),
+		cmocka_unit_test(test_metrics_key),
 		cmocka_unit_test(test_repeated_key),
 		cmocka_unit_test(test_zone_missing_parts),
 		cmocka_unit_test(test_zones_missing),
