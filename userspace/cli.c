@@ -152,3 +152,54 @@ int cli_zone(int argc, char **argv)
 	snprintf(req, sizeof(req), "zone %s %s", verb, name);
 	return cli_call(&o, req);
 }
+
+int cli_lookup(int argc, char **argv)
+{
+	static const char usage[] =
+		"usage: xdpns lookup NAME TYPE [--dnssec] [--json] [-s PATH]\n"
+		"What the XDP maps hold for that query: hit or miss, where from\n"
+		"(the compiled entries or the LRU of slow-path answers), rcode,\n"
+		"section counts and body size. A miss is answered by the slow path.\n"
+		SOCK_HELP
+		"      --dnssec       the DO=1 variant\n"
+		"      --json         machine-readable output\n";
+	char req[CONTROL_MAX_REQ];
+	const char *name, *type;
+	struct cli_opts o;
+	int i, r, dnssec = 0, n = 0;
+	char *rest[8];
+
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("%s", usage);
+		return 0;
+	}
+	if (argc < 3) {
+		fprintf(stderr, "%s", usage);
+		return 2;
+	}
+	name = argv[1];
+	type = argv[2];
+	rest[n++] = argv[0];
+	for (i = 3; i < argc && n < 7; i++) {
+		if (!strcmp(argv[i], "--dnssec"))
+			dnssec = 1;
+		else
+			rest[n++] = argv[i];
+	}
+	if (i < argc) {
+		fprintf(stderr, "%s", usage);
+		return 2;
+	}
+	rest[n] = NULL;
+	r = cli_parse(n, rest, usage, 1, &o);
+	if (r <= 0)
+		return -r;
+	if (strlen(name) > 255 || strpbrk(name, " \n") || strpbrk(type, " \n") ||
+	    strlen(type) > 20) {
+		fprintf(stderr, "xdpns: '%s %s' is not a name and a type\n", name, type);
+		return 2;
+	}
+	snprintf(req, sizeof(req), "lookup %s %s%s%s", name, type,
+		 dnssec ? " do" : "", o.json ? " --json" : "");
+	return cli_call(&o, req);
+}

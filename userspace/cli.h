@@ -6,6 +6,7 @@
 int cli_status(int argc, char **argv);
 int cli_stats(int argc, char **argv);
 int cli_reload(int argc, char **argv);
+int cli_lookup(int argc, char **argv);
 int cli_zone(int argc, char **argv);
 
 #endif

@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <endian.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "refresh.h"
 #include "server.h"
 #include "xfr.h"
+#include "wire.h"
 #include "zone.h"
 
 struct dzone {
@@ -733,6 +735,8 @@ static void report_status(struct daemon *d, FILE *f, int json)
 
 /* ---- control requests ---- */
 
+static int control_lookup(struct daemon *d, const char *args, FILE *f, int json);
+
 /* "refresh NAME" or "retransfer NAME" */
 static int control_zone(struct daemon *d, const char *args, FILE *f)
 {
@@ -796,6 +800,8 @@ static void control_handle(struct daemon *d)
 		report_status(d, f, json);
 	} else if (!strncmp(req, "zone ", 5)) {
 		ok = control_zone(d, req + 5, f);
+	} else if (!strncmp(req, "lookup ", 7)) {
+		ok = control_lookup(d, req + 7, f, json);
 	} else if (!strcmp(req, "reload")) {
 		for (i = 0; i < d->eng.n_zones; i++) {
 			if (zone_reload(d, i)) {
@@ -817,6 +823,81 @@ static void control_handle(struct daemon *d)
 		send(fd, buf, len, MSG_NOSIGNAL);
 	free(buf);
 	close(fd);
+}
+
+/* "lookup NAME TYPE [do]": what XDP holds for that key. */
+static int control_lookup(struct daemon *d, const char *args, FILE *f, int json)
+{
+	static const char *const cls_name[] = { "none", "S", "M", "L" };
+	char name[300], type[32], opt[16] = "";
+	struct mapsync_probe p;
+	ldns_rdf *dn;
+	ldns_rr_type t;
+	uint8_t canon[256];
+	size_t len;
+	int dnssec_ok, r;
+
+	if (sscanf(args, "%299s %31s %15s", name, type, opt) < 2) {
+		fprintf(f, "usage: lookup NAME TYPE [do]\n");
+		return 0;
+	}
+	dnssec_ok = !strcmp(opt, "do");
+	t = ldns_get_rr_type_by_name(type);
+	dn = ldns_dname_new_frm_str(name);
+	if (!t || !dn) {
+		fprintf(f, "'%s %s' is not a name and a type\n", name, type);
+		if (dn)
+			ldns_rdf_deep_free(dn);
+		return 0;
+	}
+	len = ldns_rdf_size(dn);
+	name_lower(canon, ldns_rdf_data(dn), len);
+	ldns_rdf_deep_free(dn);
+	r = mapsync_probe(d->ms, canon, len, t, dnssec_ok, &p);
+	if (r) {
+		fprintf(f, "reading the maps failed: %s\n", strerror(-r));
+		return 0;
+	}
+	if (json) {
+		fprintf(f, "{\"name\":\"%s\",\"type\":\"%s\",\"dnssec_ok\":%s,"
+			   "\"hit\":%s,\"source\":\"%s\",\"stale\":%s",
+			name, type, dnssec_ok ? "true" : "false",
+			p.found ? "true" : "false",
+			p.from_lru ? "lru" : "entries", p.stale ? "true" : "false");
+		if (p.found)
+			fprintf(f, ",\"zone_slot\":%u,\"generation\":%u,"
+				   "\"rcode\":\"%s\",\"aa\":%s,\"answer\":%u,"
+				   "\"authority\":%u,\"additional\":%u,"
+				   "\"body_bytes\":%d,\"blob_class\":\"%s\"",
+				p.zone, p.gen,
+				daemon_rcode_name(be16toh(p.hdr.flags) & 0xf),
+				be16toh(p.hdr.flags) & 0x0400 ? "true" : "false",
+				be16toh(p.hdr.ancount), be16toh(p.hdr.nscount),
+				be16toh(p.hdr.arcount),
+				p.hdr.len == 0xffff ? -1 : p.hdr.len, cls_name[p.cls & 3]);
+		fprintf(f, "}\n");
+		return 1;
+	}
+	if (!p.found) {
+		fprintf(f, "%s %s%s: miss%s (XDP passes it to the slow path)\n", name,
+			type, dnssec_ok ? " +do" : "",
+			p.stale ? ", an entry of an older generation" : "");
+		return 1;
+	}
+	fprintf(f, "%s %s%s: hit in %s, zone slot %u, generation %u\n", name, type,
+		dnssec_ok ? " +do" : "", p.from_lru ? "the LRU" : "the entries",
+		p.zone, p.gen);
+	fprintf(f, "  rcode %s%s, answer %u, authority %u, additional %u\n",
+		daemon_rcode_name(be16toh(p.hdr.flags) & 0xf),
+		be16toh(p.hdr.flags) & 0x0400 ? ", AA" : "",
+		be16toh(p.hdr.ancount), be16toh(p.hdr.nscount),
+		be16toh(p.hdr.arcount));
+	if (p.hdr.len == 0xffff)
+		fprintf(f, "  body too big for UDP: XDP answers TC=1\n");
+	else
+		fprintf(f, "  body %u bytes in blob class %s, %u cut points\n",
+			p.hdr.len, cls_name[p.cls & 3], p.hdr.n_cuts);
+	return 1;
 }
 
 /* ---- lifecycle ---- */

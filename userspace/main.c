@@ -19,6 +19,7 @@ static const char usage[] =
 	"commands:\n"
 	"  serve -c FILE [-v]   run the daemon in the foreground\n"
 	"  check-config -c FILE validate the configuration and zone files\n"
+	"  lookup NAME TYPE     what the XDP maps hold for that query\n"
 	"  status [--json]      attached interfaces, zones and serials\n"
 	"  stats [--json]       XDP and slow-path counters\n"
 	"  reload               re-read zone files\n"
@@ -150,6 +151,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "serve"))
 		return cmd_serve(argc - 1, argv + 1);
+	if (!strcmp(cmd, "lookup"))
+		return cli_lookup(argc - 1, argv + 1);
 	if (!strcmp(cmd, "check-config"))
 		return cmd_check_config(argc - 1, argv + 1);
 	if (!strcmp(cmd, "status"))

@@ -678,6 +678,57 @@ int mapsync_cache(struct mapsync *ms, const struct engine_zone *ez,
 	return 0;
 }
 
+int mapsync_probe(struct mapsync *ms, const uint8_t *name, size_t len,
+		  uint16_t qtype, int dnssec_ok, struct mapsync_probe *out)
+{
+	struct xdpns_lru_value lv;
+	struct xdpns_entry ent;
+	struct xdpns_zone zv;
+	struct xdpns_key key;
+	uint32_t ref, idx;
+	int lru_fd;
+
+	memset(out, 0, sizeof(*out));
+	if (len == 0 || len > 255)
+		return -EINVAL;
+	mapsync_key(&key, name, len, qtype);
+	if (!bpf_map_lookup_elem(ENTRIES_FD(ms, &key), &key, &ent)) {
+		struct xdpns_blob_l blob;
+
+		out->zone = ent.zone;
+		if (bpf_map_lookup_elem(ms->fds.zones, &ent.zone, &zv) || !zv.gen)
+			return 0;
+		out->gen = zv.gen;
+		if (ent.half[zv.gen & 1].gen != zv.gen) {
+			out->stale = 1;
+			return 0;
+		}
+		ref = ent.half[zv.gen & 1].ref[dnssec_ok ? XDPNS_VAR_DO : XDPNS_VAR_NODO];
+		out->cls = ref >> XDPNS_REF_CLASS_SHIFT;
+		idx = ref & XDPNS_REF_INDEX_MASK;
+		if (out->cls < XDPNS_BLOB_S || out->cls > XDPNS_BLOB_L ||
+		    bpf_map_lookup_elem(ms->blob_fd[out->cls], &idx, &blob))
+			return -EIO;
+		out->hdr = blob.h;
+		out->found = 1;
+		return 0;
+	}
+	key.variant = 1 + (dnssec_ok ? XDPNS_VAR_DO : XDPNS_VAR_NODO);
+	lru_fd = key.name_len <= XDPNS_LRU_SHORT ? ms->fds.lru_short : ms->fds.lru_long;
+	if (lru_fd >= 0 && !bpf_map_lookup_elem(lru_fd, &key, &lv)) {
+		out->zone = lv.zone;
+		if (bpf_map_lookup_elem(ms->fds.zones, &lv.zone, &zv))
+			return 0;
+		out->gen = zv.gen;
+		out->from_lru = 1;
+		out->stale = lv.gen != zv.gen;
+		out->found = !out->stale;
+		out->cls = XDPNS_BLOB_M;
+		out->hdr = lv.blob.h;
+	}
+	return 0;
+}
+
 int mapsync_remove(struct mapsync *ms, uint32_t slot)
 {
 	struct zone_state *zs;

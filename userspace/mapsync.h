@@ -46,6 +46,19 @@ int mapsync_cache(struct mapsync *ms, const struct engine_zone *ez,
 		  const uint8_t *name, size_t len, uint16_t qtype, int dnssec_ok,
 		  const struct answer *a);
 
+/* What XDP would find for (name, qtype, DO): the operator's first
+ * debugging step (`xdpns lookup`). */
+struct mapsync_probe {
+	int found; /* an entry (or LRU answer) valid for the zone's generation */
+	int from_lru;
+	int stale; /* an entry exists but for another generation */
+	uint32_t zone, gen;
+	enum xdpns_blob_class cls;
+	struct xdpns_blob_hdr hdr; /* flags, counts, body length, cuts */
+};
+int mapsync_probe(struct mapsync *ms, const uint8_t *name, size_t len,
+		  uint16_t qtype, int dnssec_ok, struct mapsync_probe *out);
+
 /* Stop serving slot from XDP and free what it used. */
 int mapsync_remove(struct mapsync *ms, uint32_t slot);
 /* Set zone flags (XDPNS_ZONE_F_*) without changing its data. */

@@ -51,6 +51,21 @@ check "TC from XDP, then the full answer over TCP" grep -q 'ANSWER: 4' <<<"$out"
 a2=$(xdp_counter truncated)
 check "truncated counter moved" [ "$a2" -ge 1 ]
 
+echo "xdpns lookup"
+lk() { ip netns exec "$NS_SRV" "$XDPNS" lookup "$@" -s "$SOCK"; }
+out=$(lk www.example.com A)
+check "lookup of a compiled key is a hit in the entries" grep -q "www.example.com A: hit in the entries" <<<"$out"
+check "with its rcode and counts" grep -q "rcode NOERROR, AA, answer 1, authority 0, additional 0" <<<"$out"
+out=$(lk never.example.com TXT)
+check "lookup of an unseen name is a miss" grep -q "miss" <<<"$out"
+out=$(lk nope.example.com A --json)
+check "lookup --json of the NXDOMAIN cached earlier: hit in the LRU" \
+	$PY -c "import json,sys; d=json.loads(sys.argv[1]); sys.exit(not (d['hit'] and d['source']=='lru' and d['rcode']=='NXDOMAIN'))" "$out"
+out=$(lk big.example.com TXT --dnssec)
+check "lookup of a body too big for UDP says so" grep -q "XDP answers TC=1\|body" <<<"$out"
+lk www.example.com >/dev/null 2>&1
+check "lookup without a type exits 2" [ $? = 2 ]
+
 echo "identity: CHAOS, NSID, cookies"
 out=$(cli kdig @$SRV4 id.server CH TXT +short)
 check "id.server CH TXT gives the identity" [ "$out" = '"e2e-test"' ]
