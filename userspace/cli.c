@@ -203,3 +203,54 @@ int cli_lookup(int argc, char **argv)
 		 dnssec ? " do" : "", o.json ? " --json" : "");
 	return cli_call(&o, req);
 }
+
+/* attach IFACE [--mode native|generic] / detach IFACE */
+int cli_attach(int argc, char **argv, int attach)
+{
+	static const char ausage[] =
+		"usage: xdpns attach IFACE [--mode native|generic] [-s PATH]\n"
+		"Attach the XDP program to IFACE while the daemon runs (native\n"
+		"mode falls back to generic with a warning).\n" SOCK_HELP;
+	static const char dusage[] =
+		"usage: xdpns detach IFACE [-s PATH]\n"
+		"Detach XDP from IFACE; its queries go to the slow path.\n" SOCK_HELP;
+	const char *usage = attach ? ausage : dusage;
+	char req[CONTROL_MAX_REQ], *rest[8];
+	const char *iface, *mode = "native";
+	struct cli_opts o;
+	int i, r, n = 0;
+
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("%s", usage);
+		return 0;
+	}
+	if (argc < 2 || argv[1][0] == '-') {
+		fprintf(stderr, "%s", usage);
+		return 2;
+	}
+	iface = argv[1];
+	rest[n++] = argv[0];
+	for (i = 2; i < argc && n < 7; i++) {
+		if (attach && !strcmp(argv[i], "--mode") && i + 1 < argc)
+			mode = argv[++i];
+		else
+			rest[n++] = argv[i];
+	}
+	rest[n] = NULL;
+	if (strcmp(mode, "native") && strcmp(mode, "generic")) {
+		fprintf(stderr, "xdpns: --mode %s: expected native or generic\n", mode);
+		return 2;
+	}
+	if (strlen(iface) >= 16 || strpbrk(iface, " \n")) {
+		fprintf(stderr, "xdpns: '%s' is not an interface name\n", iface);
+		return 2;
+	}
+	r = cli_parse(n, rest, usage, 0, &o);
+	if (r <= 0)
+		return -r;
+	if (attach)
+		snprintf(req, sizeof(req), "attach %s %s", iface, mode);
+	else
+		snprintf(req, sizeof(req), "detach %s", iface);
+	return cli_call(&o, req);
+}

@@ -7,6 +7,7 @@ int cli_status(int argc, char **argv);
 int cli_stats(int argc, char **argv);
 int cli_reload(int argc, char **argv);
 int cli_lookup(int argc, char **argv);
+int cli_attach(int argc, char **argv, int attach); /* 0: detach */
 int cli_zone(int argc, char **argv);
 
 #endif

@@ -1,6 +1,7 @@
 #include <ctype.h>
 #include <endian.h>
 #include <errno.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -800,6 +801,35 @@ static void control_handle(struct daemon *d)
 		report_status(d, f, json);
 	} else if (!strncmp(req, "zone ", 5)) {
 		ok = control_zone(d, req + 5, f);
+	} else if (!strncmp(req, "attach ", 7) || !strncmp(req, "detach ", 7)) {
+		char ifname[IF_NAMESIZE + 1] = "", mode[16] = "native";
+		int r;
+
+		if (sscanf(req + 7, "%16s %15s", ifname, mode) < 1 ||
+		    strlen(ifname) >= IF_NAMESIZE) {
+			ok = 0;
+			fprintf(f, "usage: attach IFACE [native|generic] | detach IFACE\n");
+		} else if (req[0] == 'a') {
+			r = loader_attach(&d->loader, ifname, mode);
+			ok = !r;
+			if (r)
+				fprintf(f, "attaching XDP to %s failed: %s\n", ifname,
+					r == -EEXIST ? "already attached" : strerror(-r));
+			else
+				fprintf(f, "%s: XDP attached in %s mode\n", ifname,
+					d->loader.ifs[d->loader.n_ifs - 1].generic ?
+						"generic" : "native");
+		} else {
+			r = loader_detach(&d->loader, ifname);
+			ok = !r;
+			if (r)
+				fprintf(f, "detaching XDP from %s failed: %s\n", ifname,
+					r == -ENOENT ? "not attached by xdpns" :
+						       strerror(-r));
+			else
+				fprintf(f, "%s: XDP detached; the slow path answers "
+					   "its queries\n", ifname);
+		}
 	} else if (!strncmp(req, "lookup ", 7)) {
 		ok = control_lookup(d, req + 7, f, json);
 	} else if (!strcmp(req, "reload")) {

@@ -20,6 +20,8 @@ static const char usage[] =
 	"  serve -c FILE [-v]   run the daemon in the foreground\n"
 	"  check-config -c FILE validate the configuration and zone files\n"
 	"  lookup NAME TYPE     what the XDP maps hold for that query\n"
+	"  attach IFACE         attach XDP while running (--mode native|generic)\n"
+	"  detach IFACE         detach XDP; the slow path answers meanwhile\n"
 	"  status [--json]      attached interfaces, zones and serials\n"
 	"  stats [--json]       XDP and slow-path counters\n"
 	"  reload               re-read zone files\n"
@@ -151,6 +153,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "serve"))
 		return cmd_serve(argc - 1, argv + 1);
+	if (!strcmp(cmd, "attach") || !strcmp(cmd, "detach"))
+		return cli_attach(argc - 1, argv + 1, cmd[0] == 'a');
 	if (!strcmp(cmd, "lookup"))
 		return cli_lookup(argc - 1, argv + 1);
 	if (!strcmp(cmd, "check-config"))

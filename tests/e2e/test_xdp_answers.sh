@@ -66,6 +66,27 @@ check "lookup of a body too big for UDP says so" grep -q "XDP answers TC=1\|body
 lk www.example.com >/dev/null 2>&1
 check "lookup without a type exits 2" [ $? = 2 ]
 
+echo "detach and attach while running"
+ctl() { ip netns exec "$NS_SRV" "$XDPNS" "$@" -s "$SOCK"; }
+out=$(ctl detach $IF_SRV)
+check "detach succeeds" grep -q "XDP detached" <<<"$out"
+check "no XDP program on the interface" bash -c "! ip -n $NS_SRV link show $IF_SRV | grep -q prog/xdp"
+a0=$(xdp_counter answered)
+out=$(cli kdig @$SRV4 www.example.com A +short)
+check "still answered meanwhile (slow path)" [ "$out" = "198.18.0.80" ]
+check "and not by XDP" [ "$(xdp_counter answered)" = "$a0" ]
+ctl detach $IF_SRV >/dev/null 2>&1
+check "detaching again fails (exit 1)" [ $? = 1 ]
+out=$(ctl attach $IF_SRV --mode native)
+check "attach succeeds in native mode" grep -q "attached in native mode" <<<"$out"
+out=$(cli kdig @$SRV4 www.example.com A +short)
+check "answered again" [ "$out" = "198.18.0.80" ]
+check "by XDP" [ "$(xdp_counter answered)" = $((a0 + 1)) ]
+ctl attach $IF_SRV >/dev/null 2>&1
+check "attaching twice fails (exit 1)" [ $? = 1 ]
+ctl attach $IF_SRV --mode fast >/dev/null 2>&1
+check "a bad mode is a usage error (exit 2)" [ $? = 2 ]
+
 echo "identity: CHAOS, NSID, cookies"
 out=$(cli kdig @$SRV4 id.server CH TXT +short)
 check "id.server CH TXT gives the identity" [ "$out" = '"e2e-test"' ]
