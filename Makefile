@@ -119,8 +119,26 @@ bench-scale: deps
 	@$(MAKE) --no-print-directory all
 	@bench/scale.sh
 
-install: $(BUILD)/xdpns $(BUILD)/peer_pass.bpf.o
+# The binary in $(PREFIX)/sbin, man pages in $(PREFIX)/share/man, the
+# systemd unit in $(PREFIX)/lib/systemd/system (systemd looks in
+# /usr/local/lib/systemd/system too; PREFIX=/usr for a package puts it in
+# /usr/lib/systemd/system) with its paths set to $(PREFIX), and
+# $(SYSCONFDIR)/xdpns/xdpns.yaml.example. DESTDIR stages it all elsewhere.
+SYSCONFDIR ?= /etc
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+
+install: $(BUILD)/xdpns
 	install -D -m 0755 $(BUILD)/xdpns $(DESTDIR)$(PREFIX)/sbin/xdpns
+	install -D -m 0644 man/xdpns.8 $(DESTDIR)$(MANDIR)/man8/xdpns.8
+	install -D -m 0644 man/xdpns.conf.5 $(DESTDIR)$(MANDIR)/man5/xdpns.conf.5
+	install -d $(DESTDIR)$(UNITDIR)
+	sed -e 's|/usr/local/sbin/|$(PREFIX)/sbin/|g' \
+		-e 's|/etc/xdpns/|$(SYSCONFDIR)/xdpns/|g' \
+		packaging/xdpns.service >$(DESTDIR)$(UNITDIR)/xdpns.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/xdpns.service
+	install -D -m 0644 packaging/xdpns.yaml.example \
+		$(DESTDIR)$(SYSCONFDIR)/xdpns/xdpns.yaml.example
 
 clean:
 	rm -rf $(BUILD)

@@ -10,7 +10,7 @@ PKGS=(
 	iproute2 ethtool ldnsutils
 	knot knot-dnsutils nsd bind9 bind9-dnsutils
 	dnsperf python3 python3-dnspython
-	gnuplot-nox libclang-rt-14-dev prometheus
+	gnuplot-nox libclang-rt-14-dev prometheus man-db systemd
 )
 
 missing=()
