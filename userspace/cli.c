@@ -121,7 +121,9 @@ int cli_reload(int argc, char **argv)
 int cli_zone(int argc, char **argv)
 {
 	static const char usage[] =
-		"usage: xdpns zone refresh|retransfer NAME [-s PATH]\n"
+		"usage: xdpns zone list | zone show|refresh|retransfer NAME [-s PATH]\n"
+		"list: every zone with its kind, serial, records and XDP entries.\n"
+		"show: one zone in detail (primaries, timers, transfers).\n"
 		"refresh: ask the zone's primaries for its SOA now and transfer\n"
 		"(IXFR, else AXFR) when they have a newer serial.\n"
 		"retransfer: AXFR from the primaries now, whatever the serials.\n"
@@ -136,7 +138,14 @@ int cli_zone(int argc, char **argv)
 		printf("%s", usage);
 		return 0;
 	}
-	if (argc < 3 || (strcmp(argv[1], "refresh") && strcmp(argv[1], "retransfer"))) {
+	if (argc >= 2 && !strcmp(argv[1], "list")) {
+		r = cli_parse(argc - 1, argv + 1, usage, 0, &o);
+		if (r <= 0)
+			return -r;
+		return cli_call(&o, "zone list");
+	}
+	if (argc < 3 || (strcmp(argv[1], "refresh") && strcmp(argv[1], "retransfer") &&
+			 strcmp(argv[1], "show"))) {
 		fprintf(stderr, "%s", usage);
 		return 2;
 	}

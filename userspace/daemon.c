@@ -739,15 +739,85 @@ static void report_status(struct daemon *d, FILE *f, int json)
 static int control_lookup(struct daemon *d, const char *args, FILE *f, int json);
 
 /* "refresh NAME" or "retransfer NAME" */
+/* zone list: one line per zone, columns that fit 100. */
+static int zone_list(struct daemon *d, FILE *f)
+{
+	int i;
+
+	fprintf(f, "%-34s %-9s %12s %10s %10s  %s\n", "ZONE", "KIND", "SERIAL",
+		"RECORDS", "ENTRIES", "STATE");
+	for (i = 0; i < d->eng.n_zones; i++) {
+		const struct zone *z = d->eng.zones[i].zone;
+
+		fprintf(f, "%-34s %-9s %12u %10zu %10llu  %s\n", d->dz[i].cz->name,
+			d->dz[i].secondary ? "secondary" : "primary",
+			z ? z->serial : 0, z ? z->n_records : 0,
+			(unsigned long long)mapsync_zone_entries(d->ms,
+								 d->eng.zones[i].slot),
+			!z ? "no data" : d->eng.zones[i].expired ? "EXPIRED" : "served");
+	}
+	return 1;
+}
+
+/* zone show NAME: everything known about one zone. */
+static int zone_show(struct daemon *d, int i, FILE *f)
+{
+	const struct zone *z = d->eng.zones[i].zone;
+	const struct dzone *dz = &d->dz[i];
+	time_t now = time(NULL);
+	int k;
+
+	fprintf(f, "zone       %s\n", dz->cz->name);
+	fprintf(f, "kind       %s\n", dz->secondary ? "secondary" : "primary (file)");
+	if (dz->cz->file)
+		fprintf(f, "file       %s\n", dz->cz->file);
+	fprintf(f, "state      %s\n", !z ? "no data" :
+			d->eng.zones[i].expired ? "EXPIRED (SERVFAIL)" : "served");
+	if (z) {
+		fprintf(f, "serial     %u\n", z->serial);
+		fprintf(f, "records    %zu in %zu RRsets at %zu names%s\n",
+			z->n_records, z->n_rrsets, z->n_nodes,
+			z->signed_zone ? ", signed" : "");
+		if (z->signed_zone)
+			fprintf(f, "denial     %s\n", z->nsec3_ok ? "NSEC3" : "NSEC");
+	}
+	fprintf(f, "xdp        %llu entries, generation %u\n",
+		(unsigned long long)mapsync_zone_entries(d->ms, d->eng.zones[i].slot),
+		mapsync_generation(d->ms, d->eng.zones[i].slot));
+	if (dz->secondary) {
+		const struct refresh_zone *rz = &dz->rz;
+
+		fprintf(f, "primaries ");
+		for (k = 0; k < dz->cz->n_primaries; k++)
+			fprintf(f, " %s (%s)%s", d->cfg.remotes[dz->cz->primaries[k]].id,
+				d->cfg.remotes[dz->cz->primaries[k]].addr.text,
+				k == rz->last_primary ? " [last used]" : "");
+		fprintf(f, "\nremote     serial %u\n", rz->remote_serial);
+		fprintf(f, "timers     next refresh in %llds",
+			(long long)(rz->job ? 0 : rz->next_refresh > now ?
+						   rz->next_refresh - now : 0));
+		if (rz->expire_at)
+			fprintf(f, ", expires in %llds", (long long)(rz->expire_at - now));
+		fprintf(f, "\n");
+		report_xfr_text(d, i, f);
+	}
+	if (dz->error[0])
+		fprintf(f, "last error %s\n", dz->error);
+	return 1;
+}
+
 static int control_zone(struct daemon *d, const char *args, FILE *f)
 {
 	char verb[16], name[300];
 	size_t n;
 	int i, force;
 
+	if (!strcmp(args, "list"))
+		return zone_list(d, f);
 	if (sscanf(args, "%15s %295s", verb, name) != 2 ||
-	    (strcmp(verb, "refresh") && strcmp(verb, "retransfer"))) {
-		fprintf(f, "usage: zone refresh|retransfer NAME\n");
+	    (strcmp(verb, "refresh") && strcmp(verb, "retransfer") &&
+	     strcmp(verb, "show"))) {
+		fprintf(f, "usage: zone list | zone show|refresh|retransfer NAME\n");
 		return 0;
 	}
 	force = !strcmp(verb, "retransfer");
@@ -766,6 +836,8 @@ static int control_zone(struct daemon *d, const char *args, FILE *f)
 			name);
 		return 0;
 	}
+	if (!strcmp(verb, "show"))
+		return zone_show(d, i, f);
 	if (!d->dz[i].secondary) {
 		fprintf(f, "zone %s has no primaries (it is served from %s); use "
 			   "xdpns reload\n", name, d->dz[i].cz->file);

@@ -25,6 +25,8 @@ static const char usage[] =
 	"  status [--json]      attached interfaces, zones and serials\n"
 	"  stats [--json]       XDP and slow-path counters\n"
 	"  reload               re-read zone files\n"
+	"  zone list            every zone: kind, serial, records, entries\n"
+	"  zone show NAME       one zone in detail\n"
 	"  zone refresh NAME    check the primaries of a secondary zone now\n"
 	"  zone retransfer NAME AXFR a secondary zone now\n"
 	"  version              print the version\n"

@@ -66,6 +66,15 @@ check "lookup of a body too big for UDP says so" grep -q "XDP answers TC=1\|body
 lk www.example.com >/dev/null 2>&1
 check "lookup without a type exits 2" [ $? = 2 ]
 
+echo "zone list and zone show"
+out=$(ip netns exec "$NS_SRV" "$XDPNS" zone list -s "$SOCK")
+check "zone list shows the zone as a served primary" grep -qE '^example\.com\. +primary +2026112301 +[0-9]+ +[0-9]+  served$' <<<"$out"
+check "zone list fits 100 columns" [ "$(awk '{ if (length > m) m = length } END { print m }' <<<"$out")" -le 100 ]
+out=$(ip netns exec "$NS_SRV" "$XDPNS" zone show example.com -s "$SOCK")
+check "zone show gives serial and XDP entries" bash -c 'grep -q "^serial     2026112301" <<<"$1" && grep -q "^xdp        [0-9]* entries" <<<"$1"' _ "$out"
+ip netns exec "$NS_SRV" "$XDPNS" zone show nosuch.example -s "$SOCK" >/dev/null 2>&1
+check "zone show of an unknown zone exits 1" [ $? = 1 ]
+
 echo "detach and attach while running"
 ctl() { ip netns exec "$NS_SRV" "$XDPNS" "$@" -s "$SOCK"; }
 out=$(ctl detach $IF_SRV)

@@ -174,6 +174,11 @@ ip netns exec "$NS_SRV" $PY -c "
 import urllib.request, sys
 sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:9353/metrics', timeout=3).read().decode())" >"$TMP/metrics" 2>&1
 check "metrics of a secondary pass promtool" bash -c "promtool check metrics <'$TMP/metrics'"
+out=$(ip netns exec "$NS_SRV" "$XDPNS" zone show "$XFR_ZONE" -s "$SOCK")
+check "zone show of a secondary names its primaries and timers" \
+	bash -c 'grep -q "^kind       secondary" <<<"$1" && grep -q "^primaries " <<<"$1" && grep -q "^timers     next refresh in" <<<"$1"' _ "$out"
+out=$(ip netns exec "$NS_SRV" "$XDPNS" zone list -s "$SOCK")
+check "zone list shows it as a secondary" grep -qE "^${XFR_ZONE//./\\.}\.? +secondary " <<<"$out"
 # (the daemon was restarted above: its counters start again from zero)
 check "refreshes counted in the metrics" grep -qE '^xdpns_zone_transfers_total\{zone="[^"]+",kind="[a-z_]+"\} [1-9]' "$TMP/metrics"
 check "transfer durations as a histogram" grep -qE '^xdpns_zone_transfer_duration_seconds_bucket\{zone="[^"]+",le="\+Inf"\} [0-9]+' "$TMP/metrics"
