@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
@@ -18,9 +19,11 @@ static int cli_parse(int argc, char **argv, const char *usage, int allow_json,
 	static const struct option longs[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "watch", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	char *end;
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -35,6 +38,14 @@ static int cli_parse(int argc, char **argv, const char *usage, int allow_json,
 			if (!allow_json)
 				goto bad;
 			o->json = 1;
+			break;
+		case 'w':
+			/* only commands that say --watch in their usage */
+			if (!strstr(usage, "--watch"))
+				goto bad;
+			o->watch = strtod(optarg, &end);
+			if (*end || !(o->watch >= 0.1 && o->watch <= 3600))
+				goto bad;
 			break;
 		case 'h':
 			printf("%s", usage);
@@ -89,18 +100,90 @@ int cli_status(int argc, char **argv)
 	return cli_call(&o, o.json ? "status --json" : "status");
 }
 
+/* A number after "key": in the daemon's JSON (first occurrence after
+ * the section name). */
+static unsigned long long json_num(const char *js, const char *section,
+				   const char *key)
+{
+	const char *p = section ? strstr(js, section) : js;
+	char pat[64];
+
+	if (!p)
+		return 0;
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(p, pat);
+	return p ? strtoull(p + strlen(pat), NULL, 10) : 0;
+}
+
+/* stats --watch N: rates per second between two snapshots, forever. */
+static int stats_watch(const struct cli_opts *o)
+{
+	unsigned long long prev[6] = { 0 }, cur[6];
+	int first = 1, row = 0;
+
+	for (;;) {
+		char *js = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&js, &len);
+		int r;
+
+		if (!f)
+			return 1;
+		r = control_request(o->sock, "stats --json", f, stderr);
+		fclose(f);
+		if (r) {
+			free(js);
+			cli_call(o, "stats --json"); /* says why, as the others do */
+			return 1;
+		}
+		cur[0] = json_num(js, "\"xdp\"", "received");
+		cur[1] = json_num(js, "\"xdp\"", "answered");
+		cur[2] = json_num(js, "\"slowpath\"", "udp_queries");
+		cur[3] = json_num(js, "\"slowpath\"", "tcp_queries");
+		cur[4] = json_num(js, "\"xdp\"", "truncated");
+		cur[5] = json_num(js, "\"passed\"", "miss");
+		free(js);
+		if (!first) {
+			double dt = o->watch;
+			unsigned long long ans = cur[1] - prev[1];
+			unsigned long long slow = cur[2] - prev[2] + cur[3] - prev[3];
+
+			if (row++ % 20 == 0)
+				printf("%12s %12s %12s %12s %12s %9s\n", "XDP rx/s",
+				       "XDP ans/s", "slow q/s", "TC/s", "miss/s", "XDP hit");
+			printf("%12.0f %12.0f %12.0f %12.0f %12.0f %8.1f%%\n",
+			       (cur[0] - prev[0]) / dt, ans / dt, slow / dt,
+			       (cur[4] - prev[4]) / dt, (cur[5] - prev[5]) / dt,
+			       ans + slow ? 100.0 * ans / (ans + slow) : 0.0);
+			fflush(stdout);
+		}
+		first = 0;
+		memcpy(prev, cur, sizeof(prev));
+		usleep((useconds_t)(o->watch * 1e6));
+	}
+}
+
 int cli_stats(int argc, char **argv)
 {
 	static const char usage[] =
-		"usage: xdpns stats [-s PATH] [--json]\n"
+		"usage: xdpns stats [-s PATH] [--json | --watch SECONDS]\n"
 		"XDP counters summed over CPUs (received, answered, passed by reason,\n"
-		"by rcode), slow-path counters and map usage.\n" SOCK_HELP
-		"      --json         machine-readable output\n";
+		"by rcode), slow-path counters and map usage. --watch prints rates per\n"
+		"second and the share answered in XDP every SECONDS until interrupted.\n"
+		SOCK_HELP
+		"      --json         machine-readable output\n"
+		"      --watch SECS   rates per second, every SECS seconds\n";
 	struct cli_opts o;
 	int r = cli_parse(argc, argv, usage, 1, &o);
 
 	if (r <= 0)
 		return -r;
+	if (o.watch > 0 && o.json) {
+		fprintf(stderr, "%s", usage);
+		return 2;
+	}
+	if (o.watch > 0)
+		return stats_watch(&o);
 	return cli_call(&o, o.json ? "stats --json" : "stats");
 }
 

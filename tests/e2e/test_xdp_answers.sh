@@ -66,6 +66,17 @@ check "lookup of a body too big for UDP says so" grep -q "XDP answers TC=1\|body
 lk www.example.com >/dev/null 2>&1
 check "lookup without a type exits 2" [ $? = 2 ]
 
+echo "stats --watch"
+( for i in $(seq 1 30); do cli kdig @$SRV4 www.example.com A +short >/dev/null; sleep 0.1; done ) &
+load=$!
+out=$(timeout 3.5 ip netns exec "$NS_SRV" "$XDPNS" stats --watch 1 -s "$SOCK")
+wait $load
+check "stats --watch prints a header" grep -q "XDP ans/s" <<<"$out"
+check "and rates: some queries per second answered in XDP" \
+	bash -c "awk 'NR > 1 && \$2 > 0 { ok = 1 } END { exit !ok }' <<<\"\$1\"" _ "$out"
+ip netns exec "$NS_SRV" "$XDPNS" stats --watch 0 -s "$SOCK" >/dev/null 2>&1
+check "a bad --watch is a usage error (exit 2)" [ $? = 2 ]
+
 echo "zone list and zone show"
 out=$(ip netns exec "$NS_SRV" "$XDPNS" zone list -s "$SOCK")
 check "zone list shows the zone as a served primary" grep -qE '^example\.com\. +primary +2026112301 +[0-9]+ +[0-9]+  served$' <<<"$out"
