@@ -18,20 +18,24 @@
 #define RCODE_REFUSED 5
 #define RCODE_BADVERS 16
 
+/* A fresh random cookie secret; never a predictable one. */
+static void cookie_secret_new(uint8_t secret[ENGINE_COOKIE_SECRET])
+{
+	struct timespec ts;
+	size_t i;
+
+	if (getrandom(secret, ENGINE_COOKIE_SECRET, 0) == ENGINE_COOKIE_SECRET)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts); /* no entropy source: a clock mix */
+	for (i = 0; i < ENGINE_COOKIE_SECRET; i++)
+		secret[i] ^= (uint8_t)(ts.tv_nsec >> (i % 4 * 8)) ^
+			     (uint8_t)(getpid() >> (i % 2 * 8));
+}
+
 void engine_setup_identity(struct engine *e, const char *identity)
 {
 	e->identity = identity;
-	if (getrandom(e->cookie_secret, sizeof(e->cookie_secret), 0) !=
-	    (ssize_t)sizeof(e->cookie_secret)) {
-		/* never a predictable secret: fall back to a clock mix */
-		struct timespec ts;
-		size_t i;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		for (i = 0; i < sizeof(e->cookie_secret); i++)
-			e->cookie_secret[i] ^= (uint8_t)(ts.tv_nsec >> (i % 4 * 8)) ^
-					       (uint8_t)(getpid() >> (i % 2 * 8));
-	}
+	cookie_secret_new(e->cookie_secret);
 	e->cookie_prev_valid = 0;
 }
 
@@ -39,8 +43,7 @@ void engine_rotate_cookie_secret(struct engine *e)
 {
 	memcpy(e->cookie_prev, e->cookie_secret, sizeof(e->cookie_prev));
 	e->cookie_prev_valid = 1;
-	engine_setup_identity(e, e->identity);
-	e->cookie_prev_valid = 1;
+	cookie_secret_new(e->cookie_secret);
 }
 
 const struct engine_zone *engine_find_zone(const struct engine *e,
