@@ -77,6 +77,27 @@ check "and rates: some queries per second answered in XDP" \
 ip netns exec "$NS_SRV" "$XDPNS" stats --watch 0 -s "$SOCK" >/dev/null 2>&1
 check "a bad --watch is a usage error (exit 2)" [ $? = 2 ]
 
+echo "JSON output matches its documented schema (docs/json.md)"
+for c in "status --json" "stats --json" "lookup www.example.com A --json"; do
+	ip netns exec "$NS_SRV" "$XDPNS" $c -s "$SOCK" >"$TMP/out.json"
+	check "every key of '$c' is in docs/json.md" $PY -c '
+import json, re, sys
+doc = open(sys.argv[2]).read()
+def keys(o):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            yield k
+            yield from keys(v)
+    elif isinstance(o, list):
+        for v in o:
+            yield from keys(v)
+missing = sorted({k for k in keys(json.load(open(sys.argv[1])))
+                  if not re.match(r"^[A-Z0-9]+$", k) and chr(34) + k + chr(34) not in doc})
+if missing:
+    print("    undocumented:", missing)
+sys.exit(1 if missing else 0)' "$TMP/out.json" "$ROOT/docs/json.md"
+done
+
 echo "zone list and zone show"
 out=$(ip netns exec "$NS_SRV" "$XDPNS" zone list -s "$SOCK")
 check "zone list shows the zone as a served primary" grep -qE '^example\.com\. +primary +2026112301 +[0-9]+ +[0-9]+  served$' <<<"$out"
