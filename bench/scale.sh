@@ -99,7 +99,7 @@ zones:
 EOC
 	rm -f "$SOCK"
 	t0=$(now)
-	ip netns exec "$NS_SRV" "$XDPNS" serve -c "$TMP/xdpns.yaml" >"$TMP/xdpns.$n.log" 2>&1 &
+	ip netns exec "$NS_SRV" "$XDPNS" serve -c "$TMP/xdpns.yaml" --log stderr >"$TMP/xdpns.$n.log" 2>&1 &
 	XDPNS_PID=$!
 	NETNS_PIDS="$NETNS_PIDS $XDPNS_PID"
 	# Served from XDP: the right answer, and XDP's answered counter moved

@@ -63,7 +63,7 @@ netns_setup() {
 netns_start_xdpns() {
 	local cfg=$1 log=$2 sock i
 	sock=$(sed -n 's/^ *control: *//p' "$cfg" | head -1)
-	ip netns exec "$NS_SRV" "$XDPNS" serve -c "$cfg" >"$log" 2>&1 &
+	ip netns exec "$NS_SRV" "$XDPNS" serve -c "$cfg" --log stderr >"$log" 2>&1 &
 	XDPNS_PID=$!
 	NETNS_PIDS="$NETNS_PIDS $XDPNS_PID"
 	for i in $(seq 1 100); do

@@ -598,6 +598,28 @@ bad:
 			"(e.g. 127.0.0.1:9353 or [::1]:9353)", s);
 }
 
+/* server.log-level: error, warning, info (default) or debug */
+static int cfg_parse_log_level(struct cfg_ctx *ctx, const char *key,
+			       yaml_node_t *node, void *obj)
+{
+	static const char *const levels[] = { "error", "warning", "info", "debug" };
+	struct config *cfg = obj;
+	const char *s = NULL;
+	int ret, i;
+
+	ret = cfg_string(ctx, key, node, "error, warning, info or debug", &s);
+	if (ret)
+		return ret;
+	for (i = 0; i < 4; i++)
+		if (!strcmp(s, levels[i])) {
+			cfg->log_level = i;
+			return 0;
+		}
+	return cfg_fail(ctx, node_line(node), key,
+			"\"%s\" is not a level; expected error, warning, info or debug",
+			s);
+}
+
 /* server.version: what version.bind answers; absent: REFUSED */
 static int cfg_parse_version(struct cfg_ctx *ctx, const char *key,
 			     yaml_node_t *node, void *obj)
@@ -735,6 +757,7 @@ static const struct cfg_key server_keys[] = {
 	{ "identity", cfg_parse_identity },
 	{ "version", cfg_parse_version },
 	{ "metrics", cfg_parse_metrics },
+	{ "log-level", cfg_parse_log_level },
 	{ "control", cfg_parse_control },
 	{ "storage", cfg_parse_storage },
 	{ "xdp-mode", cfg_parse_xdp_mode },
@@ -1419,6 +1442,7 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	int ret;
 
 	memset(cfg, 0, sizeof(*cfg));
+	cfg->log_level = -1;
 	if (err && errlen)
 		err[0] = '\0';
 

@@ -68,6 +68,7 @@ struct config {
 	char *identity; /* default: gethostname() */
 	char *version; /* version.bind / version.server; NULL: REFUSED */
 	struct config_listen metrics; /* Prometheus /metrics over HTTP */
+	int log_level; /* enum log_level; -1: not set (info, or -v) */
 	int has_metrics;
 	char *control; /* default: /run/xdpns/control.sock */
 	char *storage; /* default: /var/lib/xdpns */

@@ -1043,6 +1043,9 @@ static int daemon_start(struct daemon *d, const char *path)
 		log_err("%s", err);
 		return r;
 	}
+	/* server.log-level, raised by each -v (main set info + the -v count) */
+	if (d->cfg.log_level >= 0)
+		log_set_level(d->cfg.log_level + log_get_level() - LOG_LVL_INFO);
 	d->started = time(NULL);
 	d->cookie_rotated = d->started;
 	d->eng.n_zones = d->cfg.n_zones;
@@ -1247,7 +1250,7 @@ static void signal_handle(struct daemon *d)
 	}
 }
 
-int daemon_run(const char *config_path)
+int daemon_run(const char *config_path, int to_syslog)
 {
 	struct daemon d;
 	int r;
@@ -1255,6 +1258,10 @@ int daemon_run(const char *config_path)
 	memset(&d, 0, sizeof(d));
 	d.ctlfd = d.sigfd = d.epfd = d.xfrfd = d.metricsfd = -1;
 	r = daemon_start(&d, config_path);
+	if (!r && to_syslog) {
+		log_info("serving; logging to syslog from now on");
+		log_set_syslog(1);
+	}
 	while (!r && !d.stop) {
 		struct epoll_event evs[32];
 		int n, i;

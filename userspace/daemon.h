@@ -3,8 +3,9 @@
 #ifndef XDPNS_DAEMON_H
 #define XDPNS_DAEMON_H
 
-/* Runs until SIGTERM/SIGINT. Returns 0, or -errno after logging why. */
-int daemon_run(const char *config_path);
+/* Runs until SIGTERM/SIGINT. Logs go to stderr until it serves, then to
+ * syslog when to_syslog. Returns 0, or -errno after logging why. */
+int daemon_run(const char *config_path, int to_syslog);
 
 /* Names for counters, in enum order (for reports and tests). */
 const char *daemon_pass_reason_name(int reason);

@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <net/if.h>
 #include "cli.h"
 #include "config.h"
@@ -109,24 +110,38 @@ static int cmd_serve(int argc, char **argv)
 		"Run the daemon in the foreground, logging to stderr. SIGTERM or\n"
 		"SIGINT detach XDP and stop; SIGHUP re-reads zone files.\n"
 		"  -c, --config FILE  configuration file (YAML)\n"
-		"  -v, --verbose      more logging (repeat for debug)\n";
+		"  -v, --verbose      more logging (repeat for debug)\n"
+		"  -l, --log WHERE    stderr, syslog, or auto (default: stderr when\n"
+		"                     it is a terminal, else syslog once serving)\n";
 	static const struct option longs[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "log", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cfg = NULL;
-	int c, level = LOG_LVL_INFO;
+	int c, level = LOG_LVL_INFO, to_syslog = -1; /* -1: auto */
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:vh", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:vl:h", longs, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			cfg = optarg;
 			break;
 		case 'v':
 			level++;
+			break;
+		case 'l':
+			if (!strcmp(optarg, "stderr"))
+				to_syslog = 0;
+			else if (!strcmp(optarg, "syslog"))
+				to_syslog = 1;
+			else if (strcmp(optarg, "auto")) {
+				fprintf(stderr, "xdpns: --log %s: expected stderr, "
+						"syslog or auto\n", optarg);
+				return 2;
+			}
 			break;
 		case 'h':
 			printf("%s", serve_usage);
@@ -141,7 +156,9 @@ static int cmd_serve(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(level);
-	return daemon_run(cfg) ? 1 : 0;
+	if (to_syslog < 0)
+		to_syslog = !isatty(STDERR_FILENO);
+	return daemon_run(cfg, to_syslog) ? 1 : 0;
 }
 
 int main(int argc, char **argv)

@@ -12,6 +12,8 @@ check "and says how to start it" grep -q "xdpns serve -c FILE" <<<"$out"
 check "unknown option exits 2" [ $rc = 2 ]
 "$XDPNS" frobnicate >/dev/null 2>&1; rc=$?
 check "unknown command exits 2" [ $rc = 2 ]
+"$XDPNS" serve -c /dev/null --log everywhere >/dev/null 2>&1; rc=$?
+check "serve --log with a bad value exits 2" [ $rc = 2 ]
 "$XDPNS" serve >/dev/null 2>&1; rc=$?
 check "serve without -c exits 2" [ $rc = 2 ]
 for c in serve status stats reload; do

@@ -98,6 +98,11 @@ if missing:
 sys.exit(1 if missing else 0)' "$TMP/out.json" "$ROOT/docs/json.md"
 done
 
+echo "log lines"
+check "every log line is one event: ts=... level=... msg=\"...\"" \
+	bash -c "[ -s '$TMP/log' ] && ! grep -vE '^ts=[0-9T:-]+Z level=(error|warning|info|debug) msg=\".*\"\$' '$TMP/log'"
+check "the attach is logged" grep -q 'level=info msg="interface .*: XDP attached in native mode"' "$TMP/log"
+
 echo "zone list and zone show"
 out=$(ip netns exec "$NS_SRV" "$XDPNS" zone list -s "$SOCK")
 check "zone list shows the zone as a served primary" grep -qE '^example\.com\. +primary +2026112301 +[0-9]+ +[0-9]+  served$' <<<"$out"

@@ -322,7 +322,7 @@ static void test_unknown_keys(void **state)
 {
 	(void)state;
 	load_err("server:\n  foo: 1\nzones: [{name: a, file: a}]\n", -EINVAL,
-		 "conf.yaml:2: server.foo: unknown key; expected one of interfaces, listen, identity, version, metrics, control, storage, xdp-mode, xfr-max-records, xfr-max-bytes, xfr-idle-timeout, xfr-timeout");
+		 "conf.yaml:2: server.foo: unknown key; expected one of interfaces, listen, identity, version, metrics, log-level, control, storage, xdp-mode, xfr-max-records, xfr-max-bytes, xfr-idle-timeout, xfr-timeout");
 	load_err("zones:\n  - name: a\n    file: a\n    primary: [p1]\n",
 		 -EINVAL,
 		 "conf.yaml:4: zones[0].primary: unknown key; expected one of name, file, primaries, notify-from");
@@ -733,6 +733,24 @@ static void test_metrics_key(void **state)
 		 "expected ADDR:PORT (e.g. 127.0.0.1:9353 or [::1]:9353)");
 }
 
+static void test_log_level_key(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	load_ok("zones:\n  - name: example.com\n    file: /x\n", &cfg);
+	assert_int_equal(cfg.log_level, -1);
+	config_free(&cfg);
+	load_ok("server:\n  log-level: debug\n"
+		"zones:\n  - name: example.com\n    file: /x\n", &cfg);
+	assert_int_equal(cfg.log_level, 3);
+	config_free(&cfg);
+	load_err("server:\n  log-level: loud\n"
+		 "zones:\n  - name: example.com\n    file: /x\n", -EINVAL,
+		 "conf.yaml:2: server.log-level: \"loud\" is not a level; "
+		 "expected error, warning, info or debug");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -745,6 +763,7 @@ int main(void)
 		cmocka_unit_test(test_interfaces_bad),
 		cmocka_unit_test(test_unknown_keys),
 		cmocka_unit_test(test_metrics_key),
+		cmocka_unit_test(test_log_level_key),
 		cmocka_unit_test(test_repeated_key),
 		cmocka_unit_test(test_zone_missing_parts),
 		cmocka_unit_test(test_zones_missing),
