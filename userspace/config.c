@@ -446,6 +446,7 @@ static int cfg_parse_interfaces(struct cfg_ctx *ctx, const char *key,
 		cfg->ifaces[cfg->n_ifaces] = strdup(s);
 		if (!cfg->ifaces[cfg->n_ifaces])
 			return cfg_nomem(ctx);
+		cfg->iface_line[cfg->n_ifaces] = node_line(item);
 		cfg->n_ifaces++;
 	}
 	return 0;

@@ -62,6 +62,7 @@ struct config_zone {
 struct config {
 	char *path; /* the file it came from */
 	char *ifaces[CONFIG_MAX_IFACES];
+	int iface_line[CONFIG_MAX_IFACES]; /* for messages */
 	int n_ifaces;
 	struct config_listen listen[CONFIG_MAX_LISTEN];
 	int n_listen;

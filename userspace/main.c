@@ -77,9 +77,10 @@ static int cmd_check_config(int argc, char **argv)
 	}
 	for (i = 0; i < cfg.n_ifaces; i++)
 		if (!if_nametoindex(cfg.ifaces[i])) {
-			fprintf(stderr, "xdpns: %s: server.interfaces: no interface %s "
-					"in this network namespace\n",
-				path, cfg.ifaces[i]);
+			fprintf(stderr, "xdpns: %s:%d: server.interfaces[%d]: no "
+					"interface %s in this network namespace; "
+					"expected an existing interface\n",
+				path, cfg.iface_line[i], i, cfg.ifaces[i]);
 			bad = 1;
 		}
 	for (i = 0; i < cfg.n_zones; i++) {

@@ -47,6 +47,30 @@ check "check-config with a missing interface exits 1" [ $rc = 1 ]
 check "and names the interface" grep -q "no interface nosuch0" <<<"$out"
 out=$("$XDPNS" check-config -c "$TMP/bad.yaml" 2>&1); rc=$?
 check "check-config of a bad config exits 1 with file:line" [ $rc = 1 ]
+# a dozen broken configs: each message names file:line and the key
+bad() { # NAME EXPECTED-REGEX PRINTF-ARGS...: the config text
+	local name=$1 re=$2
+	shift 2
+	# shellcheck disable=SC2059
+	printf "$@" >"$TMP/$name.yaml"
+	set -- "$name" "$re"
+	out=$("$XDPNS" check-config -c "$TMP/$1.yaml" 2>&1); rc=$?
+	check "check-config $1: exit 1, '$2'" bash -c '[ $1 = 1 ] && grep -qE -- "$2" <<<"$3"' _ $rc "$2" "$out"
+}
+Z="$ROOT/examples/example.com.zone"
+bad port "port.yaml:2: server.listen\[0\]" 'server:\n  listen: [198.18.0.1@0]\nzones:\n  - name: a.\n    file: %s\n' "$Z"
+bad unknown "unknown.yaml:2: server.nosuch: unknown key" 'server:\n  nosuch: 1\nzones:\n  - name: a.\n    file: %s\n' "$Z"
+bad zname "zname.yaml:2: zones\[0\].name" 'zones:\n  - name: a..b\n    file: %s\n' "$Z"
+bad nofile "nofile.yaml:2: zones\[0\]" 'zones:\n  - name: a.\n'
+bad dup "dup.yaml:4: zones\[1\].name" 'zones:\n  - name: a.\n    file: %s\n  - name: A.\n    file: %s\n' "$Z" "$Z"
+bad iface "iface.yaml:2: server.interfaces\[0\]: no interface nosuch1" 'server:\n  interfaces: [nosuch1]\nzones:\n  - name: a.\n    file: %s\n' "$Z"
+bad mode "mode.yaml:2: server.xdp-mode" 'server:\n  xdp-mode: turbo\nzones:\n  - name: a.\n    file: %s\n' "$Z"
+bad metrics "metrics.yaml:2: server.metrics" 'server:\n  metrics: nowhere\nzones:\n  - name: a.\n    file: %s\n' "$Z"
+bad loglevel "loglevel.yaml:2: server.log-level" 'server:\n  log-level: loud\nzones:\n  - name: a.\n    file: %s\n' "$Z"
+bad alg "alg.yaml:3: keys\[0\].algorithm" 'keys:\n  - name: k\n    algorithm: hmac-md5\n    secret-file: /nonexistent\nzones:\n  - name: a.\n    file: %s\n' "$Z"
+bad secret "secret.yaml:4: keys\[0\].secret-file" 'keys:\n  - name: k\n    algorithm: hmac-sha256\n    secret-file: %s/nosecret\nzones:\n  - name: a.\n    file: %s\n' "$TMP" "$Z"
+bad remote "remote.yaml:3: zones\[0\].primaries" 'zones:\n  - name: a.\n    primaries: [nobody]\n'
+bad yaml "yaml.yaml:[0-9]+: .*YAML" 'server: [1, 2\n'
 "$XDPNS" check-config >/dev/null 2>&1; rc=$?
 check "check-config without -c exits 2" [ $rc = 2 ]
 e2e_summary
