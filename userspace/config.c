@@ -621,6 +621,25 @@ static int cfg_parse_log_level(struct cfg_ctx *ctx, const char *key,
 			s);
 }
 
+/* server.user: the user to run as once XDP is attached */
+static int cfg_parse_user(struct cfg_ctx *ctx, const char *key,
+			  yaml_node_t *node, void *obj)
+{
+	struct config *cfg = obj;
+	const char *s = NULL;
+	int ret;
+
+	ret = cfg_string(ctx, key, node, "a user name", &s);
+	if (ret)
+		return ret;
+	if (!*s || strlen(s) > 32 || strpbrk(s, " /:\t"))
+		return cfg_fail(ctx, node_line(node), key,
+				"\"%s\" is not a user name; expected a name from "
+				"/etc/passwd", s);
+	cfg->user = strdup(s);
+	return cfg->user ? 0 : cfg_nomem(ctx);
+}
+
 /* server.version: what version.bind answers; absent: REFUSED */
 static int cfg_parse_version(struct cfg_ctx *ctx, const char *key,
 			     yaml_node_t *node, void *obj)
@@ -759,6 +778,7 @@ static const struct cfg_key server_keys[] = {
 	{ "version", cfg_parse_version },
 	{ "metrics", cfg_parse_metrics },
 	{ "log-level", cfg_parse_log_level },
+	{ "user", cfg_parse_user },
 	{ "control", cfg_parse_control },
 	{ "storage", cfg_parse_storage },
 	{ "xdp-mode", cfg_parse_xdp_mode },
@@ -1510,6 +1530,7 @@ void config_free(struct config *cfg)
 		free(cfg->ifaces[i]);
 	free(cfg->identity);
 	free(cfg->version);
+	free(cfg->user);
 	free(cfg->control);
 	free(cfg->storage);
 	free(cfg->xdp_mode);

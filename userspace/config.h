@@ -70,6 +70,7 @@ struct config {
 	char *version; /* version.bind / version.server; NULL: REFUSED */
 	struct config_listen metrics; /* Prometheus /metrics over HTTP */
 	int log_level; /* enum log_level; -1: not set (info, or -v) */
+	char *user; /* drop root to this user once serving; NULL: stay */
 	int has_metrics;
 	char *control; /* default: /run/xdpns/control.sock */
 	char *storage; /* default: /var/lib/xdpns */

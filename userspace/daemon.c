@@ -19,6 +19,7 @@
 #include "loader.h"
 #include "log.h"
 #include "metrics.h"
+#include "privdrop.h"
 #include "mapsync.h"
 #include "refresh.h"
 #include "server.h"
@@ -1180,6 +1181,13 @@ static int daemon_start(struct daemon *d, const char *path)
 	/* attach last: by now every zone is in the maps */
 	for (i = 0; i < d->cfg.n_ifaces; i++) {
 		r = loader_attach(&d->loader, d->cfg.ifaces[i], d->cfg.xdp_mode);
+		if (r)
+			return r;
+	}
+	if (d->cfg.user) {
+		const char *paths[] = { d->cfg.control, d->cfg.storage, NULL };
+
+		r = privdrop_to(d->cfg.user, paths);
 		if (r)
 			return r;
 	}

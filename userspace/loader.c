@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
@@ -153,10 +154,13 @@ int loader_detach(struct loader *l, const char *ifname)
 		return -ENOENT;
 	r = xdp_program__detach(li->prog, li->ifindex,
 				li->generic ? XDP_MODE_SKB : XDP_MODE_NATIVE, 0);
-	if (r)
+	if (r) {
+		/* still attached: keep it known, so a later detach or the
+		 * shutdown can try again */
 		log_warn("interface %s: detaching XDP: %s", ifname, strerror(-r));
-	else
-		log_info("interface %s: XDP detached", ifname);
+		return r;
+	}
+	log_info("interface %s: XDP detached", ifname);
 	xdp_program__close(li->prog);
 	*li = l->ifs[--l->n_ifs];
 	return r;
@@ -164,8 +168,17 @@ int loader_detach(struct loader *l, const char *ifname)
 
 void loader_close(struct loader *l)
 {
-	while (l->n_ifs)
-		loader_detach(l, l->ifs[l->n_ifs - 1].name);
+	while (l->n_ifs) {
+		struct loader_iface *li = &l->ifs[l->n_ifs - 1];
+
+		if (loader_detach(l, li->name)) {
+			/* last resort, by netlink alone: never leave XDP behind */
+			bpf_xdp_detach(li->ifindex, li->generic ? XDP_FLAGS_SKB_MODE :
+								  XDP_FLAGS_DRV_MODE, NULL);
+			xdp_program__close(li->prog);
+			l->n_ifs--;
+		}
+	}
 	if (l->skel)
 		xdpns__destroy(l->skel);
 	l->skel = NULL;

@@ -322,7 +322,7 @@ static void test_unknown_keys(void **state)
 {
 	(void)state;
 	load_err("server:\n  foo: 1\nzones: [{name: a, file: a}]\n", -EINVAL,
-		 "conf.yaml:2: server.foo: unknown key; expected one of interfaces, listen, identity, version, metrics, log-level, control, storage, xdp-mode, xfr-max-records, xfr-max-bytes, xfr-idle-timeout, xfr-timeout");
+		 "conf.yaml:2: server.foo: unknown key; expected one of interfaces, listen, identity, version, metrics, log-level, user, control, storage, xdp-mode, xfr-max-records, xfr-max-bytes, xfr-idle-timeout, xfr-timeout");
 	load_err("zones:\n  - name: a\n    file: a\n    primary: [p1]\n",
 		 -EINVAL,
 		 "conf.yaml:4: zones[0].primary: unknown key; expected one of name, file, primaries, notify-from");
