@@ -11,6 +11,7 @@
 #include "log.h"
 #include "mapsync.h"
 #include "server.h"
+#include "tsig.h"
 
 #define TCP_BUF (2 + 65535)
 
@@ -147,6 +148,60 @@ static void count(struct server *s, const struct respond_info *info, size_t n)
 		s->st.rcode[info->rcode]++;
 }
 
+#define TSIG_ERR_BADKEY 17
+#define RCODE_NOTAUTH 9
+
+/* A query signed with TSIG: we hold no key for queries, so NOTAUTH with
+ * an unsigned TSIG record carrying BADKEY (RFC 8945 5.2.1). */
+static size_t tsig_refuse(const uint8_t *q, size_t n, uint8_t *out, size_t cap)
+{
+	size_t off = 12, len;
+	int qd = 0;
+
+	if (n < 12 || cap < 512 || (q[2] & 0x80))
+		return 0; /* no header, or a response: nothing to say */
+	if (((size_t)q[4] << 8 | q[5]) == 1) {
+		while (off < n && q[off] && !(q[off] & 0xc0) && q[off] <= 63)
+			off += q[off] + 1;
+		if (off < n && q[off] == 0 && off + 5 <= n && off - 12 < 256) {
+			off += 5;
+			qd = 1;
+		} else {
+			off = 12;
+		}
+	}
+	memcpy(out, q, 2);
+	out[2] = 0x80 | (q[2] & 0x79); /* QR, opcode and RD as asked */
+	out[3] = RCODE_NOTAUTH;
+	memset(out + 4, 0, 8);
+	out[5] = qd;
+	memcpy(out + 12, q + 12, off - 12);
+	len = off;
+	if (tsig_append_error(out, &len, cap, q, n, time(NULL), TSIG_ERR_BADKEY))
+		return 0;
+	return len;
+}
+
+/* The slow path's answer to one query (NOTIFY excepted). */
+static size_t answer_query(struct server *s, const struct engine *e,
+			   const uint8_t *q, size_t n, const struct sockaddr *from,
+			   uint8_t *out, size_t cap, int tcp,
+			   struct respond_info *info)
+{
+	size_t r;
+
+	if (n >= 12 && tsig_find(q, n) > 0) {
+		memset(info, 0, sizeof(*info));
+		r = tsig_refuse(q, n, out, cap);
+		info->rcode = r ? RCODE_NOTAUTH : -1;
+		count(s, info, r);
+		return r;
+	}
+	r = engine_respond_from(e, q, n, from, out, cap, tcp, info);
+	count(s, info, r);
+	return r;
+}
+
 static void udp_read(struct server *s, const struct engine *e, int fd)
 {
 	uint8_t q[65536];
@@ -170,9 +225,8 @@ static void udp_read(struct server *s, const struct engine *e, int fd)
 				sendto(fd, s->out, out, 0, (struct sockaddr *)&from, flen);
 			continue;
 		}
-		out = engine_respond_from(e, q, n, (struct sockaddr *)&from, s->out,
-					  sizeof(s->out), 0, &info);
-		count(s, &info, out);
+		out = answer_query(s, e, q, n, (struct sockaddr *)&from, s->out,
+				   sizeof(s->out), 0, &info);
 		if (out)
 			sendto(fd, s->out, out, 0, (struct sockaddr *)&from, flen);
 		/* the next identical query can be answered by XDP */
@@ -299,11 +353,9 @@ static int tcp_serve_once(struct server *s, const struct engine *e, int i,
 					(struct sockaddr *)&c->peer, s->out + 2,
 					sizeof(s->out) - 2);
 		else {
-			out = engine_respond_from(e, c->buf + 2, len,
-						  (struct sockaddr *)&c->peer,
-						  s->out + 2, sizeof(s->out) - 2,
-						  1, &info);
-			count(s, &info, out);
+			out = answer_query(s, e, c->buf + 2, len,
+					   (struct sockaddr *)&c->peer, s->out + 2,
+					   sizeof(s->out) - 2, 1, &info);
 		}
 		if (out) {
 			s->out[0] = out >> 8;

@@ -143,6 +143,29 @@ check "NSID carries the identity" grep -q 'NSID: .*"e2e-test"' <<<"$out"
 out=$(cli kdig @$SRV4 www.example.com A +cookie)
 check "a client cookie gets a server cookie back (RFC 9018: 8+16 bytes, version 1)" grep -qiE 'COOKIE: [0-9a-f]{16}01000000[0-9a-f]{24}$' <<<"$out"
 
+echo "a TSIG-signed query: NOTAUTH with TSIG error BADKEY (RFC 8945 5.2.1)"
+check "TSIG query over UDP and TCP answered NOTAUTH/BADKEY, unsigned" cli $PY -c '
+import socket, struct, sys
+import dns.message, dns.tsigkeyring
+kr = dns.tsigkeyring.from_text({"nokey.": "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"})
+q = dns.message.make_query("www.example.com", "A")
+q.use_tsig(kr, keyname="nokey.")
+w = q.to_wire()
+def check(r):
+    rcode = r[3] & 0xf
+    ar = struct.unpack("!H", r[10:12])[0]
+    err = struct.unpack("!H", r[-4:-2])[0]
+    ok = r[:2] == w[:2] and rcode == 9 and ar == 1 and err == 17
+    print("    rcode %d ar %d tsig error %d" % (rcode, ar, err))
+    return ok
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(2)
+u.sendto(w, (sys.argv[1], 53)); r1 = u.recv(4096)
+t = socket.create_connection((sys.argv[1], 53), timeout=2)
+t.sendall(struct.pack("!H", len(w)) + w)
+hdr = t.recv(2); r2 = b""
+while len(r2) < struct.unpack("!H", hdr)[0]: r2 += t.recv(4096)
+sys.exit(0 if check(r1) and check(r2) else 1)' $SRV4
+
 echo "XDP and slow path agree byte for byte"
 check "differential IPv4 (400 queries)" cli $PY "$ROOT/tests/e2e/diff.py" $SRV4 "$TMP/zone" example.com. 400
 check "differential IPv6 (200 queries)" cli $PY "$ROOT/tests/e2e/diff.py" $SRV6 "$TMP/zone" example.com. 200
