@@ -923,48 +923,85 @@ static const struct cfg_key zone_keys[] = {
 };
 _Static_assert(ARRAY_SIZE(zone_keys) <= CFG_MAX_KEYS, "zone_keys: raise CFG_MAX_KEYS");
 
+/* A list of mappings (zones, keys, remotes): each item parsed with table
+ * into the next element of a new array, then check() says what is missing
+ * (it gets "key[i]" and the item's line). */
+typedef int (*cfg_item_check_fn)(struct cfg_ctx *ctx, const char *ikey,
+				 void *elem, int line);
+
+static int cfg_map_list(struct cfg_ctx *ctx, const char *key, yaml_node_t *node,
+			const char *what, const char *item_what,
+			const struct cfg_key *table, size_t n_table, void **arr,
+			size_t size, int *count, cfg_item_check_fn check)
+{
+	char ikey[CFG_KEY_LEN];
+	int i, n, ret;
+
+	ret = cfg_list(ctx, key, node, what, &n);
+	if (ret || !n)
+		return ret;
+	*arr = calloc(n, size);
+	if (!*arr)
+		return cfg_nomem(ctx);
+	for (i = 0; i < n; i++) {
+		yaml_node_t *item = cfg_item(ctx, node, i);
+		void *elem = (char *)*arr + (size_t)i * size;
+
+		(*count)++;
+		snprintf(ikey, sizeof(ikey), "%s[%d]", key, i);
+		ret = cfg_map(ctx, ikey, item, item_what, table, n_table, elem);
+		if (!ret)
+			ret = check(ctx, ikey, elem, node_line(item));
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* "key.sub: missing; expected what" at line */
+static int cfg_missing(struct cfg_ctx *ctx, const char *ikey, const char *sub,
+		       int line, const char *what)
+{
+	char k[CFG_KEY_LEN];
+
+	snprintf(k, sizeof(k), "%s.%s", ikey, sub);
+	return cfg_fail(ctx, line, k, "missing; expected %s", what);
+}
+
+static int cfg_check_zone(struct cfg_ctx *ctx, const char *ikey, void *elem,
+			  int line)
+{
+	struct config_zone *z = elem;
+
+	if (!z->name)
+		return cfg_missing(ctx, ikey, "name", line, "a domain name");
+	if (!z->file && !z->n_primaries)
+		return cfg_missing(ctx, ikey, "file", line,
+				   "a zone file path or primaries");
+	if (z->notify_from_set && !z->n_primaries) {
+		char k[CFG_KEY_LEN];
+
+		snprintf(k, sizeof(k), "%s.notify-from", ikey);
+		return cfg_fail(ctx, line, k, "set without primaries; expected "
+					      "primaries for a secondary zone");
+	}
+	return 0;
+}
+
 static int cfg_parse_zones(struct cfg_ctx *ctx, const char *key,
 			   yaml_node_t *node, void *obj)
 {
 	struct config *cfg = obj;
-	char zkey[CFG_KEY_LEN];
-	struct config_zone *z;
-	int i, n, ret;
+	int ret;
 
-	ret = cfg_list(ctx, key, node, "a list of zones", &n);
-	if (ret)
-		return ret;
-	if (!n)
+	ret = cfg_map_list(ctx, key, node, "a list of zones",
+			   "a mapping with name and file or primaries", zone_keys,
+			   ARRAY_SIZE(zone_keys), (void **)&cfg->zones,
+			   sizeof(*cfg->zones), &cfg->n_zones, cfg_check_zone);
+	if (!ret && !cfg->n_zones)
 		return cfg_fail(ctx, node_line(node), key,
 				"empty; expected at least one zone");
-	cfg->zones = calloc(n, sizeof(*cfg->zones));
-	if (!cfg->zones)
-		return cfg_nomem(ctx);
-	for (i = 0; i < n; i++) {
-		yaml_node_t *item = cfg_item(ctx, node, i);
-		int line = node_line(item);
-
-		snprintf(zkey, sizeof(zkey), "%s[%d]", key, i);
-		z = &cfg->zones[cfg->n_zones++];
-		ret = cfg_map(ctx, zkey, item,
-			      "a mapping with name and file or primaries",
-			      zone_keys, ARRAY_SIZE(zone_keys), z);
-		if (ret)
-			return ret;
-		snprintf(zkey, sizeof(zkey), "%s[%d].%s", key, i,
-			 !z->name ? "name" : !z->file && !z->n_primaries ?
-			 "file" : "notify-from");
-		if (!z->name)
-			return cfg_fail(ctx, line, zkey,
-					"missing; expected a domain name");
-		if (!z->file && !z->n_primaries)
-			return cfg_fail(ctx, line, zkey,
-					"missing; expected a zone file path or primaries");
-		if (z->notify_from_set && !z->n_primaries)
-			return cfg_fail(ctx, line, zkey,
-					"set without primaries; expected primaries for a secondary zone");
-	}
-	return 0;
+	return ret;
 }
 
 /* ---- keys ---- */
@@ -1118,42 +1155,32 @@ static const struct cfg_key key_keys[] = {
 };
 _Static_assert(ARRAY_SIZE(key_keys) <= CFG_MAX_KEYS, "key_keys: raise CFG_MAX_KEYS");
 
+static int cfg_check_key(struct cfg_ctx *ctx, const char *ikey, void *elem,
+			 int line)
+{
+	struct config_key *k = elem;
+
+	k->line = line;
+	if (!k->name)
+		return cfg_missing(ctx, ikey, "name", line, "a key name");
+	if (!k->alg)
+		return cfg_missing(ctx, ikey, "algorithm", line,
+				   "hmac-sha256, hmac-sha384, hmac-sha512 or hmac-sha1");
+	if (!k->secret_file)
+		return cfg_missing(ctx, ikey, "secret-file", line,
+				   "a path to a file with the secret");
+	return 0;
+}
+
 static int cfg_parse_keys(struct cfg_ctx *ctx, const char *key,
 			  yaml_node_t *node, void *obj)
 {
 	struct config *cfg = obj;
-	char kkey[CFG_KEY_LEN];
-	int i, n, ret;
 
-	ret = cfg_list(ctx, key, node, "a list of TSIG keys", &n);
-	if (ret || !n)
-		return ret;
-	cfg->keys = calloc(n, sizeof(*cfg->keys));
-	if (!cfg->keys)
-		return cfg_nomem(ctx);
-	for (i = 0; i < n; i++) {
-		yaml_node_t *item = cfg_item(ctx, node, i);
-		struct config_key *k = &cfg->keys[cfg->n_keys++];
-		const char *miss;
-
-		snprintf(kkey, sizeof(kkey), "%s[%d]", key, i);
-		k->line = node_line(item);
-		ret = cfg_map(ctx, kkey, item,
-			      "a mapping with name, algorithm and secret-file",
-			      key_keys, ARRAY_SIZE(key_keys), k);
-		if (ret)
-			return ret;
-		miss = !k->name ? "name" : !k->alg ? "algorithm" :
-		       !k->secret_file ? "secret-file" : NULL;
-		if (miss) {
-			snprintf(kkey, sizeof(kkey), "%s[%d].%s", key, i, miss);
-			return cfg_fail(ctx, k->line, kkey, "missing; expected %s",
-					!k->name ? "a key name" :
-					!k->alg ? "hmac-sha256, hmac-sha384, hmac-sha512 or hmac-sha1" :
-						  "a path to a file with the secret");
-		}
-	}
-	return 0;
+	return cfg_map_list(ctx, key, node, "a list of TSIG keys",
+			    "a mapping with name, algorithm and secret-file",
+			    key_keys, ARRAY_SIZE(key_keys), (void **)&cfg->keys,
+			    sizeof(*cfg->keys), &cfg->n_keys, cfg_check_key);
 }
 
 /* ---- remotes ---- */
@@ -1212,38 +1239,29 @@ static const struct cfg_key remote_keys[] = {
 };
 _Static_assert(ARRAY_SIZE(remote_keys) <= CFG_MAX_KEYS, "remote_keys: raise CFG_MAX_KEYS");
 
+static int cfg_check_remote(struct cfg_ctx *ctx, const char *ikey, void *elem,
+			    int line)
+{
+	struct config_remote *rm = elem;
+
+	rm->line = line; /* the items after it name it in their messages */
+	if (!rm->id)
+		return cfg_missing(ctx, ikey, "id", line, "a remote id");
+	if (!rm->addr.addrlen)
+		return cfg_missing(ctx, ikey, "address", line,
+				   "ADDR[@PORT] with port 1-65535");
+	return 0;
+}
+
 static int cfg_parse_remotes(struct cfg_ctx *ctx, const char *key,
 			     yaml_node_t *node, void *obj)
 {
 	struct config *cfg = obj;
-	char rkey[CFG_KEY_LEN];
-	int i, n, ret;
 
-	ret = cfg_list(ctx, key, node, "a list of remotes", &n);
-	if (ret || !n)
-		return ret;
-	cfg->remotes = calloc(n, sizeof(*cfg->remotes));
-	if (!cfg->remotes)
-		return cfg_nomem(ctx);
-	for (i = 0; i < n; i++) {
-		yaml_node_t *item = cfg_item(ctx, node, i);
-		struct config_remote *rm = &cfg->remotes[cfg->n_remotes++];
-
-		snprintf(rkey, sizeof(rkey), "%s[%d]", key, i);
-		rm->line = node_line(item);
-		ret = cfg_map(ctx, rkey, item, "a mapping with id, address and key",
-			      remote_keys, ARRAY_SIZE(remote_keys), rm);
-		if (ret)
-			return ret;
-		if (!rm->id || !rm->addr.addrlen) {
-			snprintf(rkey, sizeof(rkey), "%s[%d].%s", key, i,
-				 !rm->id ? "id" : "address");
-			return cfg_fail(ctx, rm->line, rkey, "missing; expected %s",
-					!rm->id ? "a remote id" :
-						  "ADDR[@PORT] with port 1-65535");
-		}
-	}
-	return 0;
+	return cfg_map_list(ctx, key, node, "a list of remotes",
+			    "a mapping with id, address and key", remote_keys,
+			    ARRAY_SIZE(remote_keys), (void **)&cfg->remotes,
+			    sizeof(*cfg->remotes), &cfg->n_remotes, cfg_check_remote);
 }
 
 /* Every name used resolves; notify-from defaults to the primaries. */
