@@ -404,6 +404,14 @@ static void metric_head(FILE *f, const char *name, const char *type,
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A metric with one sample and no labels. */
+static void metric1(FILE *f, const char *name, const char *type,
+		    const char *help, uint64_t v)
+{
+	metric_head(f, name, type, help);
+	fprintf(f, "%s %llu\n", name, (unsigned long long)v);
+}
+
 static void report_metrics(void *ctx, FILE *f)
 {
 	struct daemon *d = ctx;
@@ -418,10 +426,9 @@ static void report_metrics(void *ctx, FILE *f)
 	server_get_stats(d->srv, &ss);
 	mapsync_get_stats(d->ms, &ms);
 
-	metric_head(f, "xdpns_xdp_packets_total", "counter",
-		    "Frames the XDP program saw.");
-	fprintf(f, "xdpns_xdp_packets_total %llu\n",
-		(unsigned long long)c[XDPNS_CNT_RX]);
+	metric1(f, "xdpns_xdp_packets_total", "counter",
+		"Frames the XDP program saw.",
+		c[XDPNS_CNT_RX]);
 	metric_head(f, "xdpns_queries_total", "counter",
 		    "Queries answered, by path (xdp or slow) and transport.");
 	fprintf(f, "xdpns_queries_total{path=\"xdp\",proto=\"udp\"} %llu\n",
@@ -453,24 +460,21 @@ static void report_metrics(void *ctx, FILE *f)
 		(unsigned long long)c[XDPNS_CNT_TRUNCATED]);
 	fprintf(f, "xdpns_truncated_total{path=\"slow\"} %llu\n",
 		(unsigned long long)ss.truncated);
-	metric_head(f, "xdpns_xdp_lru_hits_total", "counter",
-		    "XDP answers taken from the LRU of slow-path answers.");
-	fprintf(f, "xdpns_xdp_lru_hits_total %llu\n",
-		(unsigned long long)c[XDPNS_CNT_LRU_HIT]);
-	metric_head(f, "xdpns_xdp_dropped_total", "counter",
-		    "Frames XDP dropped.");
-	fprintf(f, "xdpns_xdp_dropped_total %llu\n",
-		(unsigned long long)c[XDPNS_CNT_DROPPED]);
-	metric_head(f, "xdpns_tcp_refused_total", "counter",
-		    "TCP connections closed at once: the client cap was reached.");
-	fprintf(f, "xdpns_tcp_refused_total %llu\n",
-		(unsigned long long)ss.tcp_refused);
-	metric_head(f, "xdpns_map_entries", "gauge",
-		    "(name, type) entries in the XDP maps.");
-	fprintf(f, "xdpns_map_entries %llu\n", (unsigned long long)ms.entries);
-	metric_head(f, "xdpns_map_blob_bytes", "gauge",
-		    "Bytes of response bodies in the XDP maps.");
-	fprintf(f, "xdpns_map_blob_bytes %llu\n", (unsigned long long)ms.blob_bytes);
+	metric1(f, "xdpns_xdp_lru_hits_total", "counter",
+		"XDP answers taken from the LRU of slow-path answers.",
+		c[XDPNS_CNT_LRU_HIT]);
+	metric1(f, "xdpns_xdp_dropped_total", "counter",
+		"Frames XDP dropped.",
+		c[XDPNS_CNT_DROPPED]);
+	metric1(f, "xdpns_tcp_refused_total", "counter",
+		"TCP connections closed at once: the client cap was reached.",
+		ss.tcp_refused);
+	metric1(f, "xdpns_map_entries", "gauge",
+		"(name, type) entries in the XDP maps.",
+		ms.entries);
+	metric1(f, "xdpns_map_blob_bytes", "gauge",
+		"Bytes of response bodies in the XDP maps.",
+		ms.blob_bytes);
 
 	metric_head(f, "xdpns_zone_serial", "gauge", "Serial served.");
 	for (i = 0; i < d->eng.n_zones; i++)
