@@ -154,7 +154,9 @@ static int item_seen(const struct build *b, int sec, const ldns_rr *rr,
 static void add_rr(struct build *b, int sec, const ldns_rr *rr, uint32_t ttl,
 		   const uint8_t *owner)
 {
-	if (b->oom || item_seen(b, sec, rr, owner))
+	/* the answer never repeats a record (chains stop at a repeated name);
+	 * authority and additional data may repeat what is already there */
+	if (b->oom || (sec != SEC_AN && item_seen(b, sec, rr, owner)))
 		return;
 	if (b->n[sec] == b->cap[sec]) {
 		size_t cap = b->cap[sec] ? b->cap[sec] * 2 : 32;

@@ -39,16 +39,10 @@ struct keyset {
 	size_t mask, n;
 };
 
+/* A key record: qtype(2) len(1) name(len), hashed like names. */
 static uint64_t key_hash(const uint8_t *rec)
 {
-	uint64_t h = 1469598103934665603ull;
-	size_t i, n = 3 + rec[2];
-
-	for (i = 0; i < n; i++) {
-		h ^= rec[i];
-		h *= 1099511628211ull;
-	}
-	return h;
+	return name_hash(rec, 3 + rec[2]);
 }
 
 static int keyset_has(const struct keyset *ks, const uint8_t *rec)
@@ -228,18 +222,6 @@ void mapsync_free(struct mapsync *ms)
 	free(ms);
 }
 
-static uint64_t bytes_hash(const uint8_t *p, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
 static struct blobrec *blob_rec(struct mapsync *ms, uint32_t ref)
 {
 	uint32_t cls = ref >> XDPNS_REF_CLASS_SHIFT;
@@ -282,7 +264,7 @@ static int table_grow(struct mapsync *ms)
 static int blob_get(struct mapsync *ms, enum xdpns_blob_class cls,
 		    const void *value, uint32_t size, uint32_t *ref)
 {
-	uint64_t h = bytes_hash(value, size) ^ cls;
+	uint64_t h = name_hash(value, size) ^ cls; /* FNV-1a of the bytes */
 	uint8_t full[sizeof(struct xdpns_blob_l)];
 	size_t vsize = cls == XDPNS_BLOB_S ? sizeof(struct xdpns_blob_s) :
 		       cls == XDPNS_BLOB_M ? sizeof(struct xdpns_blob_m) :
