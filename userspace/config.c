@@ -539,22 +539,29 @@ static int cfg_parse_listen(struct cfg_ctx *ctx, const char *key,
 	return 0;
 }
 
-static int cfg_parse_identity(struct cfg_ctx *ctx, const char *key,
-			      yaml_node_t *node, void *obj)
+/* A short text (at most max characters) copied into *out. */
+static int cfg_text(struct cfg_ctx *ctx, const char *key, yaml_node_t *node,
+		    const char *what, size_t max, char **out)
 {
-	struct config *cfg = obj;
 	const char *s = NULL;
 	int ret;
 
-	ret = cfg_string(ctx, key, node, "a server name", &s);
+	ret = cfg_string(ctx, key, node, what, &s);
 	if (ret)
 		return ret;
-	if (strlen(s) > CONFIG_MAX_IDENTITY)
+	if (strlen(s) > max)
 		return cfg_fail(ctx, node_line(node), key,
-				"has %zu characters; expected at most %d",
-				strlen(s), CONFIG_MAX_IDENTITY);
-	cfg->identity = strdup(s);
-	return cfg->identity ? 0 : cfg_nomem(ctx);
+				"has %zu characters; expected at most %zu",
+				strlen(s), max);
+	*out = strdup(s);
+	return *out ? 0 : cfg_nomem(ctx);
+}
+
+static int cfg_parse_identity(struct cfg_ctx *ctx, const char *key,
+			      yaml_node_t *node, void *obj)
+{
+	return cfg_text(ctx, key, node, "a server name", CONFIG_MAX_IDENTITY,
+			&((struct config *)obj)->identity);
 }
 
 /* server.metrics: ADDR@PORT, or ADDR:PORT / [ADDR]:PORT as Prometheus
@@ -644,19 +651,8 @@ static int cfg_parse_user(struct cfg_ctx *ctx, const char *key,
 static int cfg_parse_version(struct cfg_ctx *ctx, const char *key,
 			     yaml_node_t *node, void *obj)
 {
-	struct config *cfg = obj;
-	const char *s = NULL;
-	int ret;
-
-	ret = cfg_string(ctx, key, node, "a version text", &s);
-	if (ret)
-		return ret;
-	if (strlen(s) > CONFIG_MAX_IDENTITY)
-		return cfg_fail(ctx, node_line(node), key,
-				"has %zu characters; expected at most %d",
-				strlen(s), CONFIG_MAX_IDENTITY);
-	cfg->version = strdup(s);
-	return cfg->version ? 0 : cfg_nomem(ctx);
+	return cfg_text(ctx, key, node, "a version text", CONFIG_MAX_IDENTITY,
+			&((struct config *)obj)->version);
 }
 
 static int cfg_parse_control(struct cfg_ctx *ctx, const char *key,
