@@ -77,6 +77,28 @@ static const char *const rcode_names[17] = {
 	"RCODE12", "RCODE13", "RCODE14", "RCODE15", "BADVERS",
 };
 
+/*
+ * The XDP program's single counters, one row each: the key in `stats
+ * --json`, the label in `stats`, and the Prometheus series when the counter
+ * has one of its own (NULL: it is a label of a shared series below).
+ * A new counter is one more row here.
+ */
+static const struct xdp_counter {
+	int idx;
+	const char *json, *label, *metric, *help;
+} xdp_counters[] = {
+	{ XDPNS_CNT_RX, "received", "received", "xdpns_xdp_packets_total",
+	  "Frames the XDP program saw." },
+	{ XDPNS_CNT_ANSWERED, "answered", "answered", NULL, NULL },
+	{ XDPNS_CNT_TRUNCATED, "truncated", "truncated", NULL, NULL },
+	{ XDPNS_CNT_DROPPED, "dropped", "dropped", "xdpns_xdp_dropped_total",
+	  "Frames XDP dropped." },
+	{ XDPNS_CNT_LRU_HIT, "lru_hits", "from the LRU", "xdpns_xdp_lru_hits_total",
+	  "XDP answers taken from the LRU of slow-path answers." },
+};
+
+#define N_XDP_COUNTERS (sizeof(xdp_counters) / sizeof(xdp_counters[0]))
+
 const char *daemon_pass_reason_name(int reason)
 {
 	return reason >= 0 && reason < XDPNS_PASS_COUNT ? pass_names[reason] : "?";
@@ -426,9 +448,10 @@ static void report_metrics(void *ctx, FILE *f)
 	server_get_stats(d->srv, &ss);
 	mapsync_get_stats(d->ms, &ms);
 
-	metric1(f, "xdpns_xdp_packets_total", "counter",
-		"Frames the XDP program saw.",
-		c[XDPNS_CNT_RX]);
+	for (k = 0; k < (int)N_XDP_COUNTERS; k++)
+		if (xdp_counters[k].metric)
+			metric1(f, xdp_counters[k].metric, "counter",
+				xdp_counters[k].help, c[xdp_counters[k].idx]);
 	metric_head(f, "xdpns_queries_total", "counter",
 		    "Queries answered, by path (xdp or slow) and transport.");
 	fprintf(f, "xdpns_queries_total{path=\"xdp\",proto=\"udp\"} %llu\n",
@@ -460,12 +483,6 @@ static void report_metrics(void *ctx, FILE *f)
 		(unsigned long long)c[XDPNS_CNT_TRUNCATED]);
 	fprintf(f, "xdpns_truncated_total{path=\"slow\"} %llu\n",
 		(unsigned long long)ss.truncated);
-	metric1(f, "xdpns_xdp_lru_hits_total", "counter",
-		"XDP answers taken from the LRU of slow-path answers.",
-		c[XDPNS_CNT_LRU_HIT]);
-	metric1(f, "xdpns_xdp_dropped_total", "counter",
-		"Frames XDP dropped.",
-		c[XDPNS_CNT_DROPPED]);
 	metric1(f, "xdpns_tcp_refused_total", "counter",
 		"TCP connections closed at once: the client cap was reached.",
 		ss.tcp_refused);
@@ -573,14 +590,11 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 	server_get_stats(d->srv, &ss);
 	mapsync_get_stats(d->ms, &ms);
 	if (json) {
-		fprintf(f, "{\"xdp\":{\"received\":%llu,\"answered\":%llu,"
-			   "\"truncated\":%llu,\"dropped\":%llu,\"lru_hits\":%llu,"
-			   "\"passed\":{",
-			(unsigned long long)c[XDPNS_CNT_RX],
-			(unsigned long long)c[XDPNS_CNT_ANSWERED],
-			(unsigned long long)c[XDPNS_CNT_TRUNCATED],
-			(unsigned long long)c[XDPNS_CNT_DROPPED],
-			(unsigned long long)c[XDPNS_CNT_LRU_HIT]);
+		fprintf(f, "{\"xdp\":{");
+		for (i = 0; i < (int)N_XDP_COUNTERS; i++)
+			fprintf(f, "\"%s\":%llu,", xdp_counters[i].json,
+				(unsigned long long)c[xdp_counters[i].idx]);
+		fprintf(f, "\"passed\":{");
 		for (i = 0; i < XDPNS_PASS_COUNT; i++)
 			fprintf(f, "%s\"%s\":%llu", i ? "," : "", pass_names[i],
 				(unsigned long long)c[XDPNS_CNT_PASS_BASE + i]);
@@ -633,11 +647,9 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 		return;
 	}
 	fprintf(f, "XDP\n");
-	fprintf(f, "  %-22s %12llu\n", "received", (unsigned long long)c[XDPNS_CNT_RX]);
-	fprintf(f, "  %-22s %12llu\n", "answered", (unsigned long long)c[XDPNS_CNT_ANSWERED]);
-	fprintf(f, "  %-22s %12llu\n", "truncated", (unsigned long long)c[XDPNS_CNT_TRUNCATED]);
-	fprintf(f, "  %-22s %12llu\n", "dropped", (unsigned long long)c[XDPNS_CNT_DROPPED]);
-	fprintf(f, "  %-22s %12llu\n", "from the LRU", (unsigned long long)c[XDPNS_CNT_LRU_HIT]);
+	for (i = 0; i < (int)N_XDP_COUNTERS; i++)
+		fprintf(f, "  %-22s %12llu\n", xdp_counters[i].label,
+			(unsigned long long)c[xdp_counters[i].idx]);
 	for (i = 0; i < XDPNS_PASS_COUNT; i++)
 		if (c[XDPNS_CNT_PASS_BASE + i])
 			fprintf(f, "  passed %-15s %12llu\n", pass_names[i],
