@@ -22,13 +22,7 @@
 #   with key-old are refused, key-new transfers go on.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/xfr_lib.sh"
-e2e_require_root
-command -v kdig >/dev/null || { echo "FAIL: kdig is missing; run scripts/deps.sh"; exit 1; }
-$PY -c 'import dns.tsig' 2>/dev/null || { echo "FAIL: python3-dnspython is missing; run scripts/deps.sh"; exit 1; }
-TMP=$(mktemp -d)
-netns_setup xnk || { echo "FAIL: cannot create namespaces"; xfr_cleanup; exit 1; }
-trap xfr_cleanup EXIT
-SOCK=$TMP/control.sock
+xfr_setup xnk kdig dnspython
 PORT=5302
 PORT6=5303
 BAD=$ROOT/tests/e2e/bad_primary.py

@@ -7,14 +7,7 @@
 # from 4.7 on (store-ixfr + create-ixfr), AXFR below.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/xfr_lib.sh"
-e2e_require_root
-for tool in nsd nsd-control kdig; do
-	command -v $tool >/dev/null || { echo "FAIL: $tool is missing; run scripts/deps.sh"; exit 1; }
-done
-TMP=$(mktemp -d)
-netns_setup xnsd || { echo "FAIL: cannot create namespaces"; xfr_cleanup; exit 1; }
-trap xfr_cleanup EXIT
-SOCK=$TMP/control.sock
+xfr_setup xnsd nsd nsd-control kdig
 PORT=5301
 
 NSD_VER=$(nsd -v 2>&1 | sed -n 's/^NSD version \([0-9.]*\).*/\1/p')
@@ -83,16 +76,7 @@ zones:
 EOC
 netns_start_xdpns "$TMP/xdpns.yaml" "$TMP/xdpns.log" || exit 1
 
-echo "first transfer"
-check "AXFR from nsd: serial 1 served" wait_for 10 serial_is 1
-check "www answered" www_is 198.18.0.80
-a0=$(xdp_counter answered)
-q "h7.$XFR_ZONE" A >/dev/null
-a1=$(xdp_counter answered)
-check "answered from XDP" [ $((a1 - a0)) = 1 ]
-check "stats: one AXFR, primary nsd" [ "$(zstat $XFR_ZONE transfers.axfr)/$(zstat $XFR_ZONE primary)" = "1/nsd" ]
-check "no failure counted" [ "$(zfails_total $XFR_ZONE)" = 0 ]
-check "the secret is in no log" bash -c "! grep -qF '$SN' '$TMP/xdpns.log'"
+xfr_first_transfer nsd "$SN"
 
 echo "change on the primary, nsd-control reload, NOTIFY"
 xfr_zone "$TMP/nsd/$XFR_ZONE.zone" 2 81

@@ -105,3 +105,41 @@ xfr_logs_if_failed() {
 		tail -n "${1:-25}" "$f"
 	done
 }
+
+# xfr_setup TAG TOOL...: root, the tools (or "dnspython"), a temporary
+# directory $TMP, the namespaces, cleanup on exit and $SOCK; exits with a
+# failure when any of it is missing.
+xfr_setup() {
+	local tag=$1 tool
+	shift
+	e2e_require_root
+	for tool in "$@"; do
+		if [ "$tool" = dnspython ]; then
+			$PY -c 'import dns.tsig' 2>/dev/null ||
+				{ echo "FAIL: python3-dnspython is missing; run scripts/deps.sh"; exit 1; }
+		else
+			command -v "$tool" >/dev/null ||
+				{ echo "FAIL: $tool is missing; run scripts/deps.sh"; exit 1; }
+		fi
+	done
+	TMP=$(mktemp -d)
+	netns_setup "$tag" || { echo "FAIL: cannot create namespaces"; xfr_cleanup; exit 1; }
+	trap xfr_cleanup EXIT
+	SOCK=$TMP/control.sock
+}
+
+# xfr_first_transfer REMOTE SECRET: the checks after the daemon's first
+# AXFR of serial 1 (www at .80) from REMOTE, whose TSIG secret is SECRET.
+xfr_first_transfer() {
+	local a0 a1
+	echo "first transfer"
+	check "AXFR from $1: serial 1 served" wait_for 10 serial_is 1
+	check "www answered" www_is 198.18.0.80
+	a0=$(xdp_counter answered)
+	q "h7.$XFR_ZONE" A >/dev/null
+	a1=$(xdp_counter answered)
+	check "answered from XDP" [ $((a1 - a0)) = 1 ]
+	check "stats: one AXFR, primary $1" [ "$(zstat $XFR_ZONE transfers.axfr)/$(zstat $XFR_ZONE primary)" = "1/$1" ]
+	check "no failure counted" [ "$(zfails_total $XFR_ZONE)" = 0 ]
+	check "the secret is in no log" bash -c "! grep -qF '$2' '$TMP/xdpns.log'"
+}
