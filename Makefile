@@ -60,7 +60,7 @@ $(BUILD) $(BUILD)/obj $(BUILD)/tests:
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libxdpns.a | $(BUILD)/tests
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) $(BUILD)/libxdpns.a | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libxdpns.a $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/bpf_test: tests/bpf/bpf_test.c $(BUILD)/libxdpns.a | $(BUILD)/tests

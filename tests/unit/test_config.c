@@ -18,17 +18,15 @@
 #include <arpa/inet.h>
 
 #include "config.h"
+#include "unit_fs.h"
 
 #define CONF "conf.yaml"
 
-static char tmpdir[] = "/tmp/xdpns-test-config.XXXXXX";
-static char olddir[PATH_MAX];
 
 static int group_setup(void **state)
 {
 	(void)state;
-	if (!getcwd(olddir, sizeof(olddir)) || !mkdtemp(tmpdir) ||
-	    chdir(tmpdir))
+	if (unit_tmpdir_enter("config"))
 		return -1;
 	return 0;
 }
@@ -37,18 +35,12 @@ static int group_teardown(void **state)
 {
 	(void)state;
 	unlink(CONF);
-	if (chdir(olddir) || rmdir(tmpdir))
-		return -1;
-	return 0;
+	return unit_tmpdir_leave();
 }
 
 static void write_conf(const char *text)
 {
-	FILE *f = fopen(CONF, "w");
-
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
+	unit_write_file(CONF, text);
 }
 
 static void load_ok(const char *text, struct config *cfg)

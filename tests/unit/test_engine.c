@@ -26,6 +26,8 @@
 #include "engine.h"
 #include "wire.h"
 #include "zone.h"
+#include "unit_fs.h"
+#include "unit_dns.h"
 
 #define T_A 1
 #define T_NS 2
@@ -48,8 +50,6 @@
 
 #define NO_EDNS -1
 
-static char tmpdir[] = "/tmp/xdpns-test-engine.XXXXXX";
-static char olddir[PATH_MAX];
 
 #define SIG_TAIL " 20300101000000 20200101000000 12345 example.org. " \
 	"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKiss" \
@@ -108,8 +108,7 @@ static struct zone *load(const char *file, const char *text, const char *origin)
 static int group_setup(void **state)
 {
 	(void)state;
-	if (!getcwd(olddir, sizeof(olddir)) || !mkdtemp(tmpdir) ||
-	    chdir(tmpdir))
+	if (unit_tmpdir_enter("engine"))
 		return -1;
 	z_com = load("com.zone", com_zone, "example.com.");
 	z_org = load("org.zone", org_zone, "example.org.");
@@ -125,34 +124,10 @@ static int group_teardown(void **state)
 	(void)state;
 	zone_free(z_com);
 	zone_free(z_org);
-	if (chdir(olddir) || rmdir(tmpdir))
-		return -1;
-	return 0;
+	return unit_tmpdir_leave();
 }
 
 /* ---- queries ---- */
-
-/* Presentation name (no escapes, case kept) to wire; returns its length. */
-static size_t to_wire(const char *name, uint8_t *out)
-{
-	size_t o = 0;
-	const char *p = name;
-
-	while (*p) {
-		const char *dot = strchr(p, '.');
-		size_t l = dot ? (size_t)(dot - p) : strlen(p);
-
-		assert_true(l > 0 && l < 64);
-		out[o++] = l;
-		memcpy(out + o, p, l);
-		o += l;
-		p += l;
-		if (*p == '.')
-			p++;
-	}
-	out[o++] = 0;
-	return o;
-}
 
 struct query {
 	uint16_t id, flags;
@@ -173,7 +148,7 @@ static size_t mkq(const struct query *qq, uint8_t *q)
 	q[2] = qq->flags >> 8;
 	q[3] = qq->flags & 0xff;
 	q[5] = 1;
-	o += to_wire(qq->name, q + o);
+	o += unit_to_wire(qq->name, q + o);
 	q[o++] = qq->qtype >> 8;
 	q[o++] = qq->qtype & 0xff;
 	q[o++] = qq->qclass >> 8;
@@ -243,30 +218,6 @@ static size_t n_type(const ldns_rr_list *l, uint16_t type)
 	return n;
 }
 
-static const ldns_rr *nth(const ldns_rr_list *l, size_t i)
-{
-	assert_true(i < ldns_rr_list_rr_count(l));
-	return ldns_rr_list_rr(l, i);
-}
-
-static void assert_owner(const ldns_rr *rr, const char *name)
-{
-	char *s = ldns_rdf2str(ldns_rr_owner(rr));
-
-	assert_non_null(s);
-	assert_string_equal(s, name);
-	free(s);
-}
-
-static void assert_rdata0(const ldns_rr *rr, const char *text)
-{
-	char *s = ldns_rdf2str(ldns_rr_rdf(rr, 0));
-
-	assert_non_null(s);
-	assert_string_equal(s, text);
-	free(s);
-}
-
 static uint16_t hdr16(size_t off)
 {
 	return (uint16_t)out[off] << 8 | out[off + 1];
@@ -280,7 +231,7 @@ static void answer(const struct engine_zone *ez, const char *name,
 		   uint16_t qtype, int do_bit)
 {
 	uint8_t w[256];
-	size_t len = to_wire(name, w);
+	size_t len = unit_to_wire(name, w);
 
 	memset(&ans, 0xee, sizeof(ans));
 	assert_int_equal(engine_answer(ez, w, len, qtype, do_bit, &ans), 0);
@@ -443,15 +394,15 @@ static void test_positive(void **state)
 	assert_int_equal(ldns_pkt_ancount(p), 1);
 	assert_int_equal(ldns_pkt_nscount(p), 0);
 	assert_int_equal(ldns_pkt_arcount(p), 0);
-	assert_owner(nth(ldns_pkt_answer(p), 0), "www.example.com.");
-	assert_rdata0(nth(ldns_pkt_answer(p), 0), "192.0.2.1");
+	unit_assert_owner(unit_nth(ldns_pkt_answer(p), 0), "www.example.com.");
+	unit_assert_rdata0(unit_nth(ldns_pkt_answer(p), 0), "192.0.2.1");
 	assert_false(ldns_pkt_edns(p));
 	ldns_pkt_free(p);
 
 	/* the apex NS and the name server's address */
 	p = ask(Q(.name = "example.com", .qtype = T_NS), 0, NULL);
 	assert_int_equal(ldns_pkt_ancount(p), 1);
-	assert_rdata0(nth(ldns_pkt_answer(p), 0), "ns1.example.com.");
+	unit_assert_rdata0(unit_nth(ldns_pkt_answer(p), 0), "ns1.example.com.");
 	ldns_pkt_free(p);
 }
 
@@ -466,19 +417,19 @@ static void test_cname_chain(void **state)
 	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
 	assert_true(ldns_pkt_aa(p));
 	assert_int_equal(ldns_rr_list_rr_count(an), 2);
-	assert_int_equal(ldns_rr_get_type(nth(an, 0)), T_CNAME);
-	assert_owner(nth(an, 0), "ftp.example.com.");
-	assert_rdata0(nth(an, 0), "www.example.com.");
-	assert_int_equal(ldns_rr_get_type(nth(an, 1)), T_A);
-	assert_owner(nth(an, 1), "www.example.com.");
-	assert_rdata0(nth(an, 1), "192.0.2.1");
+	assert_int_equal(ldns_rr_get_type(unit_nth(an, 0)), T_CNAME);
+	unit_assert_owner(unit_nth(an, 0), "ftp.example.com.");
+	unit_assert_rdata0(unit_nth(an, 0), "www.example.com.");
+	assert_int_equal(ldns_rr_get_type(unit_nth(an, 1)), T_A);
+	unit_assert_owner(unit_nth(an, 1), "www.example.com.");
+	unit_assert_rdata0(unit_nth(an, 1), "192.0.2.1");
 	assert_int_equal(ldns_pkt_nscount(p), 0);
 	ldns_pkt_free(p);
 
 	/* asking for the CNAME itself does not follow it */
 	p = ask(Q(.name = "ftp.example.com", .qtype = T_CNAME), 0, NULL);
 	assert_int_equal(ldns_pkt_ancount(p), 1);
-	assert_int_equal(ldns_rr_get_type(nth(ldns_pkt_answer(p), 0)), T_CNAME);
+	assert_int_equal(ldns_rr_get_type(unit_nth(ldns_pkt_answer(p), 0)), T_CNAME);
 	ldns_pkt_free(p);
 
 	/* the chain ends on a type the target lacks: NODATA with the SOA */
@@ -505,8 +456,8 @@ static void test_cname_leaves_zone(void **state)
 	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
 	assert_true(ldns_pkt_aa(p));
 	assert_int_equal(ldns_pkt_ancount(p), 1);
-	assert_int_equal(ldns_rr_get_type(nth(ldns_pkt_answer(p), 0)), T_CNAME);
-	assert_rdata0(nth(ldns_pkt_answer(p), 0), "www.example.net.");
+	assert_int_equal(ldns_rr_get_type(unit_nth(ldns_pkt_answer(p), 0)), T_CNAME);
+	unit_assert_rdata0(unit_nth(ldns_pkt_answer(p), 0), "www.example.net.");
 	/* not a negative answer: the resolver follows the chain */
 	assert_int_equal(ldns_pkt_nscount(p), 0);
 	assert_int_equal(ldns_pkt_arcount(p), 0);
@@ -523,10 +474,10 @@ static void test_cname_loop(void **state)
 	an = ldns_pkt_answer(p);
 	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
 	assert_int_equal(ldns_rr_list_rr_count(an), 2);
-	assert_owner(nth(an, 0), "loop1.example.com.");
-	assert_rdata0(nth(an, 0), "loop2.example.com.");
-	assert_owner(nth(an, 1), "loop2.example.com.");
-	assert_rdata0(nth(an, 1), "loop1.example.com.");
+	unit_assert_owner(unit_nth(an, 0), "loop1.example.com.");
+	unit_assert_rdata0(unit_nth(an, 0), "loop2.example.com.");
+	unit_assert_owner(unit_nth(an, 1), "loop2.example.com.");
+	unit_assert_rdata0(unit_nth(an, 1), "loop1.example.com.");
 	assert_int_equal(ldns_pkt_nscount(p), 0);
 	ldns_pkt_free(p);
 }
@@ -539,13 +490,13 @@ static void check_neg_soa(ldns_pkt *p, const char *apex, uint32_t ttl,
 	const ldns_rr_list *ns = ldns_pkt_authority(p);
 
 	assert_int_equal(ldns_rr_list_rr_count(ns), 1 + sig);
-	assert_int_equal(ldns_rr_get_type(nth(ns, 0)), T_SOA);
-	assert_owner(nth(ns, 0), apex);
-	assert_int_equal(ldns_rr_ttl(nth(ns, 0)), ttl);
+	assert_int_equal(ldns_rr_get_type(unit_nth(ns, 0)), T_SOA);
+	unit_assert_owner(unit_nth(ns, 0), apex);
+	assert_int_equal(ldns_rr_ttl(unit_nth(ns, 0)), ttl);
 	if (sig) {
-		assert_int_equal(ldns_rr_get_type(nth(ns, 1)), T_RRSIG);
+		assert_int_equal(ldns_rr_get_type(unit_nth(ns, 1)), T_RRSIG);
 		assert_int_equal(ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(
-					 nth(ns, 1))),
+					 unit_nth(ns, 1))),
 				 T_SOA);
 	}
 	assert_int_equal(ldns_pkt_ancount(p), 0);
@@ -590,7 +541,7 @@ static void test_nodata_nxdomain(void **state)
 	/* the SOA asked for directly keeps its own TTL */
 	p = ask(Q(.name = "example.com", .qtype = T_SOA), 0, NULL);
 	assert_int_equal(ldns_pkt_ancount(p), 1);
-	assert_int_equal(ldns_rr_ttl(nth(ldns_pkt_answer(p), 0)), 3600);
+	assert_int_equal(ldns_rr_ttl(unit_nth(ldns_pkt_answer(p), 0)), 3600);
 	ldns_pkt_free(p);
 }
 
@@ -723,12 +674,12 @@ static void test_dnssec(void **state)
 		0, NULL);
 	an = ldns_pkt_answer(p);
 	assert_int_equal(ldns_rr_list_rr_count(an), 2);
-	assert_int_equal(ldns_rr_get_type(nth(an, 0)), T_A);
-	assert_int_equal(ldns_rr_get_type(nth(an, 1)), T_RRSIG);
-	assert_owner(nth(an, 1), "www.example.org.");
-	assert_int_equal(ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(nth(an, 1))),
+	assert_int_equal(ldns_rr_get_type(unit_nth(an, 0)), T_A);
+	assert_int_equal(ldns_rr_get_type(unit_nth(an, 1)), T_RRSIG);
+	unit_assert_owner(unit_nth(an, 1), "www.example.org.");
+	assert_int_equal(ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(unit_nth(an, 1))),
 			 T_A);
-	assert_int_equal(ldns_rr_ttl(nth(an, 1)), 3600);
+	assert_int_equal(ldns_rr_ttl(unit_nth(an, 1)), 3600);
 	assert_true(ldns_pkt_edns_do(p));
 	ldns_pkt_free(p);
 

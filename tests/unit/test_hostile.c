@@ -40,6 +40,8 @@
 #include "engine.h"
 #include "wire.h"
 #include "zone.h"
+#include "unit_fs.h"
+#include "unit_dns.h"
 
 #define T_A 1
 #define T_NS 2
@@ -58,8 +60,6 @@
 #define SOA_LINES "$TTL 3600\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n" \
 		  "@ NS ns1\nns1 A 192.0.2.53\n"
 
-static char tmpdir[] = "/tmp/xdpns-test-hostile.XXXXXX";
-static char olddir[PATH_MAX];
 static char load_err[1024];
 
 static struct engine_zone ezone;
@@ -238,8 +238,7 @@ static void unserve(void)
 static int group_setup(void **state)
 {
 	(void)state;
-	if (!getcwd(olddir, sizeof(olddir)) || !mkdtemp(tmpdir) ||
-	    chdir(tmpdir))
+	if (unit_tmpdir_enter("hostile"))
 		return -1;
 	return 0;
 }
@@ -247,36 +246,10 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	(void)state;
-	if (chdir(olddir) || rmdir(tmpdir))
-		return -1;
-	return 0;
+	return unit_tmpdir_leave();
 }
 
 /* ---- queries ---- */
-
-/* Presentation name (no escapes, case kept, "." alone is the root) to wire;
- * returns its length. */
-static size_t to_wire(const char *name, uint8_t *w)
-{
-	size_t o = 0;
-	const char *p = name;
-
-	while (*p && strcmp(p, ".")) {
-		const char *dot = strchr(p, '.');
-		size_t l = dot ? (size_t)(dot - p) : strlen(p);
-
-		assert_true(l > 0 && l < 64);
-		assert_true(o + l + 2 <= 255);
-		w[o++] = l;
-		memcpy(w + o, p, l);
-		o += l;
-		p += l;
-		if (*p == '.')
-			p++;
-	}
-	w[o++] = 0;
-	return o;
-}
 
 /* A query: id 0x4242, RD; udp is NO_EDNS or the OPT's payload size. */
 static size_t mkq(const char *name, uint16_t qtype, int udp, int do_bit,
@@ -289,7 +262,7 @@ static size_t mkq(const char *name, uint16_t qtype, int udp, int do_bit,
 	q[1] = 0x42;
 	q[2] = 0x01;
 	q[5] = 1;
-	o += to_wire(name, q + o);
+	o += unit_to_wire(name, q + o);
 	q[o++] = qtype >> 8;
 	q[o++] = qtype & 0xff;
 	q[o++] = 0;
@@ -356,30 +329,6 @@ static ldns_pkt *ask(const char *name, uint16_t qtype, int udp, int tcp)
 	return ask_len(name, qtype, udp, tcp, NULL);
 }
 
-static const ldns_rr *nth(const ldns_rr_list *l, size_t i)
-{
-	assert_true(i < ldns_rr_list_rr_count(l));
-	return ldns_rr_list_rr(l, i);
-}
-
-static void assert_owner(const ldns_rr *rr, const char *name)
-{
-	char *s = ldns_rdf2str(ldns_rr_owner(rr));
-
-	assert_non_null(s);
-	assert_string_equal(s, name);
-	free(s);
-}
-
-static void assert_rdata0(const ldns_rr *rr, const char *text)
-{
-	char *s = ldns_rdf2str(ldns_rr_rdf(rr, 0));
-
-	assert_non_null(s);
-	assert_string_equal(s, text);
-	free(s);
-}
-
 /* Names compare case-insensitively (RFC 4343): rdata compressed against
  * the question shows the client's case. */
 static void assert_rdata0_name(const ldns_rr *rr, const char *name)
@@ -408,8 +357,8 @@ static void assert_negative(const ldns_pkt *p, ldns_pkt_rcode rcode,
 			    const char *apex)
 {
 	assert_head(p, rcode, 1, 0, 0, 1);
-	assert_int_equal(ldns_rr_get_type(nth(ldns_pkt_authority(p), 0)), T_SOA);
-	assert_owner(nth(ldns_pkt_authority(p), 0), apex);
+	assert_int_equal(ldns_rr_get_type(unit_nth(ldns_pkt_authority(p), 0)), T_SOA);
+	unit_assert_owner(unit_nth(ldns_pkt_authority(p), 0), apex);
 }
 
 /* engine_answer for a lowercase presentation name. */
@@ -418,7 +367,7 @@ static struct answer ans;
 static int answer(const char *name, uint16_t qtype)
 {
 	uint8_t w[256];
-	size_t len = to_wire(name, w);
+	size_t len = unit_to_wire(name, w);
 
 	return engine_answer(&ezone, w, len, qtype, 0, &ans);
 }
@@ -462,13 +411,13 @@ static void test_cname_chain_1000(void **state)
 	p = ask("c0.example.com", T_A, NO_EDNS, UDP);
 	assert_head(p, LDNS_RCODE_NOERROR, 1, 0, ENGINE_MAX_CHAIN, 0);
 	for (k = 0; k < ENGINE_MAX_CHAIN; k++) {
-		const ldns_rr *rr = nth(ldns_pkt_answer(p), k);
+		const ldns_rr *rr = unit_nth(ldns_pkt_answer(p), k);
 
 		snprintf(name, sizeof(name), "c%d.example.com.", k);
 		snprintf(target, sizeof(target), "c%d.example.com.", k + 1);
 		assert_int_equal(ldns_rr_get_type(rr), T_CNAME);
-		assert_owner(rr, name);
-		assert_rdata0(rr, target);
+		unit_assert_owner(rr, name);
+		unit_assert_rdata0(rr, target);
 	}
 	ldns_pkt_free(p);
 
@@ -477,7 +426,7 @@ static void test_cname_chain_1000(void **state)
 		 CHAIN_LEN - ENGINE_MAX_CHAIN + 1);
 	p = ask(name, T_A, 1232, TCP);
 	assert_head(p, LDNS_RCODE_NOERROR, 1, 0, ENGINE_MAX_CHAIN, 0);
-	assert_int_equal(ldns_rr_get_type(nth(ldns_pkt_answer(p),
+	assert_int_equal(ldns_rr_get_type(unit_nth(ldns_pkt_answer(p),
 					      ENGINE_MAX_CHAIN - 1)), T_A);
 	ldns_pkt_free(p);
 
@@ -518,7 +467,7 @@ static void check_loop(int n)
 					    n, name, types[j], ldns_pkt_ancount(p), an);
 			assert_head(p, LDNS_RCODE_NOERROR, 1, 0, an, 0);
 			for (k = 0; k < an; k++) {
-				const ldns_rr *rr = nth(ldns_pkt_answer(p), k);
+				const ldns_rr *rr = unit_nth(ldns_pkt_answer(p), k);
 
 				assert_int_equal(ldns_rr_get_type(rr), T_CNAME);
 				snprintf(want, sizeof(want), "l%d.example.com.",
@@ -568,8 +517,8 @@ static void test_many_types_one_name(void **state)
 	/* ANY: one RRset (RFC 8482 4.1), over both transports */
 	p = ask("many.example.com", T_ANY, NO_EDNS, UDP);
 	assert_head(p, LDNS_RCODE_NOERROR, 1, 0, 1, 0);
-	rr = nth(ldns_pkt_answer(p), 0);
-	assert_owner(rr, "many.example.com.");
+	rr = unit_nth(ldns_pkt_answer(p), 0);
+	unit_assert_owner(rr, "many.example.com.");
 	ldns_pkt_free(p);
 	p = ask("many.example.com", T_ANY, 1232, TCP);
 	assert_head(p, LDNS_RCODE_NOERROR, 1, 0, 1, 0);
@@ -581,7 +530,7 @@ static void test_many_types_one_name(void **state)
 
 		p = ask("many.example.com", type, 1232, i & 1);
 		assert_head(p, LDNS_RCODE_NOERROR, 1, 0, 1, 0);
-		rr = nth(ldns_pkt_answer(p), 0);
+		rr = unit_nth(ldns_pkt_answer(p), 0);
 		assert_int_equal(ldns_rr_get_type(rr), type);
 		rd = ldns_rr_rdf(rr, 0);
 		assert_int_equal(ldns_rdf_size(rd), 2);
@@ -597,7 +546,7 @@ static void test_many_types_one_name(void **state)
 	ldns_pkt_free(p);
 	p = ask("many.example.com", T_A, NO_EDNS, UDP);
 	assert_head(p, LDNS_RCODE_NOERROR, 1, 0, 1, 0);
-	assert_rdata0(nth(ldns_pkt_answer(p), 0), "192.0.2.7");
+	unit_assert_rdata0(unit_nth(ldns_pkt_answer(p), 0), "192.0.2.7");
 	ldns_pkt_free(p);
 
 	/* types it lacks: NODATA; a name below it: NXDOMAIN */
@@ -698,7 +647,7 @@ static void test_huge_txt(void **state)
 	seen = calloc(2000, 1);
 	assert_non_null(seen);
 	for (i = 0; i < 2000; i++) {
-		const ldns_rr *rr = nth(ldns_pkt_answer(p), i);
+		const ldns_rr *rr = unit_nth(ldns_pkt_answer(p), i);
 		const ldns_rdf *rd = ldns_rr_rdf(rr, 0);
 		char digits[5];
 		int k;
@@ -799,7 +748,7 @@ static void test_huge_delegation(void **state)
 	ar = ldns_rr_list_rr_count(ldns_pkt_additional(p));
 	assert_true(ar > 0 && ar <= ENGINE_MAX_CUTS);
 	for (i = 0; i < ar; i++) {
-		const ldns_rr *rr = nth(ldns_pkt_additional(p), i);
+		const ldns_rr *rr = unit_nth(ldns_pkt_additional(p), i);
 
 		assert_int_equal(ldns_rr_get_type(rr), T_A);
 	}
@@ -836,7 +785,7 @@ static void test_127_labels(void **state)
 
 	(void)state;
 	deep_name(deep, 126, NULL); /* 127 labels, 255 bytes */
-	assert_int_equal(to_wire(deep, w), 255);
+	assert_int_equal(unit_to_wire(deep, w), 255);
 	deep_name(wild, 126, "*");
 	text_open(&t, "$ORIGIN x.\n" SOA_LINES);
 	fprintf(t.f, "%s. A 192.0.2.127\n", deep);
@@ -847,7 +796,7 @@ static void test_127_labels(void **state)
 	p = ask(deep, T_A, NO_EDNS, UDP);
 	assert_head(p, LDNS_RCODE_NOERROR, 1, 0, 1, 0);
 	snprintf(want, sizeof(want), "%s.", deep);
-	assert_owner(nth(ldns_pkt_answer(p), 0), want);
+	unit_assert_owner(unit_nth(ldns_pkt_answer(p), 0), want);
 	ldns_pkt_free(p);
 	/* with EDNS the query is 289 bytes, more than the parser's buffer */
 	p = ask(deep, T_A, 1232, UDP);
@@ -870,7 +819,7 @@ static void test_127_labels(void **state)
 	p = ask("x", T_MX, NO_EDNS, TCP);
 	assert_head(p, LDNS_RCODE_NOERROR, 1, 0, 1, 0);
 	assert_int_equal(ldns_pkt_arcount(p), 1);
-	assert_owner(nth(ldns_pkt_additional(p), 0), want);
+	unit_assert_owner(unit_nth(ldns_pkt_additional(p), 0), want);
 	ldns_pkt_free(p);
 
 	/* every ancestor is an empty non-terminal: NODATA */
@@ -885,8 +834,8 @@ static void test_127_labels(void **state)
 	p = ask(name, T_TXT, NO_EDNS, UDP);
 	assert_head(p, LDNS_RCODE_NOERROR, 1, 0, 1, 0);
 	snprintf(want, sizeof(want), "%s.", name);
-	assert_owner(nth(ldns_pkt_answer(p), 0), want);
-	assert_rdata0(nth(ldns_pkt_answer(p), 0), "\"wild\"");
+	unit_assert_owner(unit_nth(ldns_pkt_answer(p), 0), want);
+	unit_assert_rdata0(unit_nth(ldns_pkt_answer(p), 0), "\"wild\"");
 	ldns_pkt_free(p);
 	p = ask(name, T_A, NO_EDNS, UDP); /* wildcard NODATA */
 	assert_negative(p, LDNS_RCODE_NOERROR, "x.");
@@ -964,9 +913,9 @@ static void test_wildcard_under_wildcard(void **state)
 		assert_int_equal(ldns_pkt_ancount(p), cases[i].an);
 		assert_true(ldns_pkt_aa(p));
 		if (cases[i].an) {
-			rr = nth(ldns_pkt_answer(p), cases[i].an - 1);
-			assert_owner(rr, cases[i].last_owner);
-			assert_rdata0(rr, cases[i].last_rdata);
+			rr = unit_nth(ldns_pkt_answer(p), cases[i].an - 1);
+			unit_assert_owner(rr, cases[i].last_owner);
+			unit_assert_rdata0(rr, cases[i].last_rdata);
 		} else {
 			assert_int_equal(ldns_pkt_nscount(p), 1);
 		}

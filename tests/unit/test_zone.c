@@ -19,18 +19,16 @@
 
 #include "wire.h"
 #include "zone.h"
+#include "unit_fs.h"
 
 #define ZF "z.zone"
 #define ORIGIN "example.com."
 
-static char tmpdir[] = "/tmp/xdpns-test-zone.XXXXXX";
-static char olddir[PATH_MAX];
 
 static int group_setup(void **state)
 {
 	(void)state;
-	if (!getcwd(olddir, sizeof(olddir)) || !mkdtemp(tmpdir) ||
-	    chdir(tmpdir))
+	if (unit_tmpdir_enter("zone"))
 		return -1;
 	return 0;
 }
@@ -39,18 +37,12 @@ static int group_teardown(void **state)
 {
 	(void)state;
 	unlink(ZF);
-	if (chdir(olddir) || rmdir(tmpdir))
-		return -1;
-	return 0;
+	return unit_tmpdir_leave();
 }
 
 static void write_zone(const char *text)
 {
-	FILE *f = fopen(ZF, "w");
-
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
+	unit_write_file(ZF, text);
 }
 
 /* Loads text (NULL: the file as it is), which must succeed. */
