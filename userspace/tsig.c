@@ -6,13 +6,17 @@
  * the TSIG variables -- all of them for a request and the first reply,
  * only the time and fudge for the later messages of a multi-message
  * reply (5.3.1). Verification checks the key, then the MAC (constant
- * time), and only then the time (5.2.3).
+ * time), and only then the time (5.2.3). A multi-message reply may leave
+ * up to 99 messages in a row unsigned (5.3.1, what NSD does): they are
+ * fed, whole, into the MAC that the next signed message must match, and
+ * the last message must be signed (the caller checks n_unsigned).
  */
 #include <errno.h>
 #include <string.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 #include <ldns/ldns.h>
 #include "tsig.h"
 #include "wire.h"
@@ -228,24 +232,53 @@ static void put48(struct buf *b, uint64_t v)
 	put(b, x, 6);
 }
 
-/* MAC over prior + msg(with id, arcount fixed) + variables. */
-static int tsig_mac(const struct tsig_key *k, const uint8_t *prior,
-		    size_t prior_len, const uint8_t *msg, size_t msg_len,
-		    uint16_t id, uint16_t arcount, int timers_only,
-		    uint64_t time, uint16_t fudge, uint16_t error,
-		    const uint8_t *other, uint16_t other_len, uint8_t *mac,
-		    unsigned *mac_len)
+/* An HMAC with k's algorithm and secret, fed the previous MAC of the
+ * exchange (length-prefixed) when there is one; NULL on failure. */
+static EVP_MAC_CTX *mac_begin(const struct tsig_key *k, const uint8_t *prior,
+			      size_t prior_len)
 {
-	static __thread uint8_t data[2 + TSIG_MAX_MAC + 65536 + 1024];
+	EVP_MAC *alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *c = alg ? EVP_MAC_CTX_new(alg) : NULL;
+	const EVP_MD *md = tsig_md(k->type);
+	OSSL_PARAM params[2];
+	uint8_t l[2] = { prior_len >> 8, prior_len & 0xff };
+
+	EVP_MAC_free(alg); /* c holds its own reference */
+	if (!c || !md)
+		goto fail;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+						     (char *)EVP_MD_get0_name(md), 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (!EVP_MAC_init(c, k->secret, k->secret_len, params))
+		goto fail;
+	if (prior_len && (!EVP_MAC_update(c, l, 2) ||
+			  !EVP_MAC_update(c, prior, prior_len)))
+		goto fail;
+	return c;
+fail:
+	EVP_MAC_CTX_free(c);
+	return NULL;
+}
+
+/* MAC over prior (or, when pending is given, the HMAC that already holds
+ * prior and the unsigned messages since) + msg(with id, arcount fixed) +
+ * variables. Consumes pending. */
+static int tsig_mac(const struct tsig_key *k, const uint8_t *prior,
+		    size_t prior_len, EVP_MAC_CTX *pending, const uint8_t *msg,
+		    size_t msg_len, uint16_t id, uint16_t arcount,
+		    int timers_only, uint64_t time, uint16_t fudge,
+		    uint16_t error, const uint8_t *other, uint16_t other_len,
+		    uint8_t *mac, unsigned *mac_len)
+{
+	static __thread uint8_t data[65536 + 1024];
 	struct buf b = { data, 0, sizeof(data), 0 };
+	EVP_MAC_CTX *c = pending;
 	uint8_t hdr[DNS_HDR];
+	size_t out = 0;
+	int r = -EINVAL;
 
 	if (msg_len < DNS_HDR)
-		return -EINVAL;
-	if (prior_len) {
-		put16(&b, prior_len);
-		put(&b, prior, prior_len);
-	}
+		goto out;
 	memcpy(hdr, msg, DNS_HDR);
 	hdr[0] = id >> 8;
 	hdr[1] = id & 0xff;
@@ -267,12 +300,20 @@ static int tsig_mac(const struct tsig_key *k, const uint8_t *prior,
 		put16(&b, other_len);
 		put(&b, other, other_len);
 	}
-	if (b.overflow)
-		return -EMSGSIZE;
-	if (!HMAC(tsig_md(k->type), k->secret, (int)k->secret_len, data, b.len,
-		  mac, mac_len))
-		return -EINVAL;
-	return 0;
+	if (b.overflow) {
+		r = -EMSGSIZE;
+		goto out;
+	}
+	if (!c)
+		c = mac_begin(k, prior, prior_len);
+	if (!c || !EVP_MAC_update(c, data, b.len) ||
+	    !EVP_MAC_final(c, mac, &out, EVP_MAX_MD_SIZE))
+		goto out;
+	*mac_len = (unsigned)out;
+	r = 0;
+out:
+	EVP_MAC_CTX_free(c ? c : pending);
+	return r;
 }
 
 int tsig_sign(struct tsig_ctx *ctx, uint8_t *msg, size_t *len, size_t cap,
@@ -295,8 +336,8 @@ int tsig_sign(struct tsig_ctx *ctx, uint8_t *msg, size_t *len, size_t cap,
 		for (r = 0; r < 6; r++)
 			other[r] = now >> (40 - 8 * r);
 	}
-	r = tsig_mac(k, ctx->mac, ctx->mac_len, msg, *len, id, ar, 0, now,
-		     TSIG_FUDGE, error, other, other_len, mac, &mac_len);
+	r = tsig_mac(k, ctx->mac, ctx->mac_len, NULL, msg, *len, id, ar, 0,
+		     now, TSIG_FUDGE, error, other, other_len, mac, &mac_len);
 	if (r)
 		return r;
 	b = (struct buf){ msg, *len, cap, 0 };
@@ -338,6 +379,7 @@ static enum tsig_status verify_with(struct tsig_ctx *ctx, const uint8_t *msg,
 	uint8_t mac[EVP_MAX_MD_SIZE];
 	unsigned mac_len = 0;
 	uint64_t lo, hi;
+	int r;
 
 	(void)len;
 	ctx->peer_error = t->error;
@@ -349,9 +391,12 @@ static enum tsig_status verify_with(struct tsig_ctx *ctx, const uint8_t *msg,
 		return TSIG_BADKEY;
 	if (t->error == TSIG_RCODE_BADSIG)
 		return TSIG_BADSIG;
-	if (tsig_mac(k, ctx->mac, ctx->mac_len, msg, off, t->orig_id,
-		     get16(msg + 10) - 1, timers_only, t->time, t->fudge,
-		     t->error, t->other, t->other_len, mac, &mac_len))
+	r = tsig_mac(k, ctx->mac, ctx->mac_len, ctx->pending, msg, off,
+		     t->orig_id, get16(msg + 10) - 1, timers_only, t->time,
+		     t->fudge, t->error, t->other, t->other_len, mac, &mac_len);
+	ctx->pending = NULL;
+	ctx->n_unsigned = 0;
+	if (r)
 		return TSIG_FORMERR;
 	/* only full-length MACs are accepted (no truncation, 5.2.2.1) */
 	if (t->mac_len != mac_len || CRYPTO_memcmp(mac, t->mac, mac_len))
@@ -368,6 +413,28 @@ static enum tsig_status verify_with(struct tsig_ctx *ctx, const uint8_t *msg,
 	return TSIG_OK;
 }
 
+/* A reply message without a TSIG: the first must be signed; after it,
+ * up to TSIG_MAX_UNSIGNED in a row go into the MAC of the next one. */
+static enum tsig_status unsigned_message(struct tsig_ctx *ctx,
+					 const uint8_t *msg, size_t len)
+{
+	if (ctx->n_verified == 0 || ctx->n_unsigned >= TSIG_MAX_UNSIGNED)
+		return TSIG_UNSIGNED;
+	if (!ctx->pending)
+		ctx->pending = mac_begin(ctx->key, ctx->mac, ctx->mac_len);
+	if (!ctx->pending || !EVP_MAC_update(ctx->pending, msg, len))
+		return TSIG_FORMERR;
+	ctx->n_unsigned++;
+	return TSIG_OK;
+}
+
+void tsig_ctx_release(struct tsig_ctx *ctx)
+{
+	EVP_MAC_CTX_free(ctx->pending);
+	ctx->pending = NULL;
+	ctx->n_unsigned = 0;
+}
+
 enum tsig_status tsig_verify(struct tsig_ctx *ctx, const uint8_t *msg,
 			     size_t len, uint64_t now)
 {
@@ -378,7 +445,7 @@ enum tsig_status tsig_verify(struct tsig_ctx *ctx, const uint8_t *msg,
 	if (off < 0)
 		return TSIG_FORMERR;
 	if (off == 0)
-		return TSIG_UNSIGNED;
+		return unsigned_message(ctx, msg, len);
 	if (tsig_parse(msg, len, off, &t))
 		return TSIG_FORMERR;
 	st = verify_with(ctx, msg, len, off, &t, now, ctx->n_verified > 0);

@@ -11,6 +11,8 @@
 #define TSIG_MAX_MAC 64
 #define TSIG_FUDGE 300
 #define TSIG_MAX_RR 512 /* room to reserve for the TSIG record */
+/* unsigned messages in a row a multi-message reply may have (5.3.1) */
+#define TSIG_MAX_UNSIGNED 99
 
 /* RFC 8945 error codes (TSIG RR "error" field, and the extended RCODE). */
 #define TSIG_RCODE_BADSIG 16
@@ -45,8 +47,14 @@ struct tsig_ctx {
 	uint8_t mac[TSIG_MAX_MAC];
 	size_t mac_len;
 	int n_verified; /* replies verified so far */
+	int n_unsigned; /* unsigned replies since the last signed one */
+	struct evp_mac_ctx_st *pending; /* their running MAC (EVP_MAC_CTX) */
 	uint16_t peer_error; /* error field of the last TSIG seen */
 };
+
+/* Frees what a multi-message exchange left pending (after any exchange
+ * whose replies went through tsig_verify). */
+void tsig_ctx_release(struct tsig_ctx *ctx);
 
 int tsig_key_init(struct tsig_key *k, const struct config_key *ck);
 
@@ -58,7 +66,10 @@ int tsig_sign(struct tsig_ctx *ctx, uint8_t *msg, size_t *len, size_t cap,
 	      uint64_t now, uint16_t error);
 
 /* Verify the next reply of an exchange (first: full variables; later:
- * timers only). The TSIG must be the last additional record. */
+ * timers only). The TSIG must be the last additional record. A later
+ * reply without one is TSIG_OK with n_unsigned raised (at most
+ * TSIG_MAX_UNSIGNED in a row): the next signed reply covers it, and the
+ * caller must not accept an exchange that ends with n_unsigned != 0. */
 enum tsig_status tsig_verify(struct tsig_ctx *ctx, const uint8_t *msg,
 			     size_t len, uint64_t now);
 

@@ -479,7 +479,7 @@ static int transfer(struct xfr_job *j, const struct xfr_primary *p,
 	static __thread uint8_t buf[2 + XFR_MAX_MSG];
 	ldns_rdf *origin = ldns_dname_new_frm_str(j->origin);
 	struct xfr_sm sm = { .ixfr = qtype == LDNS_RR_TYPE_IXFR };
-	struct tsig_ctx tc;
+	struct tsig_ctx tc = { 0 };
 	uint64_t t0 = mono_ms(), bytes = 0, msgs = 0;
 	size_t qlen = 0;
 	uint16_t id;
@@ -543,6 +543,12 @@ static int transfer(struct xfr_job *j, const struct xfr_primary *p,
 			goto out;
 		}
 	}
+	if (tc.n_unsigned) {
+		r = fail(j, XFR_R_TSIG_UNSIGNED, p,
+			 "the last %d messages are unsigned (key %s)",
+			 tc.n_unsigned, p->key.text);
+		goto out;
+	}
 	if (sm.z == NULL) { /* "SOA SOA": a zone of only its SOA */
 		ldns_rr *c = ldns_rr_clone(sm.first);
 
@@ -574,6 +580,7 @@ out:
 		j->duration_ms = mono_ms() - t0;
 	if (fd >= 0)
 		close(fd);
+	tsig_ctx_release(&tc);
 	sm_free(&sm);
 	ldns_rdf_deep_free(origin);
 	return r;
@@ -609,7 +616,7 @@ static int soa_query_tcp(struct xfr_job *j, const struct xfr_primary *p,
 			 uint32_t *serial, uint64_t deadline)
 {
 	static __thread uint8_t buf[2 + XFR_MAX_MSG];
-	struct tsig_ctx tc;
+	struct tsig_ctx tc = { 0 };
 	ldns_pkt *pkt = NULL;
 	size_t qlen = 0, len;
 	uint16_t id;
@@ -647,7 +654,7 @@ static int soa_query(struct xfr_job *j, const struct xfr_primary *p,
 {
 	uint8_t q[XFR_MAX_MSG], a[XFR_MAX_MSG];
 	int fd, try, r = XFR_R_TIMEOUT;
-	struct tsig_ctx tc;
+	struct tsig_ctx tc = { 0 };
 	size_t qlen = 0;
 	uint16_t id;
 

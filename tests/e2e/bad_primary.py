@@ -21,7 +21,14 @@ hosts), so an IXFR between two good serials is computed. Scenarios:
   truncated-mid     SOA S; first message and half the second, then close
   soa-mismatch      SOA S; the closing SOA has serial S+1
   bad-tsig          SOA S; the 2nd message signed with another secret
-  no-tsig           SOA S; the 2nd message unsigned
+  no-tsig           SOA S; the last message unsigned
+  gap-tsig          SOA S; the 2nd message unsigned and left out of the
+                    next message's MAC
+  too-sparse        SOA S; 100 (empty) unsigned messages in a row after the
+                    first, each covered by the next MAC (RFC 8945 allows 99)
+  sparse            SOA S; AXFR of S with only the first and the last
+                    message signed, the others covered by the last MAC (as
+                    NSD signs large transfers; RFC 8945 5.3.1)
   ixfr-del-missing  SOA S; IXFR deleting a record that is not there;
                     AXFR: REFUSED
   backwards         SOA S (S older than the secondary's); AXFR of S
@@ -213,6 +220,10 @@ def reply(ctx, q, rrs, ctxt=None, sign="good", rcode=0):
     m.answer = [rrset(ctx, rr) for rr in rrs]
     if sign == "none":
         return m.to_wire(), ctxt
+    if sign == "sparse":  # unsigned, but in the next message's MAC
+        wire = m.to_wire()
+        ctxt.update(wire)
+        return wire, ctxt
     ring, kn = {"good": (ctx.keyring, ctx.keyname), "bad": (ctx.badring, ctx.keyname),
                 "other": (ctx.otherring, ctx.othername)}[sign]
     if sign == "good" and q.had_tsig:  # the key the request used
@@ -288,7 +299,18 @@ def transfer(ctx, sock, q):
     elif name == "bad-tsig":
         send_all(ctx, sock, q, chunks(body), lambda i: "bad" if i == 1 else "good")
     elif name == "no-tsig":
+        msgs = chunks(body)
+        send_all(ctx, sock, q, msgs, lambda i: "none" if i == len(msgs) - 1 else "good")
+    elif name == "gap-tsig":
         send_all(ctx, sock, q, chunks(body), lambda i: "none" if i == 1 else "good")
+    elif name == "too-sparse":
+        msgs = chunks(body)
+        msgs = msgs[:1] + [[]] * 100 + msgs[1:]
+        send_all(ctx, sock, q, msgs, lambda i: "sparse" if 1 <= i <= 100 else "good")
+    elif name == "sparse":
+        msgs = chunks(body)
+        send_all(ctx, sock, q, msgs,
+                 lambda i: "good" if i in (0, len(msgs) - 1) else "sparse")
     elif name == "ixfr-del-missing":
         if qtype != dns.rdatatype.IXFR:
             log("AXFR: REFUSED")

@@ -2,15 +2,17 @@
 # xdpns against a scripted bad primary (bad_primary.py, dnspython, every
 # message TSIG-signed unless the scenario says otherwise). A good serial
 # 10 first; then each failure, triggered by NOTIFY, `zone refresh` or
-# `zone retransfer`: transfer truncated between and inside messages, closing SOA mismatch, bad and
-# missing TSIG in the middle, IXFR deleting a record that is not there,
-# serials going backwards (SOA and transfer), endless transfers (record
-# limit, byte limit, total timeout), a primary that never answers (idle
-# timeout), SOA replies signed with another key, answered BADSIG by the
-# primary, signed an hour ahead (BADTIME). After each: the same answers from XDP and the slow
-# path, the daemon answers, the failure counted under its reason. Then a
-# good serial 12 arrives by IXFR (two chained diffs) within a second of
-# the NOTIFY.
+# `zone retransfer`: transfer truncated between and inside messages,
+# closing SOA mismatch, bad TSIG, missing TSIG (on the last message, in
+# the middle left out of the next MAC, 100 in a row), IXFR deleting a
+# record that is not there, serials going backwards (SOA and transfer),
+# endless transfers (record limit, byte limit, total timeout), a primary
+# that never answers (idle timeout), SOA replies signed with another key,
+# answered BADSIG by the primary, signed an hour ahead (BADTIME). After
+# each: the same answers from XDP and the slow path, the daemon answers,
+# the failure counted under its reason. Then a good serial 12 arrives by
+# IXFR (two chained diffs) within a second of the NOTIFY, and serial 13
+# by an AXFR signed only on its first and last messages (RFC 8945 5.3.1).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/xfr_lib.sh"
 xfr_setup xbad kdig dnspython
@@ -96,6 +98,9 @@ scenario truncated-mid 11 retransfer truncated
 scenario soa-mismatch 11 retransfer soa_mismatch
 scenario bad-tsig 11 refresh tsig_badsig
 scenario no-tsig 11 retransfer tsig_unsigned
+check "  the last message unsigned" [ "${LAST_ERROR#*last 1 messages are unsigned}" != "$LAST_ERROR" ]
+scenario gap-tsig 11 retransfer tsig_badsig
+scenario too-sparse 11 retransfer tsig_unsigned
 scenario ixfr-del-missing 11 refresh ixfr_inconsistent refused
 n0=$(grep -c 'XFR (' "$TMP/bad.log")
 scenario backwards 9 notify serial_backwards
@@ -121,6 +126,7 @@ check "saved zone still serial 10, nothing of the bad transfers" bash -c "grep -
 check "not expired" [ "$(zstat $XFR_ZONE expired)" = False ]
 
 echo "good serial 12 by NOTIFY: IXFR of two chained diffs (10 -> 11 -> 12)"
+FAILS_BEFORE_GOOD=$(zfails_total $XFR_ZONE)
 echo "good 12" >"$CTL"
 t0=$(date +%s%N)
 check "NOTIFY answered NOERROR, signed" notify
@@ -134,6 +140,12 @@ check "new data from XDP" [ "$out/$((a1 - a0))" = '"serial 12"/1' ]
 check "by IXFR" [ "$(zstat $XFR_ZONE transfers.ixfr)" = 1 ]
 check "the IXFR asked from serial 10" grep -q 'IXFR (client serial 10): scenario good 12' "$TMP/bad.log"
 check "serial 12 saved" wait_for 2 grep -q '^serial 12$' "$TMP/storage/$XFR_ZONE.timers"
+
+echo "serial 13 by AXFR signed only on its first and last messages (as NSD)"
+echo "sparse 13" >"$CTL"
+check "zone retransfer exits 0" ctl zone retransfer $XFR_ZONE
+check "serial 13 served" wait_for 10 www_is 198.18.0.13
+check "a second AXFR, no new failure" [ "$(zstat $XFR_ZONE transfers.axfr)/$(zfails_total $XFR_ZONE)" = "2/$FAILS_BEFORE_GOOD" ]
 check "the secret is in no log" bash -c "! grep -qF '$S' '$TMP/xdpns.log'"
 
 xfr_stop_pid "$PID_bad"

@@ -7,6 +7,8 @@
 # from 4.7 on (store-ixfr + create-ixfr), AXFR below.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/xfr_lib.sh"
+BIG_ZONE=big.test
+BIG_N=30000
 xfr_setup xnsd nsd nsd-control kdig
 PORT=5301
 
@@ -45,12 +47,23 @@ zone:
   zonefile: "$XFR_ZONE.zone"
   provide-xfr: $SRV4 key-n
   notify: $SRV4@53 key-n
+zone:
+  name: $BIG_ZONE
+  zonefile: "$BIG_ZONE.zone"
+  provide-xfr: $SRV4 key-n
+  provide-xfr: $CLI4 key-n
 EOC
 if [ $NSD_IXFR = 1 ]; then
 	sed -i "s|^  notify: .*|&\n  store-ixfr: yes\n  create-ixfr: yes|" "$TMP/nsd.conf"
 fi
 check "nsd-checkconf accepts the configuration" nsd-checkconf "$TMP/nsd.conf"
 xfr_zone "$TMP/nsd/$XFR_ZONE.zone" 1 80
+# big enough for NSD to sign only some messages of its AXFR (RFC 8945
+# 5.3.1 lets a server leave up to 99 in a row unsigned)
+{
+	printf '$ORIGIN %s.\n$TTL 300\n@ SOA ns1 hostmaster 7 300 2 600 60\n@ NS ns1\nns1 A %s\n' "$BIG_ZONE" "$CLI4"
+	for i in $(seq 1 $BIG_N); do echo "host-$i TXT \"record number $i of the big zone, for many messages\""; done
+} >"$TMP/nsd/$BIG_ZONE.zone"
 xfr_start_primary nsd nsd -c "$TMP/nsd.conf" -d
 PID_nsd=$PRIM_PID
 check "nsd serves serial 1" wait_for 10 eval '[ "$(qp $PORT $XFR_ZONE SOA | awk "{print \$3}")" = 1 ]'
@@ -73,10 +86,48 @@ remotes:
 zones:
   - name: $XFR_ZONE
     primaries: [nsd]
+  - name: $BIG_ZONE
+    primaries: [nsd]
 EOC
 netns_start_xdpns "$TMP/xdpns.yaml" "$TMP/xdpns.log" || exit 1
 
 xfr_first_transfer nsd "$SN"
+
+echo "a big zone: many messages"
+# How many of its messages NSD signs (RFC 8945 5.3.1 lets it leave up to
+# 99 in a row unsigned; the secondary must accept that): an AXFR from the
+# client side, reading the messages until the connection is quiet.
+signed=$(ip netns exec "$NS_CLI" $PY - "$CLI4" "$PORT" "$BIG_ZONE" "$SN" <<'EOP'
+import socket, struct, sys
+import dns.message, dns.name, dns.tsig
+addr, port, zone, secret = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+key = dns.tsig.Key("key-n.", secret, "hmac-sha256")
+q = dns.message.make_query(zone, "AXFR")
+q.use_tsig(key)
+w = q.to_wire()
+s = socket.create_connection((addr, port), timeout=2)
+s.sendall(struct.pack("!H", len(w)) + w)
+buf, n, signed = b"", 0, 0
+try:
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+        while len(buf) >= 2 and len(buf) >= 2 + struct.unpack("!H", buf[:2])[0]:
+            ln = struct.unpack("!H", buf[:2])[0]
+            m, buf = buf[2:2 + ln], buf[2 + ln:]
+            n += 1
+            signed += struct.unpack("!H", m[10:12])[0] > 0  # only a TSIG
+except socket.timeout:
+    pass
+print(f"{signed}/{n}")
+EOP
+)
+echo "  (NSD signed $signed messages of its AXFR of $BIG_ZONE)"
+check "more than 100 messages" [ "${signed#*/}" -gt 100 ]
+check "transferred and served" wait_for 20 eval '[ "$(q "host-$BIG_N.$BIG_ZONE" TXT)" = "\"record number $BIG_N of the big zone, for many messages\"" ]'
+check "one AXFR, no failure" [ "$(zstat $BIG_ZONE transfers.axfr)/$(zfails_total $BIG_ZONE)" = 1/0 ]
 
 echo "change on the primary, nsd-control reload, NOTIFY"
 xfr_zone "$TMP/nsd/$XFR_ZONE.zone" 2 81

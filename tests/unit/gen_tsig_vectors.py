@@ -68,4 +68,27 @@ for i, rrs in enumerate([
     w = m.to_wire(multi=True, tsig_ctx=ctx)
     ctx = m.tsig_ctx
     out.append(arr(f"vec_reply{i + 1}", w))
+
+# a three-message reply with the middle message unsigned (RFC 8945 5.3.1,
+# as NSD sends): the third message's MAC covers the second
+ctx = None
+for i, rrs in enumerate([
+        ["xfr.test. 300 IN SOA ns1.xfr.test. h.xfr.test. 7 300 2 600 60"],
+        ["ns1.xfr.test. 300 IN A 198.18.0.2"],
+        ["xfr.test. 300 IN SOA ns1.xfr.test. h.xfr.test. 7 300 2 600 60"]]):
+    m = dns.message.Message(id=q.id)
+    m.flags = dns.flags.QR | dns.flags.AA
+    m.question = list(q.question)
+    for t in rrs:
+        name, ttl, _, rdtype, rdata = t.split(None, 4)
+        m.answer.append(dns.rrset.from_text(name, int(ttl), "IN", rdtype, rdata))
+    if i == 1:
+        w = m.to_wire()
+        ctx.update(w)
+    else:
+        m.use_tsig({KEY: SECRET}, keyname=KEY, algorithm="hmac-sha256")
+        m.request_mac = q.mac
+        w = m.to_wire(multi=True, tsig_ctx=ctx)
+        ctx = m.tsig_ctx
+    out.append(arr(f"vec_sparse{i + 1}", w))
 print("\n".join(out))

@@ -167,6 +167,70 @@ static void test_dnspython_reply_sequence(void **state)
 			 TSIG_BADSIG);
 }
 
+/* RFC 8945 5.3.1: a client MUST accept up to 99 unsigned messages in a
+ * row; the next signed one covers them, and the last must be signed. */
+static void test_sparse_reply_sequence(void **state)
+{
+	struct tsig_key k = test_key(CONFIG_TSIG_SHA256);
+	struct tsig_ctx ctx;
+	uint8_t buf[1024];
+	size_t len;
+	int i;
+
+	(void)state;
+	/* dnspython's sequence: signed, unsigned, signed covering it */
+	sign_request(&ctx, &k, buf, &len, VEC_TIME);
+	assert_int_equal(tsig_verify(&ctx, vec_sparse1, sizeof(vec_sparse1), VEC_TIME),
+			 TSIG_OK);
+	assert_int_equal(tsig_verify(&ctx, vec_sparse2, sizeof(vec_sparse2), VEC_TIME),
+			 TSIG_OK);
+	assert_int_equal(ctx.n_unsigned, 1);
+	assert_int_equal(tsig_verify(&ctx, vec_sparse3, sizeof(vec_sparse3), VEC_TIME),
+			 TSIG_OK);
+	assert_int_equal(ctx.n_unsigned, 0);
+	assert_int_equal(ctx.n_verified, 2);
+	tsig_ctx_release(&ctx);
+
+	/* the unsigned message changed in transit: the next MAC fails */
+	sign_request(&ctx, &k, buf, &len, VEC_TIME);
+	memcpy(buf, vec_sparse2, sizeof(vec_sparse2));
+	buf[sizeof(vec_sparse2) - 1] ^= 1; /* the A record's last octet */
+	assert_int_equal(tsig_verify(&ctx, vec_sparse1, sizeof(vec_sparse1), VEC_TIME),
+			 TSIG_OK);
+	assert_int_equal(tsig_verify(&ctx, buf, sizeof(vec_sparse2), VEC_TIME),
+			 TSIG_OK);
+	assert_int_equal(tsig_verify(&ctx, vec_sparse3, sizeof(vec_sparse3), VEC_TIME),
+			 TSIG_BADSIG);
+	tsig_ctx_release(&ctx);
+
+	/* left out: the signed message does not cover a missing one */
+	sign_request(&ctx, &k, buf, &len, VEC_TIME);
+	assert_int_equal(tsig_verify(&ctx, vec_sparse1, sizeof(vec_sparse1), VEC_TIME),
+			 TSIG_OK);
+	assert_int_equal(tsig_verify(&ctx, vec_sparse3, sizeof(vec_sparse3), VEC_TIME),
+			 TSIG_BADSIG);
+	tsig_ctx_release(&ctx);
+
+	/* the first message must be signed */
+	sign_request(&ctx, &k, buf, &len, VEC_TIME);
+	assert_int_equal(tsig_verify(&ctx, vec_sparse2, sizeof(vec_sparse2), VEC_TIME),
+			 TSIG_UNSIGNED);
+	tsig_ctx_release(&ctx);
+
+	/* 99 unsigned in a row are accepted, the 100th is not */
+	sign_request(&ctx, &k, buf, &len, VEC_TIME);
+	assert_int_equal(tsig_verify(&ctx, vec_sparse1, sizeof(vec_sparse1), VEC_TIME),
+			 TSIG_OK);
+	for (i = 0; i < TSIG_MAX_UNSIGNED; i++)
+		assert_int_equal(tsig_verify(&ctx, vec_sparse2, sizeof(vec_sparse2),
+					     VEC_TIME), TSIG_OK);
+	assert_int_equal(ctx.n_unsigned, 99);
+	assert_int_equal(tsig_verify(&ctx, vec_sparse2, sizeof(vec_sparse2), VEC_TIME),
+			 TSIG_UNSIGNED);
+	tsig_ctx_release(&ctx);
+	assert_null(ctx.pending);
+}
+
 /* ---- round trips ---- */
 
 /* The reply to buf's request: same header and question, QR set, an
@@ -425,6 +489,7 @@ int main(void)
 		cmocka_unit_test(test_sign_request_as_dnspython),
 		cmocka_unit_test(test_verify_dnspython_request),
 		cmocka_unit_test(test_dnspython_reply_sequence),
+		cmocka_unit_test(test_sparse_reply_sequence),
 		cmocka_unit_test(test_round_trip_each_algorithm),
 		cmocka_unit_test(test_wrong_secret_is_badsig),
 		cmocka_unit_test(test_wrong_key_name_or_alg_is_badkey),
