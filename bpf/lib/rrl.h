@@ -149,7 +149,7 @@ __noinline int xdpns_rrl_check(struct xdp_md *ctx, __u32 l3_off, __u32 ipv6,
 	kind = rrl_kind(rcode & 0xf, bflags);
 	k.kind = kind;
 	b = lim_bucket(&xdpns_rrl, &k);
-	if (!b || rrl_bucket_take(b, &l->rrl, bpf_ktime_get_ns()))
+	if (!b || rrl_bucket_take(b, &l->rrl, bpf_ktime_get_coarse_ns()))
 		act = XDPNS_RRL_PASS;
 	else
 		act = rrl_bucket_slip(b, l->slip);
