@@ -21,7 +21,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* Outcome of one frame: a pass reason, or one of these. */
 #define OUT_TX (XDPNS_PASS_COUNT + 1)
 #define OUT_DROP (XDPNS_PASS_COUNT + 2)
-#define OUT_RRL_DROP (XDPNS_PASS_COUNT + 3) /* counted by rrl_check() */
+#define OUT_RRL_DROP (XDPNS_PASS_COUNT + 3) /* counted by xdpns_rrl_check() */
 
 /* The one exit: outcome -> counter -> verdict. */
 static __always_inline int finish(struct xdp_md *ctx, int outcome, int tc,
