@@ -5,7 +5,7 @@
 # the configured proportion, and the slow path does the same to its UDP
 # replies; with server.pass-limit-prefix a flood of misses is dropped in
 # XDP while TCP and queries from other prefixes still get answers. What
-# the client sees must equal what the counters say.
+# the client sees must equal what the counters (stats --json, /metrics) say.
 . "$(dirname "$0")/lib.sh"
 e2e_require_root
 netns_setup rrl || { echo "FAIL: cannot create namespaces"; exit 1; }
@@ -51,7 +51,8 @@ check "no RRL counter moved" [ "$(j "$s" 'sum(v for k in d["xdp"]["rrl"].values(
 netns_stop_xdpns
 
 echo "rrl on: rate 10, slip 2"
-config "rrl:
+config "  metrics: $SRV4:9353
+rrl:
   rate: 10
   slip: 2
   window: 5
@@ -95,6 +96,22 @@ txt=$(ip netns exec "$NS_SRV" "$XDPNS" stats -s "$SOCK")
 slip=$(j "$(stats)" 'd["xdp"]["rrl"]["answer"]["slip"]')
 check "xdpns stats shows the rrl counters (answer slip $slip)" \
 	grep -qE "rrl answer slip +$slip\$" <<<"$txt"
+metric() {
+	cli $PY -c "
+import re, sys, urllib.request
+text = urllib.request.urlopen('http://$SRV4:9353/metrics', timeout=3).read().decode()
+m = re.search(r'^' + re.escape(sys.argv[1]) + r' (\d+)$', text, re.M)
+print(m.group(1) if m else 'missing')" "$1"
+}
+s=$(stats)
+for a in pass slip drop; do
+	want=$(j "$s" "d['xdp']['rrl']['answer']['$a']")
+	got=$(metric "xdpns_rrl_responses_total{path=\"xdp\",kind=\"answer\",action=\"$a\"}")
+	check "/metrics has the XDP answer $a count ($got = $want)" [ "$got" = "$want" ]
+done
+want=$(j "$s" "d['slowpath']['rrl']['nxdomain']['slip']")
+got=$(metric 'xdpns_rrl_responses_total{path="slow",kind="nxdomain",action="slip"}')
+check "/metrics has the slow path's nxdomain slips ($got = $want)" [ "$got" = "$want" ]
 # past the window (5 s) since it was last limited: answered again
 sleep "$($PY -c "import sys; print(max(0, 5.3 - ($(date +%s.%N) - $t_limited)))")"
 out=$(blast $SRV4 3 same www.example.com)
@@ -102,7 +119,8 @@ check "after the window the source gets full answers again ($out)" [ "$(j "$out"
 netns_stop_xdpns
 
 echo "pass limit: 20 queries/s per prefix"
-config "  pass-limit-prefix: 20"
+config "  pass-limit-prefix: 20
+  metrics: $SRV4:9353"
 netns_start_xdpns "$TMP/xdpns.yaml" "$TMP/log" || exit 1
 out=$(blast $SRV4 300 nx flood)
 s=$(stats)
@@ -119,6 +137,8 @@ out=$(cli kdig @$SRV4 other.example.com A +tcp)
 check "TCP reaches the slow path during the limit" grep -q "status: NXDOMAIN" <<<"$out"
 out=$(cli kdig @$SRV6 other6.example.com A)
 check "another prefix (IPv6) is not limited" grep -q "status: NXDOMAIN" <<<"$out"
+got=$(metric 'xdpns_xdp_pass_limited_total{scope="prefix"}')
+check "/metrics has the pass-limited count ($got = $lim)" [ "$got" = "$lim" ]
 check "the daemon is alive" kill -0 "$XDPNS_PID"
 netns_stop_xdpns
 e2e_summary
