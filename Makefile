@@ -25,7 +25,7 @@ USER_HDRS := $(wildcard userspace/*.h)
 PREFIX ?= /usr/local
 
 .SECONDARY:
-.PHONY: all deps test demo bench bench-scale install clean unit bpftest e2e fuzz fuzz-build fuzz-replay
+.PHONY: all deps test demo bench bench-scale bench-load install clean unit bpftest e2e fuzz fuzz-build fuzz-replay
 all: $(BUILD)/xdpns $(BUILD)/peer_pass.bpf.o
 
 deps:
@@ -114,6 +114,11 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/reflector.bpf.o
 	@bench/run.sh
+
+# kxdpgun for 30 s with RRL off and on: memory flat, alive, slip share
+bench-load: deps
+	@$(MAKE) --no-print-directory all
+	@bench/load.sh
 
 bench-scale: deps
 	@$(MAKE) --no-print-directory all

@@ -225,7 +225,8 @@ server:
     verbosity: 1
     # Debian's NSD has response rate limiting on (200 qps per /24): a
     # benchmark from one address would measure the limiter. Knot has no
-    # RRL unless its module is configured; xdpns has none yet.
+    # RRL unless its module is configured, xdpns none without an rrl
+    # section.
     rrl-ratelimit: 0
     rrl-whitelist-ratelimit: 0
 remote-control:

@@ -3,7 +3,7 @@
  * xdpns XDP program: answer authoritative DNS queries from precompiled
  * responses in BPF maps; pass everything it cannot answer exactly.
  * The logic lives in lib/: parse.h (L2-L4), dns.h (question -> key),
- * answer.h (rewrite), maps.h, stats.h.
+ * answer.h (rewrite), rrl.h (rate limits), maps.h, stats.h.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -14,17 +14,21 @@
 #include "lib/parse.h"
 #include "lib/dns.h"
 #include "lib/answer.h"
+#include "lib/rrl.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 /* Outcome of one frame: a pass reason, or one of these. */
 #define OUT_TX (XDPNS_PASS_COUNT + 1)
 #define OUT_DROP (XDPNS_PASS_COUNT + 2)
+#define OUT_RRL_DROP (XDPNS_PASS_COUNT + 3) /* counted by xdpns_rrl_check() */
 
 /* The one exit: outcome -> counter -> verdict. */
-static __always_inline int finish(int outcome, int tc, __u32 rcode,
-				  int lru_hit)
+static __always_inline int finish(struct xdp_md *ctx, int outcome, int tc,
+				  __u32 rcode, int lru_hit)
 {
+	int lim;
+
 	if (outcome == OUT_TX) {
 		stats_inc(XDPNS_CNT_ANSWERED);
 		if (lru_hit)
@@ -36,6 +40,13 @@ static __always_inline int finish(int outcome, int tc, __u32 rcode,
 	}
 	if (outcome == OUT_DROP) {
 		stats_inc(XDPNS_CNT_DROPPED);
+		return XDP_DROP;
+	}
+	if (outcome == OUT_RRL_DROP)
+		return XDP_DROP;
+	lim = xdpns_limit_pass(ctx);
+	if (lim) {
+		stats_inc(lim);
 		return XDP_DROP;
 	}
 	if (outcome < 0 || outcome >= XDPNS_PASS_COUNT)
@@ -226,6 +237,11 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 			return XDPNS_PASS_TOO_BIG;
 	}
 	*rcode = bpf_ntohs(b.h->flags) & DNS_F_RCODE;
+	r = xdpns_rrl_check(ctx, p.l3_off, p.ipv6, *rcode, b.h->bflags);
+	if (r == XDPNS_RRL_DROP)
+		return OUT_RRL_DROP;
+	if (r == XDPNS_RRL_SLIP)
+		*tc = 1;
 	r = answer_write(ctx, &p, &q, &b, *tc, sc->move);
 	if (r == XDPNS_PASS_COUNT)
 		return OUT_TX;
@@ -243,5 +259,5 @@ int xdpns_xdp(struct xdp_md *ctx)
 
 	stats_inc(XDPNS_CNT_RX);
 	outcome = handle(ctx, &tc, &rcode, &lru_hit);
-	return finish(outcome, tc, rcode, lru_hit);
+	return finish(ctx, outcome, tc, rcode, lru_hit);
 }

@@ -128,6 +128,7 @@ _Static_assert(sizeof(struct xdpns_zone) == 8, "xdpns_zone size");
 #define XDPNS_CUTS 4
 #define XDPNS_BLOB_F_MORE_CUTS 0x1 /* shorter cuts exist than those stored:
 				    * when none stored fits, pass to userspace */
+#define XDPNS_BLOB_F_REFERRAL 0x2 /* a referral (delegation): RRL kind */
 
 /* Blob header: the response header fields we own and the body. */
 struct xdpns_blob_hdr {
@@ -200,8 +201,101 @@ enum xdpns_counter {
 	XDPNS_CNT_PASS_BASE, /* + enum xdpns_pass_reason */
 	XDPNS_CNT_RCODE_BASE = XDPNS_CNT_PASS_BASE + XDPNS_PASS_COUNT,
 	/* + rcode 0..15 */
-	XDPNS_CNT_COUNT = XDPNS_CNT_RCODE_BASE + 16,
+	XDPNS_CNT_RRL_BASE = XDPNS_CNT_RCODE_BASE + 16,
+	/* + XDPNS_CNT_RRL(kind, action): responses RRL let through, slipped
+	 * (sent TC=1 with no records) and dropped */
+	XDPNS_CNT_PASS_LIMIT_PREFIX = XDPNS_CNT_RRL_BASE + 12,
+	/* queries dropped instead of passed: over server.pass-limit-prefix */
+	XDPNS_CNT_PASS_LIMIT_TOTAL, /* over server.pass-limit */
+	XDPNS_CNT_COUNT,
 };
+
+/* ---- response rate limiting (bpf/lib/rrl.h, userspace/rrl.c) ---- */
+enum xdpns_rrl_kind {
+	XDPNS_RRL_ANSWER = 0, /* NOERROR with data, or NODATA */
+	XDPNS_RRL_NXDOMAIN,
+	XDPNS_RRL_ERROR, /* any other rcode */
+	XDPNS_RRL_REFERRAL, /* blob flag XDPNS_BLOB_F_REFERRAL */
+	XDPNS_RRL_KINDS,
+};
+enum xdpns_rrl_action {
+	XDPNS_RRL_PASS = 0,
+	XDPNS_RRL_SLIP,
+	XDPNS_RRL_DROP,
+	XDPNS_RRL_ACTIONS,
+};
+#define XDPNS_CNT_RRL(kind, action)                                            \
+	(XDPNS_CNT_RRL_BASE + (kind) * XDPNS_RRL_ACTIONS + (action))
+_Static_assert(XDPNS_RRL_KINDS * XDPNS_RRL_ACTIONS == 12, "rrl counters");
+
+#ifndef XDPNS_RRL_ENTRIES
+#define XDPNS_RRL_ENTRIES 65536 /* buckets per CPU (LRU) */
+#endif
+#ifndef XDPNS_PASS_ENTRIES
+#define XDPNS_PASS_ENTRIES 16384 /* pass-limit buckets per CPU (LRU) */
+#endif
+#ifndef XDPNS_EXEMPT_ENTRIES
+#define XDPNS_EXEMPT_ENTRIES 1024
+#endif
+
+/* Bucket key: the source masked to its prefix, and the kind
+ * (XDPNS_RRL_KINDS in the pass-limit map). */
+struct xdpns_rrl_key {
+	__u8 kind;
+	__u8 ipv6;
+	__u8 pad[2];
+	__be32 addr[4]; /* IPv4: addr[0] */
+};
+_Static_assert(sizeof(struct xdpns_rrl_key) == 20, "rrl key size");
+
+/* A token bucket as BIND keeps it: a balance credited with time, capped at
+ * one second's worth, debited one token per response, floored at -window
+ * seconds' worth (a source that keeps flooding stays limited for window
+ * seconds after it stops). In units: one token = rate.cost units; time
+ * credits elapsed_ns * rate.rate units. stamp 0: never used. */
+struct xdpns_rrl_bucket {
+	__s64 balance;
+	__u64 stamp_ns; /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) of the last use */
+	__u32 slip_cnt; /* limited responses since the last slip */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct xdpns_rrl_bucket) == 24, "rrl bucket size");
+
+/* One rate, precomputed by userspace (rrl_rate()). */
+struct xdpns_rrl_rate {
+	__u64 rate; /* tokens per second per bucket, over all CPUs */
+	__u64 cost; /* units per token: ncpus * 1e9 (per-CPU share) */
+	__s64 credit_max; /* rate * 1e9: one second */
+	__s64 debt_min; /* -(rate * window * 1e9); 0: no debt */
+	__u64 reset_ns; /* idle longer than this: the bucket starts full */
+};
+_Static_assert(sizeof(struct xdpns_rrl_rate) == 40, "rrl rate size");
+
+#define XDPNS_LIM_F_RRL 0x1 /* response rate limiting on */
+#define XDPNS_LIM_F_PASS_TOTAL 0x2 /* server.pass-limit */
+#define XDPNS_LIM_F_PASS_PREFIX 0x4 /* server.pass-limit-prefix */
+#define XDPNS_LIM_F_EXEMPT 0x8 /* the exempt trie has entries */
+struct xdpns_limits {
+	__u32 flags; /* XDPNS_LIM_F_* */
+	__u32 slip; /* 0: drop all, 1: slip all, N: one in N */
+	__be32 mask4; /* source prefix masks */
+	__be32 mask6[4];
+	__u32 pad;
+	struct xdpns_rrl_rate rrl;
+	struct xdpns_rrl_rate pass_total;
+	struct xdpns_rrl_rate pass_prefix;
+};
+_Static_assert(sizeof(struct xdpns_limits) == 152, "limits size");
+
+/* Exempt prefixes: an LPM trie over IPv6 addresses, IPv4 mapped into
+ * ::ffff:0:0/96. The value says from what. */
+#define XDPNS_EXEMPT_RRL 0x1
+#define XDPNS_EXEMPT_PASS 0x2
+struct xdpns_lpm_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct xdpns_lpm_key) == 20, "lpm key size");
 
 /* Per-CPU scratch: the key under construction and a copy of the question
  * (and OPT) so the parser indexes a bounded buffer, not the packet. */

@@ -47,6 +47,13 @@
 #define CONFIG_DEFAULT_XFR_TIMEOUT_S 900
 #endif
 #define CONFIG_MAX_SECRET_FILE 4096
+/* rrl: as BIND's defaults (slip 2, window 15 s, IPv4 /24) with Knot's rate
+ * (20/s); IPv6 /56, a typical customer assignment */
+#define CONFIG_DEFAULT_RRL_RATE 20
+#define CONFIG_DEFAULT_RRL_SLIP 2
+#define CONFIG_DEFAULT_RRL_WINDOW 15
+#define CONFIG_DEFAULT_RRL_IPV4_PREFIX 24
+#define CONFIG_DEFAULT_RRL_IPV6_PREFIX 56
 
 #define CFG_MAX_KEYS 16 /* keys per section table */
 #define CFG_KEY_LEN 128 /* "zones[12].name" */
@@ -767,6 +774,26 @@ static int cfg_parse_xfr_timeout(struct cfg_ctx *ctx, const char *key,
 	return ret;
 }
 
+static int cfg_parse_pass_limit(struct cfg_ctx *ctx, const char *key,
+				yaml_node_t *node, void *obj)
+{
+	uint64_t v = 0;
+	int ret = cfg_uint(ctx, key, node, 0, CONFIG_MAX_PASS_LIMIT, &v);
+
+	((struct config *)obj)->pass_limit = v;
+	return ret;
+}
+
+static int cfg_parse_pass_limit_prefix(struct cfg_ctx *ctx, const char *key,
+				       yaml_node_t *node, void *obj)
+{
+	uint64_t v = 0;
+	int ret = cfg_uint(ctx, key, node, 0, CONFIG_MAX_PASS_LIMIT, &v);
+
+	((struct config *)obj)->pass_limit_prefix = v;
+	return ret;
+}
+
 static const struct cfg_key server_keys[] = {
 	{ "interfaces", cfg_parse_interfaces },
 	{ "listen", cfg_parse_listen },
@@ -782,6 +809,8 @@ static const struct cfg_key server_keys[] = {
 	{ "xfr-max-bytes", cfg_parse_xfr_max_bytes },
 	{ "xfr-idle-timeout", cfg_parse_xfr_idle },
 	{ "xfr-timeout", cfg_parse_xfr_timeout },
+	{ "pass-limit", cfg_parse_pass_limit },
+	{ "pass-limit-prefix", cfg_parse_pass_limit_prefix },
 };
 _Static_assert(ARRAY_SIZE(server_keys) <= CFG_MAX_KEYS, "server_keys: raise CFG_MAX_KEYS");
 
@@ -1302,6 +1331,176 @@ static int cfg_resolve(struct cfg_ctx *ctx)
 	return 0;
 }
 
+/* ---- rrl ---- */
+
+int config_prefix_parse(const char *s, struct config_prefix *p)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	size_t hlen = slash ? (size_t)(slash - s) : strlen(s);
+	int max, i, len = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (!hlen || hlen >= sizeof(host) || strlen(s) >= sizeof(p->text))
+		return -EINVAL;
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	if (inet_pton(AF_INET, host, p->addr) == 1) {
+		p->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, p->addr) == 1) {
+		p->family = AF_INET6;
+		max = 128;
+	} else {
+		return -EINVAL;
+	}
+	if (slash) {
+		const char *d = slash + 1;
+
+		if (!*d || strlen(d) > 3)
+			return -EINVAL;
+		for (; *d; d++) {
+			if (!isdigit((unsigned char)*d))
+				return -EINVAL;
+			len = len * 10 + (*d - '0');
+		}
+		if (len > max)
+			return -EINVAL;
+	} else {
+		len = max;
+	}
+	for (i = len; i < max; i++) /* host bits must be clear */
+		if (p->addr[i / 8] & (0x80 >> (i % 8)))
+			return -EINVAL;
+	p->len = len;
+	strcpy(p->text, s);
+	return 0;
+}
+
+static int cfg_parse_rrl_enabled(struct cfg_ctx *ctx, const char *key,
+				 yaml_node_t *node, void *obj)
+{
+	const char *s = NULL;
+	char q[CFG_QUOTE_LEN];
+	int ret = cfg_string(ctx, key, node, "true or false", &s);
+
+	if (ret)
+		return ret;
+	if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on"))
+		((struct config_rrl *)obj)->enabled = 1;
+	else if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off"))
+		((struct config_rrl *)obj)->enabled = 0;
+	else
+		return cfg_fail(ctx, node_line(node), key,
+				"\"%s\" is not a boolean; expected true or false",
+				cfg_quote(q, sizeof(q), s));
+	return 0;
+}
+
+static int cfg_parse_rrl_rate(struct cfg_ctx *ctx, const char *key,
+			      yaml_node_t *node, void *obj)
+{
+	uint64_t v = 0;
+	int ret = cfg_uint(ctx, key, node, 1, CONFIG_RRL_MAX_RATE, &v);
+
+	((struct config_rrl *)obj)->rate = v;
+	return ret;
+}
+
+static int cfg_parse_rrl_slip(struct cfg_ctx *ctx, const char *key,
+			      yaml_node_t *node, void *obj)
+{
+	uint64_t v = 0;
+	int ret = cfg_uint(ctx, key, node, 0, 10, &v);
+
+	((struct config_rrl *)obj)->slip = v;
+	return ret;
+}
+
+static int cfg_parse_rrl_window(struct cfg_ctx *ctx, const char *key,
+				yaml_node_t *node, void *obj)
+{
+	uint64_t v = 0;
+	int ret = cfg_uint(ctx, key, node, 1, CONFIG_RRL_MAX_WINDOW, &v);
+
+	((struct config_rrl *)obj)->window = v;
+	return ret;
+}
+
+static int cfg_parse_rrl_ipv4_prefix(struct cfg_ctx *ctx, const char *key,
+				     yaml_node_t *node, void *obj)
+{
+	uint64_t v = 0;
+	int ret = cfg_uint(ctx, key, node, 8, 32, &v);
+
+	((struct config_rrl *)obj)->ipv4_prefix = v;
+	return ret;
+}
+
+static int cfg_parse_rrl_ipv6_prefix(struct cfg_ctx *ctx, const char *key,
+				     yaml_node_t *node, void *obj)
+{
+	uint64_t v = 0;
+	int ret = cfg_uint(ctx, key, node, 16, 128, &v);
+
+	((struct config_rrl *)obj)->ipv6_prefix = v;
+	return ret;
+}
+
+static int cfg_parse_rrl_exempt(struct cfg_ctx *ctx, const char *key,
+				yaml_node_t *node, void *obj)
+{
+	struct config_rrl *rrl = obj;
+	char ikey[CFG_KEY_LEN], q[CFG_QUOTE_LEN];
+	const char *s = NULL;
+	int i, n, ret;
+
+	ret = cfg_list(ctx, key, node, "a list of ADDR/LEN prefixes", &n);
+	if (ret)
+		return ret;
+	if (n > CONFIG_MAX_EXEMPT)
+		return cfg_fail(ctx, node_line(node), key,
+				"has %d prefixes; expected at most %d", n,
+				CONFIG_MAX_EXEMPT);
+	for (i = 0; i < n; i++) {
+		yaml_node_t *item = cfg_item(ctx, node, i);
+
+		snprintf(ikey, sizeof(ikey), "%s[%d]", key, i);
+		ret = cfg_string(ctx, ikey, item, "ADDR/LEN", &s);
+		if (ret)
+			return ret;
+		if (config_prefix_parse(s, &rrl->exempt[rrl->n_exempt]))
+			return cfg_fail(ctx, node_line(item), ikey,
+					"\"%s\" is not a prefix; expected ADDR/LEN "
+					"(IPv4 /0-32, IPv6 /0-128) with the host bits clear",
+					cfg_quote(q, sizeof(q), s));
+		rrl->n_exempt++;
+	}
+	return 0;
+}
+
+static const struct cfg_key rrl_keys[] = {
+	{ "enabled", cfg_parse_rrl_enabled },
+	{ "rate", cfg_parse_rrl_rate },
+	{ "slip", cfg_parse_rrl_slip },
+	{ "window", cfg_parse_rrl_window },
+	{ "ipv4-prefix", cfg_parse_rrl_ipv4_prefix },
+	{ "ipv6-prefix", cfg_parse_rrl_ipv6_prefix },
+	{ "exempt", cfg_parse_rrl_exempt },
+};
+_Static_assert(ARRAY_SIZE(rrl_keys) <= CFG_MAX_KEYS, "rrl_keys: raise CFG_MAX_KEYS");
+
+/* rrl: present means on (unless enabled: false) */
+static int cfg_parse_rrl(struct cfg_ctx *ctx, const char *key,
+			 yaml_node_t *node, void *obj)
+{
+	struct config_rrl *rrl = &((struct config *)obj)->rrl;
+
+	rrl->enabled = 1;
+	return cfg_map(ctx, key, node, "a mapping of rate-limiting settings",
+		       rrl_keys, ARRAY_SIZE(rrl_keys), rrl);
+}
+
 /* ---- top level ---- */
 
 static const struct cfg_key top_keys[] = {
@@ -1309,6 +1508,7 @@ static const struct cfg_key top_keys[] = {
 	{ "keys", cfg_parse_keys },
 	{ "remotes", cfg_parse_remotes },
 	{ "zones", cfg_parse_zones },
+	{ "rrl", cfg_parse_rrl },
 };
 _Static_assert(ARRAY_SIZE(top_keys) <= CFG_MAX_KEYS, "top_keys: raise CFG_MAX_KEYS");
 
@@ -1478,6 +1678,11 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->log_level = -1;
+	cfg->rrl.rate = CONFIG_DEFAULT_RRL_RATE;
+	cfg->rrl.slip = CONFIG_DEFAULT_RRL_SLIP;
+	cfg->rrl.window = CONFIG_DEFAULT_RRL_WINDOW;
+	cfg->rrl.ipv4_prefix = CONFIG_DEFAULT_RRL_IPV4_PREFIX;
+	cfg->rrl.ipv6_prefix = CONFIG_DEFAULT_RRL_IPV6_PREFIX;
 	if (err && errlen)
 		err[0] = '\0';
 

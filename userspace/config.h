@@ -59,6 +59,31 @@ struct config_zone {
 	int notify_from_set; /* written in the file (else copied) */
 };
 
+/* An address prefix (server.rrl exempt list). */
+struct config_prefix {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* network byte order, host bits cleared */
+	int len; /* prefix length */
+	char text[64]; /* as written */
+};
+
+#define CONFIG_MAX_EXEMPT 64
+#define CONFIG_RRL_MAX_RATE 1000000 /* responses/s */
+#define CONFIG_RRL_MAX_WINDOW 3600 /* s */
+#define CONFIG_MAX_PASS_LIMIT 100000000 /* packets/s */
+
+/* Response rate limiting (the rrl section); its prefix lengths and exempt
+ * list also serve server.pass-limit-prefix. */
+struct config_rrl {
+	int enabled; /* the section is there and enabled is not false */
+	uint32_t rate; /* responses/s per source prefix and kind */
+	uint32_t slip; /* 0: drop all, 1: slip all, N: one in N */
+	uint32_t window; /* s: how deep a flooding source's debt goes */
+	int ipv4_prefix, ipv6_prefix;
+	struct config_prefix exempt[CONFIG_MAX_EXEMPT];
+	int n_exempt;
+};
+
 struct config {
 	char *path; /* the file it came from */
 	char *ifaces[CONFIG_MAX_IFACES];
@@ -86,6 +111,10 @@ struct config {
 	uint64_t xfr_max_bytes; /* message bytes per transfer */
 	uint32_t xfr_idle_ms; /* no byte from the primary for that long */
 	uint32_t xfr_timeout_ms; /* whole transfer */
+	/* queries XDP may pass up per second (server.pass-limit*); 0: no cap */
+	uint32_t pass_limit; /* in total */
+	uint32_t pass_limit_prefix; /* per source prefix */
+	struct config_rrl rrl;
 };
 
 const char *config_tsig_alg_name(enum config_tsig_alg alg); /* "hmac-sha256." */
@@ -94,5 +123,8 @@ const char *config_tsig_alg_name(enum config_tsig_alg alg); /* "hmac-sha256." */
  * one message "file:line: what is wrong, what was expected" into err. */
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
 void config_free(struct config *cfg);
+/* "198.18.0.0/24", "fd00::/56" or a bare address (a host prefix) into p;
+ * 0 or -EINVAL. Host bits must be clear. */
+int config_prefix_parse(const char *s, struct config_prefix *p);
 
 #endif

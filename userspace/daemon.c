@@ -22,6 +22,7 @@
 #include "privdrop.h"
 #include "mapsync.h"
 #include "refresh.h"
+#include "rrl.h"
 #include "server.h"
 #include "xfr.h"
 #include "wire.h"
@@ -70,6 +71,46 @@ static const char *const pass_names[XDPNS_PASS_COUNT] = {
 	[XDPNS_PASS_TOO_BIG] = "too_big",
 	[XDPNS_PASS_ERROR] = "error",
 };
+
+static const char *const rrl_kind_names[XDPNS_RRL_KINDS] = {
+	"answer", "nxdomain", "error", "referral",
+};
+static const char *const rrl_action_names[XDPNS_RRL_ACTIONS] = {
+	"pass", "slip", "drop",
+};
+
+/* {"answer":{"pass":n,"slip":n,"drop":n},...} */
+static void rrl_json(FILE *f, const uint64_t *v /* [kind][action] */)
+{
+	int k, a;
+
+	fprintf(f, "{");
+	for (k = 0; k < XDPNS_RRL_KINDS; k++) {
+		fprintf(f, "%s\"%s\":{", k ? "," : "", rrl_kind_names[k]);
+		for (a = 0; a < XDPNS_RRL_ACTIONS; a++)
+			fprintf(f, "%s\"%s\":%llu", a ? "," : "",
+				rrl_action_names[a],
+				(unsigned long long)v[k * XDPNS_RRL_ACTIONS + a]);
+		fprintf(f, "}");
+	}
+	fprintf(f, "}");
+}
+
+/* "  rrl answer slip   n" lines for the counters that are not zero */
+static void rrl_text(FILE *f, const uint64_t *v)
+{
+	char name[32];
+	int k, a;
+
+	for (k = 0; k < XDPNS_RRL_KINDS; k++)
+		for (a = 0; a < XDPNS_RRL_ACTIONS; a++)
+			if (v[k * XDPNS_RRL_ACTIONS + a]) {
+				snprintf(name, sizeof(name), "%s %s",
+					 rrl_kind_names[k], rrl_action_names[a]);
+				fprintf(f, "  rrl %-18s %12llu\n", name,
+					(unsigned long long)v[k * XDPNS_RRL_ACTIONS + a]);
+			}
+}
 
 static const char *const rcode_names[17] = {
 	"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
@@ -483,6 +524,27 @@ static void report_metrics(void *ctx, FILE *f)
 		(unsigned long long)c[XDPNS_CNT_TRUNCATED]);
 	fprintf(f, "xdpns_truncated_total{path=\"slow\"} %llu\n",
 		(unsigned long long)ss.truncated);
+	metric_head(f, "xdpns_rrl_responses_total", "counter",
+		    "Responses seen by response rate limiting, by path, kind and "
+		    "action (pass, slip: sent TC=1, drop).");
+	for (k = 0; k < XDPNS_RRL_KINDS; k++)
+		for (i = 0; i < XDPNS_RRL_ACTIONS; i++) {
+			fprintf(f, "xdpns_rrl_responses_total{path=\"xdp\",kind=\"%s\","
+				   "action=\"%s\"} %llu\n",
+				rrl_kind_names[k], rrl_action_names[i],
+				(unsigned long long)c[XDPNS_CNT_RRL(k, i)]);
+			fprintf(f, "xdpns_rrl_responses_total{path=\"slow\",kind=\"%s\","
+				   "action=\"%s\"} %llu\n",
+				rrl_kind_names[k], rrl_action_names[i],
+				(unsigned long long)ss.rrl[k][i]);
+		}
+	metric_head(f, "xdpns_xdp_pass_limited_total", "counter",
+		    "Queries XDP dropped instead of passing up: over "
+		    "server.pass-limit-prefix (prefix) or server.pass-limit (total).");
+	fprintf(f, "xdpns_xdp_pass_limited_total{scope=\"prefix\"} %llu\n",
+		(unsigned long long)c[XDPNS_CNT_PASS_LIMIT_PREFIX]);
+	fprintf(f, "xdpns_xdp_pass_limited_total{scope=\"total\"} %llu\n",
+		(unsigned long long)c[XDPNS_CNT_PASS_LIMIT_TOTAL]);
 	metric1(f, "xdpns_tcp_refused_total", "counter",
 		"TCP connections closed at once: the client cap was reached.",
 		ss.tcp_refused);
@@ -604,6 +666,11 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 				(unsigned long long)c[XDPNS_CNT_RCODE_BASE + i]);
 			first = 0;
 		}
+		fprintf(f, "},\"rrl\":");
+		rrl_json(f, &c[XDPNS_CNT_RRL_BASE]);
+		fprintf(f, ",\"pass_limited\":{\"prefix\":%llu,\"total\":%llu",
+			(unsigned long long)c[XDPNS_CNT_PASS_LIMIT_PREFIX],
+			(unsigned long long)c[XDPNS_CNT_PASS_LIMIT_TOTAL]);
 		fprintf(f, "}},\"slowpath\":{\"udp_queries\":%llu,"
 			   "\"tcp_queries\":%llu,\"responses\":%llu,"
 			   "\"truncated\":%llu,\"no_reply\":%llu,"
@@ -617,7 +684,9 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 		for (i = 0; i <= 16; i++)
 			fprintf(f, "%s\"%s\":%llu", i ? "," : "", rcode_names[i],
 				(unsigned long long)ss.rcode[i]);
-		fprintf(f, "}},\"maps\":{\"entries\":%llu,\"blobs_s\":%llu,"
+		fprintf(f, "},\"rrl\":");
+		rrl_json(f, &ss.rrl[0][0]);
+		fprintf(f, "},\"maps\":{\"entries\":%llu,\"blobs_s\":%llu,"
 			   "\"blobs_m\":%llu,\"blobs_l\":%llu,\"blob_bytes\":%llu,"
 			   "\"publishes\":%llu,\"last_publish_us\":%llu,\"lru_inserts\":%llu},"
 			   "\"zones\":[",
@@ -658,6 +727,13 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 		if (c[XDPNS_CNT_RCODE_BASE + i])
 			fprintf(f, "  rcode %-16s %12llu\n", rcode_names[i],
 				(unsigned long long)c[XDPNS_CNT_RCODE_BASE + i]);
+	rrl_text(f, &c[XDPNS_CNT_RRL_BASE]);
+	if (c[XDPNS_CNT_PASS_LIMIT_PREFIX])
+		fprintf(f, "  %-22s %12llu\n", "pass-limited prefix",
+			(unsigned long long)c[XDPNS_CNT_PASS_LIMIT_PREFIX]);
+	if (c[XDPNS_CNT_PASS_LIMIT_TOTAL])
+		fprintf(f, "  %-22s %12llu\n", "pass-limited total",
+			(unsigned long long)c[XDPNS_CNT_PASS_LIMIT_TOTAL]);
 	fprintf(f, "Slow path\n");
 	fprintf(f, "  %-22s %12llu\n", "udp queries", (unsigned long long)ss.udp_queries);
 	fprintf(f, "  %-22s %12llu\n", "tcp queries", (unsigned long long)ss.tcp_queries);
@@ -668,6 +744,7 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 		if (ss.rcode[i])
 			fprintf(f, "  rcode %-16s %12llu\n", rcode_names[i],
 				(unsigned long long)ss.rcode[i]);
+	rrl_text(f, &ss.rrl[0][0]);
 	fprintf(f, "Maps\n");
 	fprintf(f, "  %-22s %12llu\n", "entries", (unsigned long long)ms.entries);
 	fprintf(f, "  %-22s %12llu\n", "blob bytes", (unsigned long long)ms.blob_bytes);
@@ -1120,6 +1197,27 @@ static int daemon_start(struct daemon *d, const char *path)
 	r = mapsync_new(&fds, &d->ms);
 	if (r)
 		goto out;
+	{
+		struct loader_limit_fds lf;
+
+		loader_limit_fds(&d->loader, &lf);
+		r = rrl_bpf_setup(&d->cfg, lf.limits, lf.exempt, rrl_ncpus());
+		if (r) {
+			log_err("rate limits: cannot fill the XDP maps: %s",
+				strerror(-r));
+			goto out;
+		}
+		if (d->cfg.rrl.enabled)
+			log_info("rrl on: %u responses/s per prefix and kind "
+				 "(/%d, /%d), slip %u, window %us, split over %d CPUs",
+				 d->cfg.rrl.rate, d->cfg.rrl.ipv4_prefix,
+				 d->cfg.rrl.ipv6_prefix, d->cfg.rrl.slip,
+				 d->cfg.rrl.window, rrl_ncpus());
+		if (d->cfg.pass_limit || d->cfg.pass_limit_prefix)
+			log_info("pass limits: %u queries/s in total, %u per "
+				 "prefix (0: no cap)", d->cfg.pass_limit,
+				 d->cfg.pass_limit_prefix);
+	}
 	for (i = 0; i < d->eng.n_zones; i++) {
 		struct refresh_zone *rz = &d->dz[i].rz;
 		struct zone *z = pending[i];

@@ -453,6 +453,7 @@ int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
 	struct build b;
 	struct wire w;
 	int chain = 0, rcode = RCODE_NOERROR, aa = 1, s, r = 0, pass, k;
+	int deleg = 0;
 	ssize_t last_mandatory = -1;
 	struct {
 		const uint8_t *name;
@@ -477,6 +478,7 @@ int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
 		if (cut) {
 			referral(&b, cut);
 			aa = chain > 0;
+			deleg = chain == 0; /* a referral, not a CNAME into one */
 			break;
 		}
 		n = zone_find(z, name, name_len);
@@ -644,6 +646,7 @@ done:
 			k++;
 		}
 	a->flags = DNS_F_QR | (aa ? DNS_F_AA : 0) | rcode;
+	a->referral = deleg;
 	a->an = b.n[SEC_AN];
 	a->ns = b.n[SEC_NS];
 	a->ar = b.n[SEC_AR];
@@ -1023,6 +1026,7 @@ size_t engine_respond_from(const struct engine *e, const uint8_t *q,
 	a.an = a.ns = a.ar = 0;
 	a.len = 0;
 	a.oversize = 0;
+	a.referral = 0;
 	a.n_cuts = 0;
 	if (r == 0 && pq.qclass == LDNS_RR_CLASS_CH)
 		r = chaos_answer(e, &pq, &a);

@@ -48,6 +48,7 @@ struct answer {
 	uint16_t an, ns, ar; /* ar excludes the OPT */
 	size_t len; /* body length */
 	int oversize; /* body did not fit WIRE_MAX_MSG: only TC is possible */
+	int referral; /* a delegation (AA=0, NS in authority): RRL's kind */
 	uint16_t n_cuts; /* ascending lengths; the full body is not one */
 	struct answer_cut cuts[ENGINE_MAX_CUTS];
 	uint8_t body[WIRE_MAX_MSG];

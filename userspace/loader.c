@@ -67,6 +67,15 @@ int loader_prog_fd(const struct loader *l)
 	return bpf_program__fd(l->skel->progs.xdpns_xdp);
 }
 
+void loader_limit_fds(const struct loader *l, struct loader_limit_fds *fds)
+{
+	fds->limits = bpf_map__fd(l->skel->maps.xdpns_limits);
+	fds->exempt = bpf_map__fd(l->skel->maps.xdpns_exempt);
+	fds->rrl = bpf_map__fd(l->skel->maps.xdpns_rrl);
+	fds->pass_buckets = bpf_map__fd(l->skel->maps.xdpns_pass_buckets);
+	fds->pass_total = bpf_map__fd(l->skel->maps.xdpns_pass_total);
+}
+
 void loader_fds(const struct loader *l, struct mapsync_fds *fds)
 {
 	fds->entries[0] = bpf_map__fd(l->skel->maps.xdpns_entries_32);

@@ -34,6 +34,12 @@ int loader_detach(struct loader *l, const char *ifname);
 void loader_close(struct loader *l); /* detaches everything */
 void loader_fds(const struct loader *l, struct mapsync_fds *fds);
 int loader_prog_fd(const struct loader *l);
+/* The rate-limit maps (bpf/lib/rrl.h). */
+struct loader_limit_fds {
+	int limits, exempt; /* configuration (userspace/rrl.c) */
+	int rrl, pass_buckets, pass_total; /* per-CPU buckets */
+};
+void loader_limit_fds(const struct loader *l, struct loader_limit_fds *fds);
 /* XDP counters summed over CPUs. */
 int loader_counters(const struct loader *l, uint64_t out[XDPNS_CNT_COUNT]);
 

@@ -431,6 +431,8 @@ int mapsync_blob_from_answer(const struct answer *a, struct xdpns_blob_l *b,
 	b->h.ancount = htobe16(a->an);
 	b->h.nscount = htobe16(a->ns);
 	b->h.arcount = htobe16(a->ar);
+	if (a->referral)
+		b->h.bflags |= XDPNS_BLOB_F_REFERRAL;
 	if (a->oversize || a->len > XDPNS_BLOB_L_CAP) {
 		/* never fits a UDP reply: XDP answers TC from the header */
 		b->h.len = 0xffff;

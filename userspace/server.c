@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include "log.h"
 #include "mapsync.h"
+#include "rrl.h"
 #include "server.h"
 #include "tsig.h"
 
@@ -33,6 +34,7 @@ struct tcp_client {
 
 struct server {
 	struct mapsync *cache;
+	struct rrl *rrl; /* NULL: RRL off */
 	server_notify_fn notify; /* NOTIFY hook (issue 4) */
 	void *notify_ctx;
 	int epfd;
@@ -50,6 +52,14 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static int open_sock(const struct config_listen *l, int type)
@@ -86,6 +96,9 @@ int server_open(const struct config *cfg, int epfd, struct server **out)
 	if (!s)
 		return -ENOMEM;
 	s->epfd = epfd;
+	r = rrl_new(cfg, &s->rrl);
+	if (r)
+		goto fail;
 	for (i = 0; i < cfg->n_listen; i++) {
 		int u = open_sock(&cfg->listen[i], SOCK_DGRAM);
 		int t = u >= 0 ? open_sock(&cfg->listen[i], SOCK_STREAM) : u;
@@ -132,6 +145,7 @@ void server_close(struct server *s)
 		close(s->udp[i]);
 		close(s->tcp[i]);
 	}
+	rrl_free(s->rrl);
 	free(s);
 }
 
@@ -202,6 +216,29 @@ static size_t answer_query(struct server *s, const struct engine *e,
 	return r;
 }
 
+/* RRL on a UDP reply of len bytes in s->out: the length to send (len,
+ * the slip's shorter one, or 0 to drop), counted per kind and action. */
+static size_t server_rrl(struct server *s, const struct sockaddr *from,
+			 const struct respond_info *info, size_t len)
+{
+	int kind, act;
+
+	if (!s->rrl || !len || info->rcode < 0)
+		return len;
+	kind = rrl_response_kind(info->rcode,
+				 info->answer && info->answer->referral);
+	act = rrl_check(s->rrl, from, kind, now_ns());
+	s->st.rrl[kind][act]++;
+	if (act == XDPNS_RRL_DROP)
+		return 0;
+	if (act == XDPNS_RRL_SLIP) {
+		len = rrl_truncate(s->out, len);
+		if (len)
+			s->st.truncated++;
+	}
+	return len;
+}
+
 static void udp_read(struct server *s, const struct engine *e, int fd)
 {
 	uint8_t q[65536];
@@ -212,7 +249,7 @@ static void udp_read(struct server *s, const struct engine *e, int fd)
 		socklen_t flen = sizeof(from);
 		struct respond_info info;
 		ssize_t n;
-		size_t out;
+		size_t out, sent;
 
 		n = recvfrom(fd, q, sizeof(q), 0, (struct sockaddr *)&from, &flen);
 		if (n < 0)
@@ -227,8 +264,9 @@ static void udp_read(struct server *s, const struct engine *e, int fd)
 		}
 		out = answer_query(s, e, q, n, (struct sockaddr *)&from, s->out,
 				   sizeof(s->out), 0, &info);
-		if (out)
-			sendto(fd, s->out, out, 0, (struct sockaddr *)&from, flen);
+		sent = server_rrl(s, (struct sockaddr *)&from, &info, out);
+		if (sent)
+			sendto(fd, s->out, sent, 0, (struct sockaddr *)&from, flen);
 		/* the next identical query can be answered by XDP */
 		if (out && s->cache && info.zone)
 			mapsync_cache(s->cache, info.zone, info.qname,

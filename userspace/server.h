@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include "config.h"
 #include "engine.h"
+#include "xdpns_maps.h"
 
 #define SERVER_MAX_TCP 256
 #define SERVER_TCP_IDLE_MS 10000
@@ -16,6 +17,9 @@ struct server_stats {
 	uint64_t udp_queries, tcp_queries;
 	uint64_t responses, truncated, no_reply, tcp_refused;
 	uint64_t rcode[17]; /* 16 = BADVERS */
+	/* UDP responses by RRL kind and action (rrl section; TCP is never
+	 * limited) */
+	uint64_t rrl[XDPNS_RRL_KINDS][XDPNS_RRL_ACTIONS];
 };
 
 struct server;

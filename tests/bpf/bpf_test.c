@@ -12,13 +12,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <unistd.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "engine.h"
 #include "loader.h"
 #include "log.h"
 #include "mapsync.h"
+#include "rrl.h"
 #include "zone.h"
 #include "bpf/frames.h"
 
@@ -43,6 +46,7 @@ static const char *zone_text(int version)
 		 "ftp CNAME www\n"
 		 "big TXT \"%0200d\"\nbig TXT \"%0200d\"\nbig TXT \"%0200d\"\n"
 		 "only1 A 198.18.0.1\n"
+		 "deleg NS ns.deleg\nns.deleg A 198.18.0.99\n"
 		 /* (62+1) x3 + (52+1) + example.com (13) = 255 */
 		 "%s.%s.%s.%s.example.com. A 198.18.0.255\n",
 		 version, version == 1 ? 80 : 81, 1, 2, 3, LONG_LABEL, LONG_LABEL,
@@ -88,6 +92,15 @@ static int setup(void **state)
 
 	(void)state;
 	log_set_level(LOG_LVL_WARN);
+	{
+		/* per-CPU buckets: every run on the same CPU */
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(0, &set);
+		if (sched_setaffinity(0, sizeof(set), &set))
+			return -1;
+	}
 	fd = mkstemp(zone_path);
 	if (fd < 0)
 		return -1;
@@ -97,6 +110,16 @@ static int setup(void **state)
 		fprintf(stderr, "FAIL: cannot load the XDP object (%s): these tests "
 				"need root and BPF\n", strerror(-r));
 		return -1;
+	}
+	{
+		/* the verifier's budget: what it walked to accept the program */
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		if (!bpf_obj_get_info_by_fd(loader_prog_fd(&ld), &info, &len))
+			printf("  verifier: %u instructions processed, %u bytes xlated\n",
+			       info.verified_insns, info.xlated_prog_len);
 	}
 	loader_fds(&ld, &fds);
 	if (mapsync_new(&fds, &ms))
@@ -562,6 +585,503 @@ static void t_lru_cache(void **state)
 	expect_pass_frame(frame, flen, XDPNS_PASS_MISS);
 }
 
+/* ---- response rate limiting and pass limits ---- */
+
+static struct loader_limit_fds lim;
+
+/* Empty every bucket map, then configure. */
+static void limits_set(const struct config *cfg, int ncpus)
+{
+	int n = libbpf_num_possible_cpus();
+	struct xdpns_rrl_bucket zero_b[n];
+	struct xdpns_rrl_key k;
+	uint32_t zero = 0;
+	int fds[2], i;
+
+	loader_limit_fds(&ld, &lim);
+	fds[0] = lim.rrl;
+	fds[1] = lim.pass_buckets;
+	for (i = 0; i < 2; i++)
+		while (!bpf_map_get_next_key(fds[i], NULL, &k))
+			assert_int_equal(bpf_map_delete_elem(fds[i], &k), 0);
+	memset(zero_b, 0, sizeof(zero_b));
+	assert_int_equal(bpf_map_update_elem(lim.pass_total, &zero, zero_b, BPF_ANY), 0);
+	assert_int_equal(rrl_bpf_setup(cfg, lim.limits, lim.exempt, ncpus), 0);
+}
+
+static void limits_off(void)
+{
+	struct config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.rrl.ipv4_prefix = 24;
+	cfg.rrl.ipv6_prefix = 56;
+	limits_set(&cfg, 1);
+}
+
+static void rrl_cfg(struct config *cfg, uint32_t rate, uint32_t slip,
+		    uint32_t window)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->rrl.enabled = 1;
+	cfg->rrl.rate = rate;
+	cfg->rrl.slip = slip;
+	cfg->rrl.window = window;
+	cfg->rrl.ipv4_prefix = 24;
+	cfg->rrl.ipv6_prefix = 56;
+}
+
+/* Make every bucket in map fd older by ns (the test cannot move
+ * bpf_ktime_get_ns(); it moves the buckets' stamps back instead). */
+static void age_buckets(int fd, uint64_t ns)
+{
+	int n = libbpf_num_possible_cpus(), c;
+	struct xdpns_rrl_bucket v[n];
+	struct xdpns_rrl_key k, next;
+	int r = bpf_map_get_next_key(fd, NULL, &next);
+
+	while (!r) {
+		k = next;
+		assert_int_equal(bpf_map_lookup_elem(fd, &k, v), 0);
+		for (c = 0; c < n; c++)
+			if (v[c].stamp_ns)
+				v[c].stamp_ns -= ns;
+		assert_int_equal(bpf_map_update_elem(fd, &k, v, BPF_EXIST), 0);
+		r = bpf_map_get_next_key(fd, &k, &next);
+	}
+}
+
+/* A query frame from src (IPv4 or IPv6 text). */
+static size_t query_from(const char *name, struct frame_opts *o, const char *src,
+			 uint8_t *frame, uint8_t *dns, size_t *dlen)
+{
+	size_t flen, l3;
+
+	o->ipv6 = strchr(src, ':') != NULL;
+	flen = make_query(name, o, frame, dns, dlen);
+	l3 = 14 + (o->vlan ? 4 : 0);
+	if (!o->ipv6) {
+		uint32_t s;
+
+		assert_int_equal(inet_pton(AF_INET, src, frame + l3 + 12), 1);
+		frame[l3 + 10] = frame[l3 + 11] = 0;
+		s = ~fr_fold(fr_sum(frame + l3, 20)) & 0xffff;
+		frame[l3 + 10] = s >> 8;
+		frame[l3 + 11] = s & 0xff;
+	} else {
+		assert_int_equal(inet_pton(AF_INET6, src, frame + l3 + 8), 1);
+	}
+	return flen;
+}
+
+enum { V_FULL, V_SLIP, V_DROP, V_PASS };
+
+/* Run one query and classify the outcome: a full answer (XDP_TX, no TC),
+ * a slip (XDP_TX, TC=1, no records), a drop, or a pass. */
+static int outcome(const char *name, uint16_t qtype, const char *src)
+{
+	struct frame_opts o = { .qtype = qtype, .id = 0x77 };
+	uint8_t frame[FR_MAX], dns[FR_MAX];
+	size_t dlen, flen = query_from(name, &o, src, frame, dns, &dlen);
+	size_t l4 = 14 + (o.ipv6 ? 40 : 20) + 8;
+	struct run r;
+
+	run_frame(frame, flen, &r);
+	if (r.verdict == XDP_DROP)
+		return V_DROP;
+	if (r.verdict == XDP_PASS)
+		return V_PASS;
+	assert_int_equal(r.verdict, XDP_TX);
+	assert_int_equal(fr_check_sums(r.out, r.out_len, o.ipv6, 0), 0);
+	if (r.out[l4 + 2] & 0x02) {
+		/* TC=1: header and question, no records */
+		assert_int_equal(r.out_len, l4 + dlen);
+		assert_memory_equal(r.out + l4 + 6, "\0\0\0\0\0\0", 6);
+		return V_SLIP;
+	}
+	return V_FULL;
+}
+
+static void t_rrl_off_limits_nothing(void **state)
+{
+	uint64_t before[XDPNS_CNT_COUNT], after[XDPNS_CNT_COUNT];
+	int i;
+
+	(void)state;
+	limits_off();
+	assert_int_equal(loader_counters(&ld, before), 0);
+	for (i = 0; i < 50; i++)
+		assert_int_equal(outcome("www.example.com", 1, "198.18.5.7"), V_FULL);
+	for (i = 0; i < 50; i++)
+		assert_int_equal(outcome("miss.example.com", 1, "198.18.5.7"), V_PASS);
+	assert_int_equal(loader_counters(&ld, after), 0);
+	for (i = XDPNS_CNT_RRL_BASE; i < XDPNS_CNT_COUNT; i++)
+		assert_int_equal(after[i], before[i]);
+}
+
+static void t_rrl_slip_pattern(void **state)
+{
+	/* the TC reply a client sees: ID, QR AA TC RD, counts 1/0/0/0, its
+	 * own question */
+	static const uint8_t want[] = {
+		0, 0x77, 0x87, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
+		3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c',
+		'o', 'm', 0, 0, 1, 0, 1,
+	};
+	/* with EDNS over IPv6: ARCOUNT 1 and our OPT (1232, DO as asked) */
+	static const uint8_t want6[] = {
+		0, 0x78, 0x87, 0x00, 0, 1, 0, 0, 0, 0, 0, 1,
+		3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c',
+		'o', 'm', 0, 0, 28, 0, 1,
+		0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0,
+	};
+	struct frame_opts o = { .qtype = 1, .id = 0x77, .flags = 0x0100 };
+	struct frame_opts o6 = { .qtype = 28, .id = 0x78, .flags = 0x0100,
+				 .edns = 1, .udp_size = 4096 };
+	uint8_t frame[FR_MAX], dns[FR_MAX];
+	size_t dlen, flen;
+	struct config cfg;
+	uint64_t first[XDPNS_CNT_COUNT] = { 0 };
+	struct run r;
+	int i;
+
+	(void)state;
+	rrl_cfg(&cfg, 4, 2, 15);
+	limits_set(&cfg, 1);
+	flen = query_from("www.example.com", &o, "198.18.5.7", frame, dns, &dlen);
+	for (i = 0; i < 4; i++) {
+		run_frame(frame, flen, &r);
+		if (!i)
+			memcpy(first, r.before, sizeof(first));
+		assert_int_equal(r.verdict, XDP_TX);
+		assert_int_equal(r.out[42 + 2] & 0x02, 0);
+		assert_int_equal(delta(&r, XDPNS_CNT_RRL(XDPNS_RRL_ANSWER, XDPNS_RRL_PASS)), 1);
+	}
+	/* over the rate: slip, drop, slip, drop ... exactly */
+	for (i = 0; i < 8; i++) {
+		run_frame(frame, flen, &r);
+		if (i % 2 == 0) {
+			assert_int_equal(r.verdict, XDP_TX);
+			assert_int_equal(r.out_len, 42 + sizeof(want));
+			assert_memory_equal(r.out + 42, want, sizeof(want));
+			assert_int_equal(fr_check_sums(r.out, r.out_len, 0, 0), 0);
+			assert_int_equal(delta(&r, XDPNS_CNT_RRL(XDPNS_RRL_ANSWER, XDPNS_RRL_SLIP)), 1);
+			assert_int_equal(delta(&r, XDPNS_CNT_TRUNCATED), 1);
+		} else {
+			assert_int_equal(r.verdict, XDP_DROP);
+			assert_int_equal(delta(&r, XDPNS_CNT_RRL(XDPNS_RRL_ANSWER, XDPNS_RRL_DROP)), 1);
+			assert_int_equal(delta(&r, XDPNS_CNT_ANSWERED), 0);
+			assert_int_equal(delta(&r, XDPNS_CNT_DROPPED), 0);
+		}
+	}
+	assert_int_equal(r.after[XDPNS_CNT_RRL(XDPNS_RRL_ANSWER, XDPNS_RRL_PASS)] -
+			 first[XDPNS_CNT_RRL(XDPNS_RRL_ANSWER, XDPNS_RRL_PASS)], 4);
+	assert_int_equal(r.after[XDPNS_CNT_RRL(XDPNS_RRL_ANSWER, XDPNS_RRL_SLIP)] -
+			 first[XDPNS_CNT_RRL(XDPNS_RRL_ANSWER, XDPNS_RRL_SLIP)], 4);
+	assert_int_equal(r.after[XDPNS_CNT_RRL(XDPNS_RRL_ANSWER, XDPNS_RRL_DROP)] -
+			 first[XDPNS_CNT_RRL(XDPNS_RRL_ANSWER, XDPNS_RRL_DROP)], 4);
+
+	/* IPv6 with EDNS, its own bucket: 4 answers, then the slip */
+	flen = query_from("www.example.com", &o6, "fd00:5353:0:100::9", frame,
+			  dns, &dlen);
+	for (i = 0; i < 4; i++) {
+		run_frame(frame, flen, &r);
+		assert_int_equal(r.verdict, XDP_TX);
+		assert_int_equal(r.out[62 + 2] & 0x02, 0);
+	}
+	run_frame(frame, flen, &r);
+	assert_int_equal(r.verdict, XDP_TX);
+	assert_int_equal(r.out_len, 62 + sizeof(want6));
+	assert_memory_equal(r.out + 62, want6, sizeof(want6));
+	assert_int_equal(fr_check_sums(r.out, r.out_len, 1, 0), 0);
+	run_frame(frame, flen, &r);
+	assert_int_equal(r.verdict, XDP_DROP);
+	limits_off();
+}
+
+static void t_rrl_slip_0_and_1(void **state)
+{
+	struct config cfg;
+	int i;
+
+	(void)state;
+	rrl_cfg(&cfg, 3, 0, 15); /* slip 0: drop everything over the rate */
+	limits_set(&cfg, 1);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(outcome("www.example.com", 1, "198.18.5.7"), V_FULL);
+	for (i = 0; i < 6; i++)
+		assert_int_equal(outcome("www.example.com", 1, "198.18.5.7"), V_DROP);
+	rrl_cfg(&cfg, 3, 1, 15); /* slip 1: every one over the rate is TC */
+	limits_set(&cfg, 1);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(outcome("www.example.com", 1, "198.18.5.7"), V_FULL);
+	for (i = 0; i < 6; i++)
+		assert_int_equal(outcome("www.example.com", 1, "198.18.5.7"), V_SLIP);
+	rrl_cfg(&cfg, 3, 3, 15); /* slip 3: TC, drop, drop, TC, ... */
+	limits_set(&cfg, 1);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(outcome("www.example.com", 1, "198.18.5.7"), V_FULL);
+	for (i = 0; i < 9; i++)
+		assert_int_equal(outcome("www.example.com", 1, "198.18.5.7"),
+				 i % 3 == 0 ? V_SLIP : V_DROP);
+	limits_off();
+}
+
+static void t_rrl_exempt(void **state)
+{
+	struct config cfg;
+	int i;
+
+	(void)state;
+	rrl_cfg(&cfg, 2, 2, 15);
+	assert_int_equal(config_prefix_parse("198.18.7.0/24", &cfg.rrl.exempt[0]), 0);
+	assert_int_equal(config_prefix_parse("fd00:5353:0:700::/56", &cfg.rrl.exempt[1]), 0);
+	cfg.rrl.n_exempt = 2;
+	limits_set(&cfg, 1);
+	for (i = 0; i < 30; i++) {
+		assert_int_equal(outcome("www.example.com", 1, "198.18.7.200"), V_FULL);
+		assert_int_equal(outcome("www.example.com", 28, "fd00:5353:0:7ff::1"), V_FULL);
+	}
+	/* next door is limited */
+	assert_int_equal(outcome("www.example.com", 1, "198.18.8.1"), V_FULL);
+	assert_int_equal(outcome("www.example.com", 1, "198.18.8.1"), V_FULL);
+	assert_int_equal(outcome("www.example.com", 1, "198.18.8.1"), V_SLIP);
+	limits_off();
+}
+
+static void t_rrl_prefixes(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	rrl_cfg(&cfg, 4, 1, 15);
+	limits_set(&cfg, 1);
+	/* two addresses in one /24 share a bucket */
+	assert_int_equal(outcome("www.example.com", 1, "198.18.20.1"), V_FULL);
+	assert_int_equal(outcome("www.example.com", 1, "198.18.20.1"), V_FULL);
+	assert_int_equal(outcome("www.example.com", 1, "198.18.20.254"), V_FULL);
+	assert_int_equal(outcome("www.example.com", 1, "198.18.20.254"), V_FULL);
+	assert_int_equal(outcome("www.example.com", 1, "198.18.20.1"), V_SLIP);
+	assert_int_equal(outcome("www.example.com", 1, "198.18.20.77"), V_SLIP);
+	/* another /24 does not */
+	assert_int_equal(outcome("www.example.com", 1, "198.18.21.1"), V_FULL);
+	/* IPv6: one /56 (fd00:5353:0:1xx::) shares, the next /56 does not */
+	assert_int_equal(outcome("www.example.com", 28, "fd00:5353:0:100::1"), V_FULL);
+	assert_int_equal(outcome("www.example.com", 28, "fd00:5353:0:1ff::2"), V_FULL);
+	assert_int_equal(outcome("www.example.com", 28, "fd00:5353:0:180:1::3"), V_FULL);
+	assert_int_equal(outcome("www.example.com", 28, "fd00:5353:0:1ab::4"), V_FULL);
+	assert_int_equal(outcome("www.example.com", 28, "fd00:5353:0:100::1"), V_SLIP);
+	assert_int_equal(outcome("www.example.com", 28, "fd00:5353:0:200::1"), V_FULL);
+	/* another kind has its own bucket: the referral */
+	assert_int_equal(outcome("deleg.example.com", 2, "198.18.20.1"), V_FULL);
+	limits_off();
+}
+
+static void t_rrl_kinds(void **state)
+{
+	struct frame_opts o = { .qtype = 1, .id = 21 };
+	struct frame_opts od = { .qtype = 2, .id = 22 };
+	uint8_t frame[FR_MAX], dns[FR_MAX], want[FR_MAX];
+	size_t dlen, flen;
+	struct respond_info info;
+	struct config cfg;
+	struct run r;
+	int i;
+
+	(void)state;
+	/* NXDOMAIN from the LRU of slow-path answers */
+	flen = query_from("nx-rrl.example.com", &o, "198.18.30.1", frame, dns, &dlen);
+	engine_respond(&eng, dns, dlen, want, sizeof(want), 0, &info);
+	assert_int_equal(info.rcode, 3);
+	assert_int_equal(mapsync_cache(ms, info.zone, info.qname, info.qname_len,
+				       info.qtype, info.dnssec_ok, info.answer), 0);
+	rrl_cfg(&cfg, 2, 1, 15);
+	limits_set(&cfg, 1);
+	for (i = 0; i < 3; i++) {
+		run_frame(frame, flen, &r);
+		assert_int_equal(r.verdict, XDP_TX);
+		assert_int_equal(delta(&r, XDPNS_CNT_RRL(XDPNS_RRL_NXDOMAIN,
+						 i < 2 ? XDPNS_RRL_PASS : XDPNS_RRL_SLIP)), 1);
+	}
+	/* the slip keeps the rcode: NXDOMAIN with TC */
+	assert_int_equal(r.out[42 + 3] & 0xf, 3);
+	assert_int_equal(r.out[42 + 2] & 0x02, 0x02);
+	/* a referral (AA=0, the blob says so) is its own kind */
+	for (i = 0; i < 3; i++) {
+		flen = query_from("deleg.example.com", &od, "198.18.30.1", frame,
+				  dns, &dlen);
+		run_frame(frame, flen, &r);
+		assert_int_equal(r.verdict, XDP_TX);
+		assert_int_equal(r.out[42 + 2] & 0x04, 0); /* not AA */
+		assert_int_equal(delta(&r, XDPNS_CNT_RRL(XDPNS_RRL_REFERRAL,
+						 i < 2 ? XDPNS_RRL_PASS : XDPNS_RRL_SLIP)), 1);
+	}
+	/* and answers still have their whole bucket */
+	assert_int_equal(outcome("www.example.com", 1, "198.18.30.1"), V_FULL);
+	assert_int_equal(outcome("www.example.com", 1, "198.18.30.1"), V_FULL);
+	assert_int_equal(outcome("www.example.com", 1, "198.18.30.1"), V_SLIP);
+	limits_off();
+}
+
+static void t_rrl_refill(void **state)
+{
+	struct config cfg;
+	int i;
+
+	(void)state;
+	rrl_cfg(&cfg, 4, 0, 2);
+	limits_set(&cfg, 1);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(outcome("www.example.com", 1, "198.18.40.1"), V_FULL);
+	for (i = 0; i < 4; i++) /* balance -4 tokens */
+		assert_int_equal(outcome("www.example.com", 1, "198.18.40.1"), V_DROP);
+	/* a second credits 4 tokens: back to 0, so still limited (the debt
+	 * of a source that kept asking, as BIND) */
+	age_buckets(lim.rrl, 1000000000ULL);
+	assert_int_equal(outcome("www.example.com", 1, "198.18.40.1"), V_DROP);
+	/* another second: -1 + 4 = 3 answers, then limited */
+	age_buckets(lim.rrl, 1000000000ULL);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(outcome("www.example.com", 1, "198.18.40.1"), V_FULL);
+	assert_int_equal(outcome("www.example.com", 1, "198.18.40.1"), V_DROP);
+	/* credit is capped at one second's worth */
+	age_buckets(lim.rrl, 1900000000ULL);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(outcome("www.example.com", 1, "198.18.40.1"), V_FULL);
+	assert_int_equal(outcome("www.example.com", 1, "198.18.40.1"), V_DROP);
+	/* idle longer than the window: starts full */
+	for (i = 0; i < 20; i++)
+		outcome("www.example.com", 1, "198.18.40.1");
+	age_buckets(lim.rrl, 2100000000ULL);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(outcome("www.example.com", 1, "198.18.40.1"), V_FULL);
+	assert_int_equal(outcome("www.example.com", 1, "198.18.40.1"), V_DROP);
+
+	/* two CPUs: each CPU's bucket holds half the rate */
+	limits_set(&cfg, 2);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(outcome("www.example.com", 1, "198.18.41.1"), V_FULL);
+	assert_int_equal(outcome("www.example.com", 1, "198.18.41.1"), V_DROP);
+	limits_off();
+}
+
+static void t_pass_limits(void **state)
+{
+	struct frame_opts o = { .qtype = 1, .id = 30 };
+	uint8_t frame[FR_MAX], dns[FR_MAX];
+	size_t dlen, flen;
+	struct config cfg;
+	struct run r;
+	int i;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.rrl.ipv4_prefix = 24;
+	cfg.rrl.ipv6_prefix = 56;
+	cfg.pass_limit_prefix = 3;
+	assert_int_equal(config_prefix_parse("198.18.60.0/24", &cfg.rrl.exempt[0]), 0);
+	cfg.rrl.n_exempt = 1;
+	limits_set(&cfg, 1);
+	/* misses from one /24: 3 pass, the rest are dropped and counted */
+	for (i = 0; i < 3; i++)
+		assert_int_equal(outcome("miss.example.com", 1, "198.18.50.1"), V_PASS);
+	flen = query_from("miss.example.com", &o, "198.18.50.2", frame, dns, &dlen);
+	run_frame(frame, flen, &r);
+	assert_int_equal(r.verdict, XDP_DROP);
+	assert_int_equal(delta(&r, XDPNS_CNT_PASS_LIMIT_PREFIX), 1);
+	assert_int_equal(delta(&r, XDPNS_CNT_PASS_BASE + XDPNS_PASS_MISS), 0);
+	/* hits are not passes: still answered */
+	assert_int_equal(outcome("www.example.com", 1, "198.18.50.1"), V_FULL);
+	/* NOTIFY (opcode 4) and responses (QR=1) are never capped */
+	o.flags = 4 << 11;
+	flen = query_from("example.com", &o, "198.18.50.1", frame, dns, &dlen);
+	expect_pass_frame(frame, flen, XDPNS_PASS_NOT_QUERY);
+	o.flags = 0x8000;
+	flen = query_from("example.com", &o, "198.18.50.1", frame, dns, &dlen);
+	expect_pass_frame(frame, flen, XDPNS_PASS_NOT_QUERY);
+	/* nor is other traffic: UDP to another port */
+	o.flags = 0;
+	flen = query_from("miss.example.com", &o, "198.18.50.1", frame, dns, &dlen);
+	frame[14 + 20 + 3] = 54;
+	expect_pass_frame(frame, flen, XDPNS_PASS_NOT_UDP53);
+	/* another prefix has its own budget; the exempt one has no cap */
+	assert_int_equal(outcome("miss.example.com", 1, "198.18.51.1"), V_PASS);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(outcome("miss.example.com", 1, "198.18.60.9"), V_PASS);
+	/* refilled after a second */
+	age_buckets(lim.pass_buckets, 1000000000ULL);
+	assert_int_equal(outcome("miss.example.com", 1, "198.18.50.1"), V_PASS);
+
+	/* the total cap, with the primaries exempt */
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.rrl.ipv4_prefix = 24;
+	cfg.rrl.ipv6_prefix = 56;
+	cfg.pass_limit = 5;
+	cfg.n_remotes = 1;
+	cfg.remotes = calloc(1, sizeof(*cfg.remotes));
+	assert_non_null(cfg.remotes);
+	cfg.remotes[0].addr.addr.ss_family = AF_INET6;
+	inet_pton(AF_INET6, "fd00:5353::99",
+		  &((struct sockaddr_in6 *)&cfg.remotes[0].addr.addr)->sin6_addr);
+	limits_set(&cfg, 1);
+	free(cfg.remotes);
+	for (i = 0; i < 5; i++) {
+		char src[32];
+
+		snprintf(src, sizeof(src), "198.18.%d.1", 70 + i);
+		assert_int_equal(outcome("miss.example.com", 1, src), V_PASS);
+	}
+	o.flags = 0;
+	flen = query_from("miss.example.com", &o, "198.18.80.1", frame, dns, &dlen);
+	run_frame(frame, flen, &r);
+	assert_int_equal(r.verdict, XDP_DROP);
+	assert_int_equal(delta(&r, XDPNS_CNT_PASS_LIMIT_TOTAL), 1);
+	assert_int_equal(outcome("miss.example.com", 28, "fd00:5353::99"), V_PASS);
+	assert_int_equal(outcome("miss.example.com", 28, "fd00:5353::98"), V_DROP);
+	limits_off();
+}
+
+/* What RRL costs a hit: ns per run over many runs (printed, not judged:
+ * a shared machine is noisy), with RRL off and on (within its rate). */
+static void t_rrl_cost(void **state)
+{
+	struct frame_opts o = { .qtype = 1, .id = 40 };
+	uint8_t frame[FR_MAX], dns[FR_MAX], out[FR_MAX + 512];
+	size_t dlen, flen = query_from("www.example.com", &o, "198.18.90.1",
+				       frame, dns, &dlen);
+	struct config cfg;
+	double ns[2];
+	int on;
+
+	(void)state;
+	/* one run per call: repeated runs would see the frame rewritten */
+	for (on = 0; on < 2; on++) {
+		uint64_t sum = 0;
+		int i;
+
+		rrl_cfg(&cfg, 1000000, 2, 15);
+		cfg.rrl.enabled = on;
+		limits_set(&cfg, 1);
+		for (i = 0; i < 20000; i++) {
+			LIBBPF_OPTS(bpf_test_run_opts, opts);
+
+			opts.data_in = frame;
+			opts.data_size_in = flen;
+			opts.data_out = out;
+			opts.data_size_out = sizeof(out);
+			opts.repeat = 1;
+			assert_int_equal(bpf_prog_test_run_opts(loader_prog_fd(&ld),
+								&opts), 0);
+			assert_int_equal(opts.retval, XDP_TX);
+			sum += opts.duration;
+		}
+		ns[on] = sum / 20000.0;
+	}
+	printf("  A hit: %.0f ns per run with RRL off, %.0f ns with RRL on\n",
+	       ns[0], ns[1]);
+	limits_off();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -581,6 +1101,15 @@ int main(void)
 		cmocka_unit_test(t_expired_zone_passes),
 		cmocka_unit_test(t_random_mutations),
 		cmocka_unit_test(t_lru_cache),
+		cmocka_unit_test(t_rrl_off_limits_nothing),
+		cmocka_unit_test(t_rrl_slip_pattern),
+		cmocka_unit_test(t_rrl_slip_0_and_1),
+		cmocka_unit_test(t_rrl_exempt),
+		cmocka_unit_test(t_rrl_prefixes),
+		cmocka_unit_test(t_rrl_kinds),
+		cmocka_unit_test(t_rrl_refill),
+		cmocka_unit_test(t_pass_limits),
+		cmocka_unit_test(t_rrl_cost),
 	};
 
 	return cmocka_run_group_tests_name("bpf", tests, setup, teardown);

@@ -314,17 +314,17 @@ static void test_unknown_keys(void **state)
 {
 	(void)state;
 	load_err("server:\n  foo: 1\nzones: [{name: a, file: a}]\n", -EINVAL,
-		 "conf.yaml:2: server.foo: unknown key; expected one of interfaces, listen, identity, version, metrics, log-level, user, control, storage, xdp-mode, xfr-max-records, xfr-max-bytes, xfr-idle-timeout, xfr-timeout");
+		 "conf.yaml:2: server.foo: unknown key; expected one of interfaces, listen, identity, version, metrics, log-level, user, control, storage, xdp-mode, xfr-max-records, xfr-max-bytes, xfr-idle-timeout, xfr-timeout, pass-limit, pass-limit-prefix");
 	load_err("zones:\n  - name: a\n    file: a\n    primary: [p1]\n",
 		 -EINVAL,
 		 "conf.yaml:4: zones[0].primary: unknown key; expected one of name, file, primaries, notify-from");
 	/* keys are case sensitive; odd bytes are escaped in the message */
 	load_err("Server: {}\nzones: [{name: a, file: a}]\n", -EINVAL,
-		 "conf.yaml:1: Server: unknown key; expected one of server, keys, remotes, zones");
+		 "conf.yaml:1: Server: unknown key; expected one of server, keys, remotes, zones, rrl");
 	load_err("\"a\\tb\": 1\n", -EINVAL,
-		 "conf.yaml:1: a\\x09b: unknown key; expected one of server, keys, remotes, zones");
+		 "conf.yaml:1: a\\x09b: unknown key; expected one of server, keys, remotes, zones, rrl");
 	load_err("? [a]\n: 1\n", -EINVAL,
-		 "conf.yaml:1: top level: has a list as a key; expected one of server, keys, remotes, zones");
+		 "conf.yaml:1: top level: has a list as a key; expected one of server, keys, remotes, zones, rrl");
 }
 
 static void test_repeated_key(void **state)
@@ -743,6 +743,75 @@ static void test_log_level_key(void **state)
 		 "expected error, warning, info or debug");
 }
 
+static void test_rrl(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	/* no section: off, with the defaults documented in xdpns.conf(5) */
+	load_ok("zones:\n  - {name: a, file: a.zone}\n", &cfg);
+	assert_int_equal(cfg.rrl.enabled, 0);
+	assert_int_equal(cfg.rrl.rate, 20);
+	assert_int_equal(cfg.rrl.slip, 2);
+	assert_int_equal(cfg.rrl.window, 15);
+	assert_int_equal(cfg.rrl.ipv4_prefix, 24);
+	assert_int_equal(cfg.rrl.ipv6_prefix, 56);
+	assert_int_equal(cfg.pass_limit, 0);
+	assert_int_equal(cfg.pass_limit_prefix, 0);
+	config_free(&cfg);
+	/* a section: on unless enabled: false */
+	load_ok("rrl:\n  rate: 5\n  slip: 0\n  window: 3\n  ipv4-prefix: 32\n"
+		"  ipv6-prefix: 64\n  exempt: [198.18.0.0/15, 'fd00:5353::/64', 198.18.1.1]\n"
+		"server:\n  pass-limit: 10000\n  pass-limit-prefix: 200\n"
+		"zones:\n  - {name: a, file: a.zone}\n", &cfg);
+	assert_int_equal(cfg.rrl.enabled, 1);
+	assert_int_equal(cfg.rrl.rate, 5);
+	assert_int_equal(cfg.rrl.slip, 0);
+	assert_int_equal(cfg.rrl.window, 3);
+	assert_int_equal(cfg.rrl.ipv4_prefix, 32);
+	assert_int_equal(cfg.rrl.ipv6_prefix, 64);
+	assert_int_equal(cfg.rrl.n_exempt, 3);
+	assert_int_equal(cfg.rrl.exempt[0].family, AF_INET);
+	assert_int_equal(cfg.rrl.exempt[0].len, 15);
+	assert_int_equal(cfg.rrl.exempt[1].family, AF_INET6);
+	assert_int_equal(cfg.rrl.exempt[1].len, 64);
+	assert_int_equal(cfg.rrl.exempt[2].len, 32);
+	assert_int_equal(cfg.pass_limit, 10000);
+	assert_int_equal(cfg.pass_limit_prefix, 200);
+	config_free(&cfg);
+	load_ok("rrl: {enabled: false, rate: 9}\nzones:\n  - {name: a, file: a.zone}\n",
+		&cfg);
+	assert_int_equal(cfg.rrl.enabled, 0);
+	assert_int_equal(cfg.rrl.rate, 9);
+	config_free(&cfg);
+
+	load_err("rrl:\n  rate: 0\nzones:\n  - {name: a, file: a.zone}\n", -EINVAL,
+		 "conf.yaml:2: rrl.rate: \"0\" is out of range; expected a whole "
+		 "number from 1 to 1000000");
+	load_err("rrl:\n  slip: 11\nzones:\n  - {name: a, file: a.zone}\n", -EINVAL,
+		 "conf.yaml:2: rrl.slip: \"11\" is out of range; expected a whole "
+		 "number from 0 to 10");
+	load_err("rrl:\n  enabled: maybe\nzones:\n  - {name: a, file: a.zone}\n",
+		 -EINVAL,
+		 "conf.yaml:2: rrl.enabled: \"maybe\" is not a boolean; expected "
+		 "true or false");
+	load_err("rrl:\n  exempt:\n    - 198.18.0.1/24\nzones:\n  - {name: a, file: a.zone}\n",
+		 -EINVAL,
+		 "conf.yaml:3: rrl.exempt[0]: \"198.18.0.1/24\" is not a prefix; "
+		 "expected ADDR/LEN (IPv4 /0-32, IPv6 /0-128) with the host bits clear");
+	load_err("rrl:\n  ipv6-prefix: 129\nzones:\n  - {name: a, file: a.zone}\n",
+		 -EINVAL,
+		 "conf.yaml:2: rrl.ipv6-prefix: \"129\" is out of range; expected a "
+		 "whole number from 16 to 128");
+	load_err("rrl:\n  burst: 3\nzones:\n  - {name: a, file: a.zone}\n", -EINVAL,
+		 "conf.yaml:2: rrl.burst: unknown key; expected one of enabled, rate, "
+		 "slip, window, ipv4-prefix, ipv6-prefix, exempt");
+	load_err("server:\n  pass-limit: lots\nzones:\n  - {name: a, file: a.zone}\n",
+		 -EINVAL,
+		 "conf.yaml:2: server.pass-limit: \"lots\" is out of range; expected a "
+		 "whole number from 0 to 100000000");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -768,6 +837,7 @@ int main(void)
 		cmocka_unit_test(test_aliases),
 		cmocka_unit_test(test_secondary),
 		cmocka_unit_test(test_secondary_bad),
+		cmocka_unit_test(test_rrl),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
