@@ -203,6 +203,12 @@ enum xdpns_counter {
 	XDPNS_CNT_COUNT = XDPNS_CNT_RCODE_BASE + 16,
 };
 
+/* ---- per-zone counters: per-CPU array indexed by zone slot ---- */
+struct xdpns_zone_stats {
+	__u64 answered; /* XDP_TX answers from this zone's entries or LRU */
+};
+_Static_assert(sizeof(struct xdpns_zone_stats) == 8, "zone stats size");
+
 /* Per-CPU scratch: the key under construction and a copy of the question
  * (and OPT) so the parser indexes a bounded buffer, not the packet. */
 #define XDPNS_QBUF_LEN 272 /* 255 name + 4 + 11 OPT, rounded */

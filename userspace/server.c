@@ -41,6 +41,7 @@ struct server {
 	struct tcp_client clients[SERVER_MAX_TCP];
 	int n_clients;
 	struct server_stats st;
+	struct server_zone_stats zst[XDPNS_MAX_ZONES]; /* by zone slot */
 	uint8_t out[TCP_BUF];
 };
 
@@ -94,7 +95,8 @@ int server_open(const struct config *cfg, int epfd, struct server **out)
 			r = u < 0 ? u : t;
 			if (u >= 0)
 				close(u);
-			log_err("listen %s: %s", cfg->listen[i].text, strerror(-r));
+			log_err_kv("cannot listen", "address=%s reason=%s",
+				   cfg->listen[i].text, strerror(-r));
 			goto fail;
 		}
 		s->udp[s->n] = u;
@@ -102,8 +104,8 @@ int server_open(const struct config *cfg, int epfd, struct server **out)
 		s->n++;
 		if ((r = watch(epfd, u, EPOLLIN)) || (r = watch(epfd, t, EPOLLIN)))
 			goto fail;
-		log_info("slow path listening on %s (UDP and TCP)",
-			 cfg->listen[i].text);
+		log_info_kv("slow path listening", "address=%s proto=udp,tcp",
+			    cfg->listen[i].text);
 	}
 	*out = s;
 	return 0;
@@ -137,6 +139,13 @@ void server_close(struct server *s)
 
 static void count(struct server *s, const struct respond_info *info, size_t n)
 {
+	if (info->qzone && info->qzone->slot < XDPNS_MAX_ZONES) {
+		struct server_zone_stats *z = &s->zst[info->qzone->slot];
+
+		z->queries++;
+		if (n && info->rcode >= 0 && info->rcode <= 16)
+			z->rcode[info->rcode]++;
+	}
 	if (!n) {
 		s->st.no_reply++;
 		return;
@@ -455,4 +464,19 @@ void server_set_cache(struct server *s, struct mapsync *ms)
 void server_get_stats(const struct server *s, struct server_stats *st)
 {
 	*st = s->st;
+}
+
+void server_get_zone_stats(const struct server *s, uint32_t slot,
+			   struct server_zone_stats *st)
+{
+	if (slot < XDPNS_MAX_ZONES)
+		*st = s->zst[slot];
+	else
+		memset(st, 0, sizeof(*st));
+}
+
+void server_reset_zone_stats(struct server *s, uint32_t slot)
+{
+	if (slot < XDPNS_MAX_ZONES)
+		memset(&s->zst[slot], 0, sizeof(s->zst[slot]));
 }

@@ -18,6 +18,12 @@ struct server_stats {
 	uint64_t rcode[17]; /* 16 = BADVERS */
 };
 
+/* Slow-path counters of one zone (by its XDP zone slot). */
+struct server_zone_stats {
+	uint64_t queries; /* queries that fell in the zone, UDP and TCP */
+	uint64_t rcode[17];
+};
+
 struct server;
 
 /* Bind every listen address; registers its fds with epfd. */
@@ -38,5 +44,9 @@ int server_handle(struct server *s, const struct engine *e, int fd,
 /* Close idle TCP clients; call periodically. */
 void server_tick(struct server *s);
 void server_get_stats(const struct server *s, struct server_stats *st);
+/* Per-zone counters of slot; reset when the slot goes to another zone. */
+void server_get_zone_stats(const struct server *s, uint32_t slot,
+			   struct server_zone_stats *st);
+void server_reset_zone_stats(struct server *s, uint32_t slot);
 
 #endif
