@@ -248,16 +248,21 @@ static void zone_job_done(struct daemon *d, int i)
 	}
 	if (j->result == XFR_OK)
 		zone_set_expired(d, i, 0);
-	else
-		log_warn_kv("transfer failed", "zone=%s primary=%s reason=%s "
-			    "error=%s retry_s=%u", dz->cz->name,
-			    j->primary >= 0 && j->primary < j->n_primaries ?
-				    j->primaries[j->primary].text : "-",
+	else {
+		/* the primaries are tried in order: the reason is the last's */
+		int pi = j->primary >= 0 && j->primary < j->n_primaries ?
+				 j->primary : j->n_primaries - 1;
+
+		log_warn_kv("transfer failed", "zone=%s primary=%s address=%s "
+			    "reason=%s error=%s retry_s=%u", dz->cz->name,
+			    pi >= 0 ? j->primaries[pi].id : "-",
+			    pi >= 0 ? j->primaries[pi].text : "-",
 			    xfr_reason_name(j->result), j->error,
 			    (unsigned)(d->eng.zones[i].zone ?
 				       ldns_rdf2native_int32(ldns_rr_rdf(
 					       d->eng.zones[i].zone->soa, 4)) :
 				       REFRESH_NO_DATA_RETRY_S));
+	}
 	refresh_finish(rz, j, d->eng.zones[i].zone, now);
 	if (dz->stale_job) { /* its primary and key indexes are the old list's */
 		rz->last_primary = -1;
@@ -444,6 +449,127 @@ static void metric1(FILE *f, const char *name, const char *type,
 	fprintf(f, "%s %llu\n", name, (unsigned long long)v);
 }
 
+/* ---- per-zone counters (a section of stats and /metrics) ---- */
+
+struct zone_counters {
+	uint64_t xdp; /* answered by XDP */
+	struct server_zone_stats slow;
+};
+
+static void zone_counters_get(struct daemon *d, int i, struct zone_counters *zc)
+{
+	struct xdpns_zone_stats xs;
+	uint32_t slot = d->eng.zones[i].slot;
+
+	memset(zc, 0, sizeof(*zc));
+	if (!loader_zone_counters(&d->loader, slot, &xs))
+		zc->xdp = xs.answered;
+	server_get_zone_stats(d->srv, slot, &zc->slow);
+}
+
+/* A Prometheus label value: backslash, quote and newline escaped. */
+static void prom_label(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fprintf(f, "\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+#define ZC_TEXT 0
+#define ZC_JSON 1
+#define ZC_PROM 2
+
+/* Queries per zone: answered in XDP, and in the slow path with its
+ * rcodes. Text: a table within 100 columns; JSON: the "zone_counters"
+ * member (leading comma); Prometheus: labelled series. */
+static void report_zone_counters(struct daemon *d, FILE *f, int how)
+{
+	struct zone_counters zc;
+	int i, k, first;
+
+	if (how == ZC_JSON) {
+		fprintf(f, ",\"zone_counters\":[");
+		for (i = 0; i < d->eng.n_zones; i++) {
+			zone_counters_get(d, i, &zc);
+			fprintf(f, "%s{\"name\":\"", i ? "," : "");
+			json_str(f, d->dz[i].cz->name);
+			fprintf(f, "\",\"slot\":%u,\"xdp_answers\":%llu,"
+				   "\"slow_queries\":%llu,\"slow_rcode\":{",
+				d->eng.zones[i].slot, (unsigned long long)zc.xdp,
+				(unsigned long long)zc.slow.queries);
+			for (k = 0, first = 1; k <= 16; k++) {
+				if (!zc.slow.rcode[k])
+					continue;
+				fprintf(f, "%s\"%s\":%llu", first ? "" : ",",
+					daemon_rcode_name(k),
+					(unsigned long long)zc.slow.rcode[k]);
+				first = 0;
+			}
+			fprintf(f, "}}");
+		}
+		fprintf(f, "]");
+		return;
+	}
+	if (how == ZC_PROM) {
+		metric_head(f, "xdpns_zone_queries_total", "counter",
+			    "Queries that fell in a zone, by path (xdp or slow).");
+		for (i = 0; i < d->eng.n_zones; i++) {
+			zone_counters_get(d, i, &zc);
+			fprintf(f, "xdpns_zone_queries_total{zone=\"");
+			prom_label(f, d->dz[i].cz->name);
+			fprintf(f, "\",path=\"xdp\"} %llu\n", (unsigned long long)zc.xdp);
+			fprintf(f, "xdpns_zone_queries_total{zone=\"");
+			prom_label(f, d->dz[i].cz->name);
+			fprintf(f, "\",path=\"slow\"} %llu\n",
+				(unsigned long long)zc.slow.queries);
+		}
+		metric_head(f, "xdpns_zone_responses_total", "counter",
+			    "Slow-path responses in a zone, by rcode.");
+		for (i = 0; i < d->eng.n_zones; i++) {
+			zone_counters_get(d, i, &zc);
+			for (k = 0; k <= 16; k++) {
+				if (!zc.slow.rcode[k])
+					continue;
+				fprintf(f, "xdpns_zone_responses_total{zone=\"");
+				prom_label(f, d->dz[i].cz->name);
+				fprintf(f, "\",path=\"slow\",rcode=\"%s\"} %llu\n",
+					daemon_rcode_name(k),
+					(unsigned long long)zc.slow.rcode[k]);
+			}
+		}
+		return;
+	}
+	fprintf(f, "Zones\n  %-32s %11s %11s %9s %9s %9s %9s\n", "ZONE",
+		"XDP ANSWERS", "SLOW QUERY", "NOERROR", "NXDOMAIN", "SERVFAIL",
+		"OTHER");
+	for (i = 0; i < d->eng.n_zones; i++) {
+		const char *name = d->dz[i].cz->name;
+		uint64_t other;
+
+		zone_counters_get(d, i, &zc);
+		other = 0;
+		for (k = 0; k <= 16; k++)
+			if (k != 0 && k != 2 && k != 3)
+				other += zc.slow.rcode[k];
+		if (strlen(name) > 32) { /* long names on a line of their own */
+			fprintf(f, "  %s\n", name);
+			name = "";
+		}
+		fprintf(f, "  %-32s %11llu %11llu %9llu %9llu %9llu %9llu\n", name,
+			(unsigned long long)zc.xdp,
+			(unsigned long long)zc.slow.queries,
+			(unsigned long long)zc.slow.rcode[0],
+			(unsigned long long)zc.slow.rcode[3],
+			(unsigned long long)zc.slow.rcode[2],
+			(unsigned long long)other);
+	}
+}
+
 static void report_metrics(void *ctx, FILE *f)
 {
 	struct daemon *d = ctx;
@@ -591,6 +717,7 @@ static void report_metrics(void *ctx, FILE *f)
 		fprintf(f, "xdpns_zone_transfer_duration_seconds_count{zone=\"%s\"} %llu\n",
 			d->dz[i].cz->name, (unsigned long long)st->dur_count);
 	}
+	report_zone_counters(d, f, ZC_PROM);
 }
 
 static void report_stats(struct daemon *d, FILE *f, int json)
@@ -661,7 +788,9 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 			fprintf(f, "}");
 			first = 0;
 		}
-		fprintf(f, "]}\n");
+		fprintf(f, "]");
+		report_zone_counters(d, f, ZC_JSON);
+		fprintf(f, "}\n");
 		return;
 	}
 	fprintf(f, "XDP\n");
@@ -699,6 +828,7 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 		first = 0;
 		report_xfr_text(d, i, f);
 	}
+	report_zone_counters(d, f, ZC_TEXT);
 }
 
 static void report_status(struct daemon *d, FILE *f, int json)
