@@ -191,8 +191,11 @@ int cli_reload(int argc, char **argv)
 {
 	static const char usage[] =
 		"usage: xdpns reload [-s PATH]\n"
-		"Re-read every zone file. A zone whose file has an error keeps\n"
-		"serving its previous data; the error is printed.\n" SOCK_HELP;
+		"Re-read the configuration and the zone files and apply them while\n"
+		"serving: zones added, removed, changed; keys, remotes, identity.\n"
+		"A configuration with an error changes nothing (exit 1). Settings\n"
+		"that need a restart are printed as 'needs restart: KEY'. A zone\n"
+		"whose file has an error keeps serving its previous data.\n" SOCK_HELP;
 	struct cli_opts o;
 	int r = cli_parse(argc, argv, usage, 0, &o);
 
