@@ -1363,6 +1363,10 @@ static int daemon_reload(struct daemon *d, FILE *f)
 			}
 		}
 		ndz[j].secondary = cz->n_primaries > 0;
+		if (ndz[j].secondary && cz->file && !rz->new_rz &&
+		    strcmp(cz->file, ndz[j].rz.zone_path)) /* saved elsewhere now */
+			snprintf(ndz[j].rz.zone_path, sizeof(ndz[j].rz.zone_path),
+				 "%s", cz->file);
 		ndz[j].rz.cfg = &d->cfg;
 		ndz[j].rz.cz = cz;
 		nrzs[j] = &ndz[j].rz;
@@ -1443,10 +1447,11 @@ static int daemon_reload(struct daemon *d, FILE *f)
 				fprintf(f, "zone %s: added, transferring\n", name);
 				log_info_kv("zone added", "zone=%s slot=%u source=%s",
 					    name, d->eng.zones[j].slot, "primaries");
-			} else if (!d->dz[j].secondary) {
-				fprintf(f, "zone %s: unchanged, serial %u\n", name,
+			} else {
+				fprintf(f, "zone %s: unchanged, serial %u%s\n", name,
 					d->eng.zones[j].zone ?
-						d->eng.zones[j].zone->serial : 0);
+						d->eng.zones[j].zone->serial : 0,
+					d->dz[j].secondary ? " (secondary)" : "");
 			}
 			continue;
 		}
