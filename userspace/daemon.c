@@ -1086,13 +1086,13 @@ static int remotes_same(const struct config *a, const int *ia, int na,
 	} while (0)
 
 /* Server settings that only a restart applies. Reports each one that nc
- * changes; with apply, keeps the running value in d->cfg (nc gets the
- * unapplied one, freed with it). Returns how many. */
-static int reload_restart_keys(struct daemon *d, struct config *nc, FILE *f,
-			       int apply)
+ * changes and keeps the running value in d->cfg (nc gets the unapplied
+ * one, freed with it). Returns how many. server.listen is applied when
+ * every new address can be opened (before the old ones are closed). */
+static int reload_restart_keys(struct daemon *d, struct config *nc, FILE *f)
 {
 	struct config *oc = &d->cfg;
-	int n = 0, i, ifs = oc->n_ifaces != nc->n_ifaces;
+	int n = 0, i, ifs = oc->n_ifaces != nc->n_ifaces, relistened = 0;
 
 	for (i = 0; !ifs && i < oc->n_ifaces; i++)
 		ifs = strcmp(oc->ifaces[i], nc->ifaces[i]) != 0;
@@ -1101,14 +1101,27 @@ static int reload_restart_keys(struct daemon *d, struct config *nc, FILE *f,
 		if (!(cond))                                                   \
 			break;                                                 \
 		n++;                                                           \
-		if (apply) {                                                   \
-			fprintf(f, "needs restart: %s\n", key);                \
-			log_warn_kv("reload: needs restart", "key=%s", key);   \
-		}                                                              \
+		fprintf(f, "needs restart: %s\n", key);                        \
+		log_warn_kv("reload: needs restart", "key=%s", key);           \
 	} while (0)
 	RESTART(ifs, "server.interfaces");
-	RESTART(listen_differs(oc->listen, oc->n_listen, nc->listen, nc->n_listen),
-		"server.listen");
+	if (listen_differs(oc->listen, oc->n_listen, nc->listen, nc->n_listen)) {
+		char why[200];
+
+		/* new sockets first, then the old ones closed */
+		if (!server_relisten(d->srv, nc, why, sizeof(why))) {
+			fprintf(f, "server.listen changed: listening on the new "
+				   "addresses\n");
+			log_info_kv("reload: listen changed", "listen=%d",
+				    nc->n_listen);
+			relistened = 1;
+		} else {
+			n++;
+			fprintf(f, "needs restart: server.listen (%s)\n", why);
+			log_warn_kv("reload: needs restart", "key=%s reason=%s",
+				    "server.listen", why);
+		}
+	}
 	RESTART(str_differs(oc->control, nc->control), "server.control");
 	RESTART(str_differs(oc->storage, nc->storage), "server.storage");
 	RESTART(str_differs(oc->user, nc->user), "server.user");
@@ -1118,17 +1131,17 @@ static int reload_restart_keys(struct daemon *d, struct config *nc, FILE *f,
 			 listen_differs(&oc->metrics, 1, &nc->metrics, 1)),
 		"server.metrics");
 #undef RESTART
-	if (!apply)
-		return n;
 	/* what runs stays in d->cfg */
 	for (i = 0; i < CONFIG_MAX_IFACES; i++) {
 		SWAP(oc->ifaces[i], nc->ifaces[i]);
 		SWAP(oc->iface_line[i], nc->iface_line[i]);
 	}
 	SWAP(oc->n_ifaces, nc->n_ifaces);
-	for (i = 0; i < CONFIG_MAX_LISTEN; i++)
-		SWAP(oc->listen[i], nc->listen[i]);
-	SWAP(oc->n_listen, nc->n_listen);
+	if (!relistened) {
+		for (i = 0; i < CONFIG_MAX_LISTEN; i++)
+			SWAP(oc->listen[i], nc->listen[i]);
+		SWAP(oc->n_listen, nc->n_listen);
+	}
 	SWAP(oc->control, nc->control);
 	SWAP(oc->storage, nc->storage);
 	SWAP(oc->user, nc->user);
@@ -1299,7 +1312,7 @@ static int daemon_reload(struct daemon *d, FILE *f)
 	}
 
 	/* phase two: nothing below is refused */
-	restart = reload_restart_keys(d, &nc, f, 1);
+	restart = reload_restart_keys(d, &nc, f);
 	for (j = 0; j < nc.n_zones; j++)
 		if (rl[j].old >= 0)
 			used[d->eng.zones[rl[j].old].slot] = 1;

@@ -37,6 +37,7 @@ struct server {
 	void *notify_ctx;
 	int epfd;
 	int udp[CONFIG_MAX_LISTEN], tcp[CONFIG_MAX_LISTEN];
+	struct config_listen addr[CONFIG_MAX_LISTEN]; /* of udp[i], tcp[i] */
 	int n;
 	struct tcp_client clients[SERVER_MAX_TCP];
 	int n_clients;
@@ -101,6 +102,7 @@ int server_open(const struct config *cfg, int epfd, struct server **out)
 		}
 		s->udp[s->n] = u;
 		s->tcp[s->n] = t;
+		s->addr[s->n] = cfg->listen[i];
 		s->n++;
 		if ((r = watch(epfd, u, EPOLLIN)) || (r = watch(epfd, t, EPOLLIN)))
 			goto fail;
@@ -479,4 +481,82 @@ void server_reset_zone_stats(struct server *s, uint32_t slot)
 {
 	if (slot < XDPNS_MAX_ZONES)
 		memset(&s->zst[slot], 0, sizeof(s->zst[slot]));
+}
+
+static int listen_find(const struct server *s, const struct config_listen *l)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->addr[i].addrlen == l->addrlen &&
+		    !memcmp(&s->addr[i].addr, &l->addr, l->addrlen))
+			return i;
+	return -1;
+}
+
+int server_relisten(struct server *s, const struct config *cfg, char *err,
+		    size_t errlen)
+{
+	int udp[CONFIG_MAX_LISTEN], tcp[CONFIG_MAX_LISTEN], i, k, r = 0;
+
+	/* open every new address first: on failure nothing changes */
+	for (i = 0; i < cfg->n_listen; i++) {
+		udp[i] = tcp[i] = -1;
+		k = listen_find(s, &cfg->listen[i]);
+		if (k >= 0) {
+			udp[i] = s->udp[k];
+			tcp[i] = s->tcp[k];
+			continue;
+		}
+		udp[i] = open_sock(&cfg->listen[i], SOCK_DGRAM);
+		if (udp[i] >= 0)
+			tcp[i] = open_sock(&cfg->listen[i], SOCK_STREAM);
+		if (udp[i] < 0 || tcp[i] < 0) {
+			r = udp[i] < 0 ? udp[i] : tcp[i];
+			snprintf(err, errlen, "%s: %s", cfg->listen[i].text,
+				 strerror(-r));
+			break;
+		}
+		if ((r = watch(s->epfd, udp[i], EPOLLIN)) ||
+		    (r = watch(s->epfd, tcp[i], EPOLLIN))) {
+			snprintf(err, errlen, "%s: %s", cfg->listen[i].text,
+				 strerror(-r));
+			break;
+		}
+	}
+	if (r) {
+		for (k = 0; k <= i && k < cfg->n_listen; k++) {
+			if (listen_find(s, &cfg->listen[k]) >= 0)
+				continue; /* a running one */
+			if (udp[k] >= 0)
+				close(udp[k]);
+			if (tcp[k] >= 0)
+				close(tcp[k]);
+		}
+		return r;
+	}
+	/* then close those no longer listed (TCP clients stay connected) */
+	for (k = 0; k < s->n; k++) {
+		for (i = 0; i < cfg->n_listen; i++)
+			if (udp[i] == s->udp[k])
+				break;
+		if (i < cfg->n_listen)
+			continue;
+		log_info_kv("slow path stops listening", "address=%s",
+			    s->addr[k].text);
+		close(s->udp[k]);
+		close(s->tcp[k]);
+	}
+	for (i = 0; i < cfg->n_listen; i++) {
+		if (listen_find(s, &cfg->listen[i]) < 0)
+			log_info_kv("slow path listening", "address=%s proto=udp,tcp",
+				    cfg->listen[i].text);
+	}
+	for (i = 0; i < cfg->n_listen; i++) {
+		s->udp[i] = udp[i];
+		s->tcp[i] = tcp[i];
+		s->addr[i] = cfg->listen[i];
+	}
+	s->n = cfg->n_listen;
+	return 0;
 }

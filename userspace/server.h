@@ -29,6 +29,11 @@ struct server;
 /* Bind every listen address; registers its fds with epfd. */
 int server_open(const struct config *cfg, int epfd, struct server **out);
 void server_close(struct server *s);
+/* Listen on cfg's addresses instead: the new sockets are opened before
+ * the old ones are closed, and when one cannot be opened nothing changes
+ * (-errno, err says which). */
+int server_relisten(struct server *s, const struct config *cfg, char *err,
+		    size_t errlen);
 /* Offer UDP answers to the XDP LRU through ms (NULL: don't). */
 struct mapsync;
 void server_set_cache(struct server *s, struct mapsync *ms);

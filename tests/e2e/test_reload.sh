@@ -242,13 +242,38 @@ check "the error names the zone" grep -q "bad.test" <<<"$OUT"
 check "nothing changed: bad.test not served" bash -c "ip netns exec $NS_CLI kdig @$SRV4 bad.test SOA +norec | grep -q 'status: REFUSED'"
 
 echo "server-only settings need a restart, the rest applies"
+conf node-2 "$SRV4@53" pb "$ADDED"
+sed -i 's/^  identity: node-2$/  identity: node-2\n  xdp-mode: generic/' "$TMP/xdpns.yaml"
+reload
+check "reload exits 0" [ $RC = 0 ]
+check "the reply says server.xdp-mode needs a restart" grep -q "needs restart: server.xdp-mode" <<<"$OUT"
+check "the new identity applies" [ "$(q id.server CH TXT)" = '"node-2"' ]
+check "XDP still attached in native mode" bash -c "ip netns exec $NS_SRV $XDPNS status -s $SOCK | grep -qE '^$IF_SRV +native'"
+check "logged: needs restart with the key" $LOGFMT "$TMP/xdpns.log" "reload: needs restart" key=server.xdp-mode level=warning
+reload
+check "reported again by the next reload (still not applied)" grep -q "needs restart: server.xdp-mode" <<<"$OUT"
+
+echo "listen addresses change live (new sockets before the old close)"
+q5353() { ip netns exec "$NS_CLI" kdig @$SRV4 -p 5353 +short +norec +time=1 +retry=0 "$@"; }
+check "nothing on port 5353 yet" [ -z "$(q5353 www.example.com A)" ]
 conf node-2 "$SRV4@53, $SRV4@5353" pb "$ADDED"
 reload
 check "reload exits 0" [ $RC = 0 ]
-check "the reply says server.listen needs a restart" grep -q "needs restart: server.listen" <<<"$OUT"
-check "the new identity applies" [ "$(q id.server CH TXT)" = '"node-2"' ]
-check "the new listen address is not opened" bash -c "! ip netns exec $NS_CLI kdig @$SRV4 -p 5353 +time=1 +retry=0 www.example.com A | grep -q NOERROR"
-check "logged: needs restart with the key" $LOGFMT "$TMP/xdpns.log" "reload: needs restart" key=server.listen level=warning
+check "the reply says listen changed" grep -q "server.listen changed" <<<"$OUT"
+check "port 5353 answers (slow path)" [ "$(q5353 www.example.com A)" = "198.18.0.80" ]
+check "port 53 still answers over TCP (kept socket)" [ "$(q +tcp www.example.com A)" = "198.18.0.80" ]
+conf node-2 "$SRV4@5353" pb "$ADDED"
+reload
+check "dropping port 53 from listen: exit 0" [ $RC = 0 ]
+check "TCP to port 53 refused now" bash -c "! ip netns exec $NS_CLI kdig @$SRV4 +tcp +time=1 +retry=0 www.example.com A | grep -q NOERROR"
+check "port 5353 answers" [ "$(q5353 www.example.com A)" = "198.18.0.80" ]
+conf node-2 "$SRV4@53, 198.18.9.9@53" pb "$ADDED"
+reload
+check "an address that cannot be bound: exit 0, needs restart" grep -q "needs restart: server.listen (198.18.9.9@53: " <<<"$OUT"
+check "and nothing changed: 5353 still answers" [ "$(q5353 www.example.com A)" = "198.18.0.80" ]
+conf node-2 "$SRV4@53" pb "$ADDED"
+reload
+check "back to port 53 only" bash -c '[ "$1" = 198.18.0.80 ] && [ -z "$2" ]' _ "$(q +tcp www.example.com A)" "$(q5353 www.example.com A)"
 
 echo "SIGHUP reloads the same way"
 conf node-3 "$SRV4@53" pb ""
