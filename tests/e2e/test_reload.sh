@@ -3,10 +3,12 @@
 # a zone added is answered from XDP, a zone removed is REFUSED and gone from
 # the maps, a nested zone takes its names over and gives them back, a TSIG
 # secret fixed in its file and a new primary take effect (knotd primaries),
-# an unchanged zone is neither recompiled nor transferred again, a broken
-# configuration changes nothing (exit 1, file:line and key), server-only
-# settings are reported as needing a restart while the rest applies, and
-# SIGHUP does the same as the command. The events are logfmt lines.
+# an unchanged zone is neither recompiled nor transferred again, a zone
+# removed mid-transfer has its transfer abandoned at once, a broken
+# configuration changes nothing (exit 1, file:line and key), listen
+# addresses change live, other server-only settings are reported as
+# needing a restart while the rest applies, and SIGHUP does the same as
+# the command. The events are logfmt lines, checked field by field.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/xfr_lib.sh"
 e2e_require_root
@@ -63,6 +65,13 @@ xfr_start_primary a knotd -c "$TMP/a.conf"
 xfr_start_primary b knotd -c "$TMP/b.conf"
 check "knotd a serves serial 1" wait_for 10 eval '[ "$(qp 5301 $XFR_ZONE SOA | awk "{print \$3}")" = 1 ]'
 check "knotd b serves serial 5" wait_for 10 eval '[ "$(qp 5302 $XFR_ZONE SOA | awk "{print \$3}")" = 5 ]'
+# a scripted primary whose transfer of slow.test never ends (a record every
+# 0.3 s): a zone removed while it transfers
+SS=$(xfr_secret "$TMP/ks.secret")
+echo "endless-slow 3" >"$TMP/scenario"
+xfr_start_primary slowp $PY "$ROOT/tests/e2e/bad_primary.py" serve --addr $CLI4 --port 5303 \
+	--control "$TMP/scenario" --zone slow.test --key-name key-s --key-alg hmac-sha256 --secret-file "$TMP/ks.secret"
+check "the slow primary answers" wait_for 10 eval '[ "$(qp 5303 -y hmac-sha256:key-s:$SS slow.test SOA | head -1 | awk "{print \$3}")" = 3 ]'
 
 cp "$ROOT/examples/example.com.zone" "$TMP/example.com.zone"
 cat >"$TMP/added.zone" <<'EOZ'
@@ -98,7 +107,13 @@ keys:
   - name: key-b
     algorithm: hmac-sha256
     secret-file: $TMP/kb.secret
+  - name: key-s
+    algorithm: hmac-sha256
+    secret-file: $TMP/ks.secret
 remotes:
+  - id: slowp
+    address: $CLI4@5303
+    key: key-s
   - id: pa
     address: $CLI4@5301
     key: key-a
@@ -218,6 +233,24 @@ conf node-1 "$SRV4@53" pb "$ADDED"
 reload
 check "added again: answered" [ "$(q www.added.test A)" = "198.18.0.77" ]
 check "its counters start from zero in the reused slot" [ "$(zc added.test. xdp_answers)" = 1 ]
+
+echo "reload removing a zone while its transfer runs"
+conf node-1 "$SRV4@53" pb "$ADDED
+  - name: slow.test
+    primaries: [slowp]"
+reload
+check "reload adding slow.test exits 0" [ $RC = 0 ]
+check "its transfer is running" wait_for 5 eval '[ "$(zstat slow.test transferring)" = True ]'
+sleep 1
+conf node-1 "$SRV4@53" pb "$ADDED"
+t0=$(date +%s%N)
+reload
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "reload removing it exits 0 in ${ms} ms (transfer abandoned, < 2 s)" bash -c "[ $RC = 0 ] && [ $ms -lt 2000 ]"
+check "the reply names it removed" grep -q "zone slow.test.: removed" <<<"$OUT"
+check "slow.test is REFUSED" bash -c "ip netns exec $NS_CLI kdig @$SRV4 slow.test SOA +norec | grep -q 'status: REFUSED'"
+check "the daemon still serves" [ "$(q www.added.test A)" = "198.18.0.77" ]
+check "and reports no zone slow.test" bash -c "! ip netns exec $NS_SRV $XDPNS zone list -s $SOCK | grep -q slow.test"
 
 echo "a broken configuration changes nothing"
 cp "$TMP/xdpns.yaml" "$TMP/good.yaml"
