@@ -207,6 +207,11 @@ static int zone_refresh_now(struct daemon *d, int i, int force)
 		return 1;
 	}
 	r = refresh_start(rz, d->eng.zones[i].zone, force, d->xfrfd);
+	if (!r)
+		log_debug_kv("refresh started", "zone=%s serial=%u force=%d",
+			     rz->cz->name, d->eng.zones[i].zone ?
+					   d->eng.zones[i].zone->serial : 0,
+			     force);
 	if (r) {
 		log_err_kv("cannot start a transfer", "zone=%s reason=%s",
 			   rz->cz->name, strerror(-r));
@@ -1990,5 +1995,8 @@ int daemon_run(const char *config_path, int to_syslog)
 		}
 	}
 	daemon_stop(&d);
+	log_info_kv("stopped", "uptime_s=%lld result=%s",
+		    (long long)(d.started ? time(NULL) - d.started : 0),
+		    r ? strerror(-r) : "ok");
 	return r;
 }

@@ -197,4 +197,6 @@ netns_stop_xdpns
 check "daemon exited 0 on SIGTERM" [ $? = 0 ]
 check "XDP detached" bash -c "! ip -n $NS_SRV link show $IF_SRV | grep -q prog/xdp"
 check "control socket removed" [ ! -e "$SOCK" ]
+check "the stop is a logfmt event" $PY "$ROOT/tests/e2e/logfmt.py" "$TMP/log" stopped result=ok 'uptime_s=~[0-9]+'
+check "so is the signal" $PY "$ROOT/tests/e2e/logfmt.py" "$TMP/log" "shutting down" signal=15
 e2e_summary
