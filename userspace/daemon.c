@@ -1090,69 +1090,169 @@ static int remotes_same(const struct config *a, const int *ia, int na,
 		(b) = t_;                                                      \
 	} while (0)
 
-/* Server settings that only a restart applies. Reports each one that nc
- * changes and keeps the running value in d->cfg (nc gets the unapplied
- * one, freed with it). Returns how many. server.listen is applied when
- * every new address can be opened (before the old ones are closed). */
+static int iface_listed(const struct config *c, const char *name)
+{
+	int i;
+
+	for (i = 0; i < c->n_ifaces; i++)
+		if (!strcmp(c->ifaces[i], name))
+			return 1;
+	return 0;
+}
+
+static void needs_restart(FILE *f, const char *key, const char *why)
+{
+	if (why) {
+		fprintf(f, "needs restart: %s (%s)\n", key, why);
+		log_warn_kv("reload: needs restart", "key=%s reason=%s", key, why);
+	} else {
+		fprintf(f, "needs restart: %s\n", key);
+		log_warn_kv("reload: needs restart", "key=%s", key);
+	}
+}
+
+/* server.interfaces: attach the new ones (in the running xdp-mode) before
+ * detaching those no longer listed; when one cannot be attached, those
+ * just attached are detached again and nothing changes. Returns 1 when
+ * applied. */
+static int reload_ifaces(struct daemon *d, const struct config *nc, FILE *f)
+{
+	const struct config *oc = &d->cfg;
+	int att[CONFIG_MAX_IFACES] = { 0 }, i, r;
+	char why[200];
+
+	for (i = 0; i < nc->n_ifaces; i++) {
+		if (iface_listed(oc, nc->ifaces[i]))
+			continue;
+		r = loader_attach(&d->loader, nc->ifaces[i], oc->xdp_mode);
+		if (r == -EEXIST) /* attached by hand already */
+			continue;
+		if (r) {
+			snprintf(why, sizeof(why), "attaching %s: %s", nc->ifaces[i],
+				 strerror(-r));
+			while (i--)
+				if (att[i])
+					loader_detach(&d->loader, nc->ifaces[i]);
+			needs_restart(f, "server.interfaces", why);
+			return 0;
+		}
+		att[i] = 1;
+		fprintf(f, "interface %s: XDP attached\n", nc->ifaces[i]);
+	}
+	for (i = 0; i < oc->n_ifaces; i++) {
+		if (iface_listed(nc, oc->ifaces[i]))
+			continue;
+		r = loader_detach(&d->loader, oc->ifaces[i]);
+		if (r && r != -ENOENT) /* -ENOENT: detached by hand already */
+			fprintf(f, "interface %s: detaching XDP failed: %s\n",
+				oc->ifaces[i], strerror(-r));
+		else
+			fprintf(f, "interface %s: XDP detached\n", oc->ifaces[i]);
+	}
+	return 1;
+}
+
+/* server.metrics: the new listener opened before the old one is closed.
+ * Returns 1 when applied. */
+static int reload_metrics(struct daemon *d, const struct config *nc, FILE *f)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	char why[200];
+	int fd = -1;
+
+	if (nc->has_metrics) {
+		fd = metrics_listen(&nc->metrics);
+		ev.data.fd = fd;
+		if (fd >= 0 && epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+			close(fd);
+			fd = -errno;
+		}
+		if (fd < 0) {
+			snprintf(why, sizeof(why), "%s: %s", nc->metrics.text,
+				 strerror(-fd));
+			needs_restart(f, "server.metrics", why);
+			return 0;
+		}
+	}
+	if (d->metricsfd >= 0)
+		close(d->metricsfd);
+	d->metricsfd = fd;
+	fprintf(f, "server.metrics changed: %s\n",
+		nc->has_metrics ? nc->metrics.text : "off");
+	log_info_kv("reload: metrics changed", "address=%s",
+		    nc->has_metrics ? nc->metrics.text : "off");
+	return 1;
+}
+
+/* Server settings. interfaces, listen and metrics are applied when every
+ * new one can be opened before the old ones close; control, storage,
+ * user and xdp-mode only change with a restart. Each one not applied is
+ * reported "needs restart: KEY" and keeps its running value in d->cfg (nc
+ * gets the unapplied one, freed with it). Returns how many. */
 static int reload_restart_keys(struct daemon *d, struct config *nc, FILE *f)
 {
 	struct config *oc = &d->cfg;
-	int n = 0, i, ifs = oc->n_ifaces != nc->n_ifaces, relistened = 0;
+	int n = 0, i, ifs = oc->n_ifaces != nc->n_ifaces;
+	int ifs_done = 0, listen_done = 0, metrics_done = 0;
+	char why[200];
 
 	for (i = 0; !ifs && i < oc->n_ifaces; i++)
 		ifs = strcmp(oc->ifaces[i], nc->ifaces[i]) != 0;
-#define RESTART(cond, key)                                                     \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			break;                                                 \
-		n++;                                                           \
-		fprintf(f, "needs restart: %s\n", key);                        \
-		log_warn_kv("reload: needs restart", "key=%s", key);           \
-	} while (0)
-	RESTART(ifs, "server.interfaces");
+	if (ifs) {
+		ifs_done = reload_ifaces(d, nc, f);
+		n += !ifs_done;
+	}
 	if (listen_differs(oc->listen, oc->n_listen, nc->listen, nc->n_listen)) {
-		char why[200];
-
 		/* new sockets first, then the old ones closed */
-		if (!server_relisten(d->srv, nc, why, sizeof(why))) {
+		listen_done = !server_relisten(d->srv, nc, why, sizeof(why));
+		if (listen_done) {
 			fprintf(f, "server.listen changed: listening on the new "
 				   "addresses\n");
 			log_info_kv("reload: listen changed", "listen=%d",
 				    nc->n_listen);
-			relistened = 1;
 		} else {
+			needs_restart(f, "server.listen", why);
 			n++;
-			fprintf(f, "needs restart: server.listen (%s)\n", why);
-			log_warn_kv("reload: needs restart", "key=%s reason=%s",
-				    "server.listen", why);
 		}
 	}
+	if (oc->has_metrics != nc->has_metrics ||
+	    (nc->has_metrics && listen_differs(&oc->metrics, 1, &nc->metrics, 1))) {
+		metrics_done = reload_metrics(d, nc, f);
+		n += !metrics_done;
+	}
+#define RESTART(cond, key)                                                     \
+	do {                                                                   \
+		if (cond) {                                                    \
+			n++;                                                   \
+			needs_restart(f, key, NULL);                           \
+		}                                                              \
+	} while (0)
 	RESTART(str_differs(oc->control, nc->control), "server.control");
 	RESTART(str_differs(oc->storage, nc->storage), "server.storage");
 	RESTART(str_differs(oc->user, nc->user), "server.user");
 	RESTART(str_differs(oc->xdp_mode, nc->xdp_mode), "server.xdp-mode");
-	RESTART(oc->has_metrics != nc->has_metrics ||
-			(oc->has_metrics &&
-			 listen_differs(&oc->metrics, 1, &nc->metrics, 1)),
-		"server.metrics");
 #undef RESTART
 	/* what runs stays in d->cfg */
-	for (i = 0; i < CONFIG_MAX_IFACES; i++) {
-		SWAP(oc->ifaces[i], nc->ifaces[i]);
-		SWAP(oc->iface_line[i], nc->iface_line[i]);
+	if (!ifs_done) {
+		for (i = 0; i < CONFIG_MAX_IFACES; i++) {
+			SWAP(oc->ifaces[i], nc->ifaces[i]);
+			SWAP(oc->iface_line[i], nc->iface_line[i]);
+		}
+		SWAP(oc->n_ifaces, nc->n_ifaces);
 	}
-	SWAP(oc->n_ifaces, nc->n_ifaces);
-	if (!relistened) {
+	if (!listen_done) {
 		for (i = 0; i < CONFIG_MAX_LISTEN; i++)
 			SWAP(oc->listen[i], nc->listen[i]);
 		SWAP(oc->n_listen, nc->n_listen);
+	}
+	if (!metrics_done) {
+		SWAP(oc->has_metrics, nc->has_metrics);
+		SWAP(oc->metrics, nc->metrics);
 	}
 	SWAP(oc->control, nc->control);
 	SWAP(oc->storage, nc->storage);
 	SWAP(oc->user, nc->user);
 	SWAP(oc->xdp_mode, nc->xdp_mode);
-	SWAP(oc->has_metrics, nc->has_metrics);
-	SWAP(oc->metrics, nc->metrics);
 	return n;
 }
 

@@ -95,8 +95,8 @@ EOZ
 conf() {
 	cat >"$TMP/xdpns.yaml" <<EOC
 server:
-  interfaces: [$IF_SRV]
-  listen: [$2]
+  interfaces: ${IFACES:-[$IF_SRV]}
+  listen: [$2]${METRICS:-}
   control: $SOCK
   identity: $1
   storage: $TMP/storage
@@ -307,6 +307,36 @@ check "and nothing changed: 5353 still answers" [ "$(q5353 www.example.com A)" =
 conf node-2 "$SRV4@53" pb "$ADDED"
 reload
 check "back to port 53 only" bash -c '[ "$1" = 198.18.0.80 ] && [ -z "$2" ]' _ "$(q +tcp www.example.com A)" "$(q5353 www.example.com A)"
+
+echo "interfaces and metrics change live"
+IFACES="[]"
+conf node-2 "$SRV4@53" pb "$ADDED"
+reload
+check "reload dropping the interface exits 0" [ $RC = 0 ]
+check "the reply says XDP detached" grep -q "interface $IF_SRV: XDP detached" <<<"$OUT"
+check "no XDP program on the interface" bash -c "! ip -n $NS_SRV link show $IF_SRV | grep -q prog/xdp"
+a0=$(xdp_counter answered)
+check "queries answered by the slow path meanwhile" [ "$(q www.example.com A)" = "198.18.0.80" ]
+check "not by XDP" [ "$(xdp_counter answered)" = "$a0" ]
+unset IFACES
+METRICS="
+  metrics: $SRV4:9353"
+conf node-2 "$SRV4@53" pb "$ADDED"
+reload
+check "reload adding the interface and metrics exits 0" [ $RC = 0 ]
+check "the reply says XDP attached" grep -q "interface $IF_SRV: XDP attached" <<<"$OUT"
+check "XDP on the interface again" bash -c "ip -n $NS_SRV link show $IF_SRV | grep -q prog/xdp"
+a0=$(xdp_counter answered)
+check "answered from XDP again" bash -c '[ "$1" = 198.18.0.80 ]' _ "$(q www.example.com A)"
+check "(XDP counter moved)" [ "$(xdp_counter answered)" -gt "$a0" ]
+scrape() { ip netns exec "$NS_CLI" $PY -c "
+import urllib.request, sys
+sys.stdout.write(urllib.request.urlopen('http://$SRV4:9353/metrics', timeout=3).read().decode())" 2>&1; }
+check "/metrics served after the reload, with per-zone series" bash -c 'grep -q "^xdpns_zone_queries_total{zone=\"example.com.\",path=\"xdp\"} [1-9]" <<<"$1"' _ "$(scrape)"
+unset METRICS
+conf node-2 "$SRV4@53" pb "$ADDED"
+reload
+check "reload without metrics: the listener is closed" bash -c '! grep -q xdpns_ <<<"$1"' _ "$(scrape)"
 
 echo "SIGHUP reloads the same way"
 conf node-3 "$SRV4@53" pb ""
