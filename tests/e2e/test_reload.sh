@@ -200,6 +200,17 @@ check "logged: transfer done from pb" $LOGFMT "$TMP/xdpns.log" "transfer done" z
 out=$(ctl zone show $XFR_ZONE)
 check "zone show lists pb as the primary" grep -q "pb ($CLI4@5302) \[last used\]" <<<"$out"
 
+echo "reload changing notify-from"
+notify() { ip netns exec "$NS_CLI" $PY "$ROOT/tests/e2e/bad_primary.py" notify --server $SRV4 --port 53 --zone $XFR_ZONE "$@" >/dev/null 2>&1; }
+check "NOTIFY signed with key-b (pb's) accepted" notify --key-name key-b --secret-file "$TMP/kb.secret"
+sed -i "s/^    primaries: \[pb\]\$/    primaries: [pb]\n    notify-from: [pa]/" "$TMP/xdpns.yaml"
+reload
+check "reload exits 0" [ $RC = 0 ]
+check "the reply says notify-from changed" grep -q "zone $XFR_ZONE.: notify-from changed" <<<"$OUT"
+check "NOTIFY signed with key-b now NOTAUTH" notify --key-name key-b --secret-file "$TMP/kb.secret" --expect NOTAUTH
+check "NOTIFY signed with key-a (pa's) accepted" notify --key-name key-a --secret-file "$TMP/ka.secret"
+check "the refusal is a logfmt event" $LOGFMT "$TMP/xdpns.log" "notify refused" zone=$XFR_ZONE. from=$CLI4 reason=tsig 'tsig=~.+'
+
 echo "reload adding a zone inside another (nested)"
 out=$(ip netns exec "$NS_CLI" kdig @$SRV4 www.child.example.com A +norec)
 check "before: NXDOMAIN from example.com" grep -q "status: NXDOMAIN" <<<"$out"
