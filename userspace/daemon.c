@@ -159,18 +159,16 @@ static int zone_file_unchanged(const struct dzone *dz, const struct zone *served
 	       !stat(dz->cz->file, &st) && stat_same(&st, &dz->file_st);
 }
 
-/* Load zone file into *z, noting its stat in dz. */
-static int zone_file_load(struct dzone *dz, const char *file, struct zone **z,
-			  char *err, size_t errlen)
+/* Load the zone file of name into *z; on success *st is the file's stat
+ * (for zone_file_unchanged) and *st_ok says whether it was taken. */
+static int zone_file_load(const char *name, const char *file, struct zone **z,
+			  char *err, size_t errlen, struct stat *st, int *st_ok)
 {
-	struct stat st;
-	int ok = !stat(file, &st), r;
+	int ok = !stat(file, st), r;
 
-	r = zone_load_file(file, dz->cz->name, z, err, errlen);
-	if (!r && ok) {
-		dz->file_st = st;
-		dz->file_st_ok = 1;
-	}
+	r = zone_load_file(file, name, z, err, errlen);
+	if (!r)
+		*st_ok = ok;
 	return r;
 }
 
@@ -1263,7 +1261,8 @@ struct reload_zone {
 	struct zone *fresh; /* data to publish (a file, or saved data) */
 	int new_rz; /* rz below is new (an added or newly secondary zone) */
 	struct refresh_zone rz;
-	struct dzone file; /* stat of the file loaded into fresh */
+	struct stat file_st; /* of the file loaded into fresh */
+	int file_st_ok;
 	char error[600]; /* the file did not load: keeps serving old data */
 };
 
@@ -1326,7 +1325,6 @@ static int reload_prepare(struct daemon *d, struct config *nc,
 			kept++;
 		else
 			added++;
-		r->file.cz = cz;
 		if (cz->n_primaries) {
 			if (od && od->secondary)
 				continue; /* keeps its state and data */
@@ -1350,7 +1348,8 @@ static int reload_prepare(struct daemon *d, struct config *nc,
 		if (od && !od->secondary && !strcmp(od->cz->file, cz->file) &&
 		    zone_file_unchanged(od, d->eng.zones[i].zone))
 			continue;
-		e = zone_file_load(&r->file, cz->file, &r->fresh, zerr, sizeof(zerr));
+		e = zone_file_load(cz->name, cz->file, &r->fresh, zerr, sizeof(zerr),
+				   &r->file_st, &r->file_st_ok);
 		if (!e)
 			continue;
 		if (od && !od->secondary && !strcmp(od->cz->file, cz->file)) {
@@ -1476,8 +1475,8 @@ static int daemon_reload(struct daemon *d, FILE *f)
 				memset(&ndz[j].rz, 0, sizeof(ndz[j].rz));
 			}
 			if (rz->fresh) {
-				ndz[j].file_st = rz->file.file_st;
-				ndz[j].file_st_ok = rz->file.file_st_ok;
+				ndz[j].file_st = rz->file_st;
+				ndz[j].file_st_ok = rz->file_st_ok;
 			}
 		}
 		ndz[j].secondary = cz->n_primaries > 0;
@@ -1866,7 +1865,8 @@ static int daemon_start(struct daemon *d, const char *path)
 				continue;
 			}
 		} else {
-			r = zone_file_load(dz, file, &z, err, sizeof(err));
+			r = zone_file_load(dz->cz->name, file, &z, err, sizeof(err),
+					   &dz->file_st, &dz->file_st_ok);
 			if (r) {
 				log_err_kv("zone not loaded", "zone=%s file=%s error=%s",
 					   dz->cz->name, file, err);
