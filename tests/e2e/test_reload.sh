@@ -356,6 +356,18 @@ check "after SIGHUP the removed zone is REFUSED" wait_for 5 eval "ip netns exec 
 check "and the new identity applies" [ "$(q id.server CH TXT)" = '"node-3"' ]
 check "logged: reload requested by SIGHUP" $LOGFMT "$TMP/xdpns.log" "reload requested" by=SIGHUP
 
+echo "stats --watch --zones"
+( for i in $(seq 1 25); do q www.example.com A >/dev/null; q n$i.example.com A >/dev/null; sleep 0.1; done ) &
+load=$!
+out=$(timeout 3.5 ip netns exec "$NS_SRV" "$XDPNS" stats --watch 1 --zones -s "$SOCK")
+wait $load
+check "per-zone rates: a header" grep -q "^ZONE .*XDP ans/s .*slow q/s .*XDP hit" <<<"$out"
+check "example.com. answered in XDP and by the slow path each second" \
+	bash -c "awk '\$1 == \"example.com.\" && \$2 > 0 && \$3 > 0 { ok = 1 } END { exit !ok }' <<<\"\$1\"" _ "$out"
+check "$XFR_ZONE. listed" grep -q "^$XFR_ZONE. " <<<"$out"
+ip netns exec "$NS_SRV" "$XDPNS" stats --zones -s "$SOCK" >/dev/null 2>&1
+check "--zones without --watch is a usage error (exit 2)" [ $? = 2 ]
+
 echo "logs"
 check "every line of the daemon's log is logfmt" $LOGFMT "$TMP/xdpns.log"
 out=$(ctl stats | sed -n '/^Zones/,$p')
