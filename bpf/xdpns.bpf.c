@@ -243,8 +243,10 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 	if (r == XDPNS_RRL_SLIP)
 		*tc = 1;
 	r = answer_write(ctx, &p, &q, &b, *tc, sc->move);
-	if (r == XDPNS_PASS_COUNT)
+	if (r == XDPNS_PASS_COUNT) {
+		zone_stats_answered(zidx);
 		return OUT_TX;
+	}
 	if (r == XDPNS_PASS_TOO_BIG)
 		return r; /* frame untouched */
 	return OUT_DROP; /* frame half rewritten: cannot pass it up */

@@ -297,6 +297,12 @@ struct xdpns_lpm_key {
 };
 _Static_assert(sizeof(struct xdpns_lpm_key) == 20, "lpm key size");
 
+/* ---- per-zone counters: per-CPU array indexed by zone slot ---- */
+struct xdpns_zone_stats {
+	__u64 answered; /* XDP_TX answers from this zone's entries or LRU */
+};
+_Static_assert(sizeof(struct xdpns_zone_stats) == 8, "zone stats size");
+
 /* Per-CPU scratch: the key under construction and a copy of the question
  * (and OPT) so the parser indexes a bounded buffer, not the packet. */
 #define XDPNS_QBUF_LEN 272 /* 255 name + 4 + 11 OPT, rounded */

@@ -11,6 +11,7 @@ struct cli_opts {
 	const char *sock;
 	int json;
 	double watch;
+	int zones; /* stats --watch --zones: rates per zone */
 };
 
 static int cli_parse(int argc, char **argv, const char *usage, int allow_json,
@@ -20,6 +21,7 @@ static int cli_parse(int argc, char **argv, const char *usage, int allow_json,
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "watch", required_argument, NULL, 'w' },
+		{ "zones", no_argument, NULL, 'z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -46,6 +48,11 @@ static int cli_parse(int argc, char **argv, const char *usage, int allow_json,
 			o->watch = strtod(optarg, &end);
 			if (*end || !(o->watch >= 0.1 && o->watch <= 3600))
 				goto bad;
+			break;
+		case 'z':
+			if (!strstr(usage, "--zones"))
+				goto bad;
+			o->zones = 1;
 			break;
 		case 'h':
 			printf("%s", usage);
@@ -115,6 +122,93 @@ static unsigned long long json_num(const char *js, const char *section,
 	return p ? strtoull(p + strlen(pat), NULL, 10) : 0;
 }
 
+/* Per-zone counters from the "zone_counters" member of stats --json. */
+#define WATCH_MAX_ZONES 1024
+struct watch_zone {
+	char name[256];
+	unsigned long long xdp, slow;
+};
+
+static int zone_counters_parse(const char *js, struct watch_zone *z, int max)
+{
+	const char *p = strstr(js, "\"zone_counters\":[");
+	int n = 0;
+
+	while (p && n < max && (p = strstr(p, "{\"name\":\""))) {
+		const char *e;
+		size_t len;
+
+		p += 9;
+		for (e = p; *e && *e != '"'; e++)
+			if (*e == '\\' && e[1])
+				e++;
+		len = (size_t)(e - p) < sizeof(z[n].name) ? (size_t)(e - p) :
+							  sizeof(z[n].name) - 1;
+		memcpy(z[n].name, p, len);
+		z[n].name[len] = 0;
+		z[n].xdp = json_num(e, NULL, "xdp_answers");
+		z[n].slow = json_num(e, NULL, "slow_queries");
+		n++;
+		p = e;
+	}
+	return n;
+}
+
+/* stats --watch N --zones: per zone, queries per second answered in XDP
+ * and by the slow path, and the share answered in XDP. */
+static int stats_watch_zones(const struct cli_opts *o)
+{
+	static struct watch_zone prev[WATCH_MAX_ZONES], cur[WATCH_MAX_ZONES];
+	int n_prev = -1, n, i, k;
+
+	for (;;) {
+		char *js = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&js, &len);
+		int r;
+
+		if (!f)
+			return 1;
+		r = control_request(o->sock, "stats --json", f, stderr);
+		fclose(f);
+		if (r) {
+			free(js);
+			cli_call(o, "stats --json"); /* says why */
+			return 1;
+		}
+		n = zone_counters_parse(js, cur, WATCH_MAX_ZONES);
+		free(js);
+		if (n_prev >= 0) {
+			printf("%-40s %12s %12s %9s\n", "ZONE", "XDP ans/s",
+			       "slow q/s", "XDP hit");
+			for (i = 0; i < n; i++) {
+				unsigned long long ax = 0, sq = 0;
+
+				/* a zone new since the last snapshot: from 0 */
+				for (k = 0; k < n_prev; k++)
+					if (!strcmp(prev[k].name, cur[i].name))
+						break;
+				if (k < n_prev && cur[i].xdp >= prev[k].xdp &&
+				    cur[i].slow >= prev[k].slow) {
+					ax = cur[i].xdp - prev[k].xdp;
+					sq = cur[i].slow - prev[k].slow;
+				} else {
+					ax = cur[i].xdp;
+					sq = cur[i].slow;
+				}
+				printf("%-40s %12.0f %12.0f %8.1f%%\n", cur[i].name,
+				       ax / o->watch, sq / o->watch,
+				       ax + sq ? 100.0 * ax / (ax + sq) : 0.0);
+			}
+			printf("\n");
+			fflush(stdout);
+		}
+		memcpy(prev, cur, sizeof(cur[0]) * n);
+		n_prev = n;
+		usleep((useconds_t)(o->watch * 1e6));
+	}
+}
+
 /* stats --watch N: rates per second between two snapshots, forever. */
 static int stats_watch(const struct cli_opts *o)
 {
@@ -166,22 +260,26 @@ static int stats_watch(const struct cli_opts *o)
 int cli_stats(int argc, char **argv)
 {
 	static const char usage[] =
-		"usage: xdpns stats [-s PATH] [--json | --watch SECONDS]\n"
+		"usage: xdpns stats [-s PATH] [--json | --watch SECONDS [--zones]]\n"
 		"XDP counters summed over CPUs (received, answered, passed by reason,\n"
-		"by rcode), slow-path counters and map usage. --watch prints rates per\n"
-		"second and the share answered in XDP every SECONDS until interrupted.\n"
+		"by rcode), slow-path counters, map usage and queries per zone.\n"
+		"--watch prints rates per second and the share answered in XDP every\n"
+		"SECONDS until interrupted; with --zones, for each zone.\n"
 		SOCK_HELP
 		"      --json         machine-readable output\n"
-		"      --watch SECS   rates per second, every SECS seconds\n";
+		"      --watch SECS   rates per second, every SECS seconds\n"
+		"      --zones        with --watch: a table of rates per zone\n";
 	struct cli_opts o;
 	int r = cli_parse(argc, argv, usage, 1, &o);
 
 	if (r <= 0)
 		return -r;
-	if (o.watch > 0 && o.json) {
+	if ((o.watch > 0 && o.json) || (o.zones && !(o.watch > 0))) {
 		fprintf(stderr, "%s", usage);
 		return 2;
 	}
+	if (o.watch > 0 && o.zones)
+		return stats_watch_zones(&o);
 	if (o.watch > 0)
 		return stats_watch(&o);
 	return cli_call(&o, o.json ? "stats --json" : "stats");
@@ -191,8 +289,11 @@ int cli_reload(int argc, char **argv)
 {
 	static const char usage[] =
 		"usage: xdpns reload [-s PATH]\n"
-		"Re-read every zone file. A zone whose file has an error keeps\n"
-		"serving its previous data; the error is printed.\n" SOCK_HELP;
+		"Re-read the configuration and the zone files and apply them while\n"
+		"serving: zones added, removed, changed; keys, remotes, identity.\n"
+		"A configuration with an error changes nothing (exit 1). Settings\n"
+		"that need a restart are printed as 'needs restart: KEY'. A zone\n"
+		"whose file has an error keeps serving its previous data.\n" SOCK_HELP;
 	struct cli_opts o;
 	int r = cli_parse(argc, argv, usage, 0, &o);
 

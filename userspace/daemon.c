@@ -34,6 +34,9 @@ struct dzone {
 	char error[600]; /* last load error, empty when fine */
 	int secondary; /* has primaries: data comes from transfers */
 	struct refresh_zone rz; /* secondary only */
+	struct stat file_st; /* the zone file as last loaded (file zones) */
+	int file_st_ok;
+	int stale_job; /* the running job uses primaries since replaced */
 };
 
 struct daemon {
@@ -50,6 +53,7 @@ struct daemon {
 	int stop;
 	time_t started;
 	time_t cookie_rotated;
+	int verbose; /* log levels above server.log-level from -v */
 };
 
 #ifndef DAEMON_COOKIE_ROTATE_S
@@ -160,8 +164,10 @@ static int zone_publish(struct daemon *d, int i, struct zone *z)
 	struct engine_zone *ez = &d->eng.zones[i];
 	struct engine_zone *all, fresh;
 	struct engine view;
+	struct timespec t0, t1;
 	int r;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* compile against a view of the engine where this zone is new */
 	all = malloc(d->eng.n_zones * sizeof(*all));
 	if (!all) {
@@ -187,33 +193,46 @@ static int zone_publish(struct daemon *d, int i, struct zone *z)
 	ez->zone = z;
 	dz->loaded = time(NULL);
 	dz->error[0] = 0;
-	log_info("zone %s: serial %u, %zu records, %zu names, %llu XDP entries",
-		 dz->cz->name, z->serial, z->n_records, z->n_nodes,
-		 (unsigned long long)mapsync_zone_entries(d->ms, ez->slot));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_info_kv("zone loaded", "zone=%s serial=%u records=%zu rrsets=%zu "
+		    "names=%zu entries=%llu slot=%u ms=%lld", dz->cz->name,
+		    z->serial, z->n_records, z->n_rrsets, z->n_nodes,
+		    (unsigned long long)mapsync_zone_entries(d->ms, ez->slot),
+		    ez->slot,
+		    (long long)((t1.tv_sec - t0.tv_sec) * 1000 +
+				(t1.tv_nsec - t0.tv_nsec) / 1000000));
 	return 0;
 }
 
-/* Load zone i from its file and make it served (maps flipped, engine
- * switched) or leave the served data as it was and say why. */
-static int zone_reload(struct daemon *d, int i)
+static int stat_same(const struct stat *a, const struct stat *b)
 {
-	struct dzone *dz = &d->dz[i];
-	struct engine_zone *ez = &d->eng.zones[i];
-	struct zone *z = NULL;
-	char err[512];
-	int r;
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
 
-	if (dz->secondary)
-		return 0; /* its data comes from the primaries */
-	r = zone_load_file(dz->cz->file, dz->cz->name, &z, err, sizeof(err));
-	if (r) {
-		snprintf(dz->error, sizeof(dz->error), "%s", err);
-		log_err("zone %s: not loaded, %s: %s", dz->cz->name,
-			ez->zone ? "keeps serving the previous data" :
-				   "not served", err);
-		return r;
-	}
-	return zone_publish(d, i, z);
+/* The zone file of zone i is the one served (same inode, size, mtime)
+ * and it loaded fine. */
+static int zone_file_unchanged(const struct dzone *dz, const struct zone *served)
+{
+	struct stat st;
+
+	return served && dz->file_st_ok && !dz->error[0] &&
+	       !stat(dz->cz->file, &st) && stat_same(&st, &dz->file_st);
+}
+
+/* Load the zone file of name into *z; on success *st is the file's stat
+ * (for zone_file_unchanged) and *st_ok says whether it was taken. */
+static int zone_file_load(const char *name, const char *file, struct zone **z,
+			  char *err, size_t errlen, struct stat *st, int *st_ok)
+{
+	int ok = !stat(file, st), r;
+
+	r = zone_load_file(file, name, z, err, errlen);
+	if (!r)
+		*st_ok = ok;
+	return r;
 }
 
 /* ---- secondary zones: refresh, transfers, expiry ---- */
@@ -228,14 +247,14 @@ static void zone_set_expired(struct daemon *d, int i, int expired)
 	ez->expired = expired;
 	r = mapsync_set_flags(d->ms, ez->slot, expired ? XDPNS_ZONE_F_EXPIRED : 0);
 	if (r)
-		log_err("zone %s: cannot set the XDP zone flags: %s",
-			d->dz[i].cz->name, strerror(-r));
+		log_err_kv("cannot set the XDP zone flags", "zone=%s reason=%s",
+			   d->dz[i].cz->name, strerror(-r));
 	if (expired)
-		log_warn("zone %s: expired (no primary answered for EXPIRE "
-			 "seconds): answering SERVFAIL until a transfer succeeds",
-			 d->dz[i].cz->name);
+		log_warn_kv("zone expired", "zone=%s answers=SERVFAIL reason=%s",
+			    d->dz[i].cz->name,
+			    "no primary answered for EXPIRE seconds");
 	else
-		log_info("zone %s: no longer expired", d->dz[i].cz->name);
+		log_info_kv("zone no longer expired", "zone=%s", d->dz[i].cz->name);
 }
 
 static int zone_refresh_now(struct daemon *d, int i, int force)
@@ -249,9 +268,14 @@ static int zone_refresh_now(struct daemon *d, int i, int force)
 		return 1;
 	}
 	r = refresh_start(rz, d->eng.zones[i].zone, force, d->xfrfd);
+	if (!r)
+		log_debug_kv("refresh started", "zone=%s serial=%u force=%d",
+			     rz->cz->name, d->eng.zones[i].zone ?
+					   d->eng.zones[i].zone->serial : 0,
+			     force);
 	if (r) {
-		log_err("zone %s: cannot start a transfer: %s", rz->cz->name,
-			strerror(-r));
+		log_err_kv("cannot start a transfer", "zone=%s reason=%s",
+			   rz->cz->name, strerror(-r));
 		rz->next_refresh = time(NULL) + REFRESH_NO_DATA_RETRY_S;
 	}
 	return r;
@@ -278,24 +302,39 @@ static void zone_job_done(struct daemon *d, int i)
 			j->fails[XFR_R_ZONE_INVALID]++;
 			snprintf(j->error, sizeof(j->error), "%.250s", dz->error);
 		} else {
-			log_info("zone %s: %s from %s: serial %u -> %u, %llu bytes "
-				 "in %llu ms", dz->cz->name, xfr_kind_name(j->kind),
-				 j->primaries[j->primary].id, had ? old : 0,
-				 d->eng.zones[i].zone->serial,
-				 (unsigned long long)j->bytes,
-				 (unsigned long long)j->duration_ms);
+			log_info_kv("transfer done", "zone=%s kind=%s primary=%s "
+				    "address=%s from_serial=%u serial=%u bytes=%llu "
+				    "ms=%llu", dz->cz->name, xfr_kind_name(j->kind),
+				    j->primaries[j->primary].id,
+				    j->primaries[j->primary].text, had ? old : 0,
+				    d->eng.zones[i].zone->serial,
+				    (unsigned long long)j->bytes,
+				    (unsigned long long)j->duration_ms);
 		}
 	}
 	if (j->result == XFR_OK)
 		zone_set_expired(d, i, 0);
-	else
-		log_warn("zone %s: refresh failed (%s), next try in %us",
-			 dz->cz->name, xfr_reason_name(j->result),
-			 (unsigned)(d->eng.zones[i].zone ?
-				    ldns_rdf2native_int32(ldns_rr_rdf(
-					    d->eng.zones[i].zone->soa, 4)) :
-				    REFRESH_NO_DATA_RETRY_S));
+	else {
+		/* the primaries are tried in order: the reason is the last's */
+		int pi = j->primary >= 0 && j->primary < j->n_primaries ?
+				 j->primary : j->n_primaries - 1;
+
+		log_warn_kv("transfer failed", "zone=%s primary=%s address=%s "
+			    "reason=%s error=%s retry_s=%u", dz->cz->name,
+			    pi >= 0 ? j->primaries[pi].id : "-",
+			    pi >= 0 ? j->primaries[pi].text : "-",
+			    xfr_reason_name(j->result), j->error,
+			    (unsigned)(d->eng.zones[i].zone ?
+				       ldns_rdf2native_int32(ldns_rr_rdf(
+					       d->eng.zones[i].zone->soa, 4)) :
+				       REFRESH_NO_DATA_RETRY_S));
+	}
 	refresh_finish(rz, j, d->eng.zones[i].zone, now);
+	if (dz->stale_job) { /* its primary and key indexes are the old list's */
+		rz->last_primary = -1;
+		memset(rz->key_idx, 0, sizeof(rz->key_idx));
+		dz->stale_job = 0;
+	}
 	zone_free(j->zone);
 	free(j);
 	rz->job = NULL;
@@ -312,7 +351,8 @@ static void xfr_events(struct daemon *d)
 	int i;
 
 	if (read(d->xfrfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_warn("transfer events: %s", strerror(errno));
+		log_warn_kv("reading transfer events failed", "reason=%s",
+			    strerror(errno));
 	for (i = 0; i < d->eng.n_zones; i++) {
 		struct xfr_job *j = d->dz[i].rz.job;
 
@@ -473,6 +513,127 @@ static void metric1(FILE *f, const char *name, const char *type,
 {
 	metric_head(f, name, type, help);
 	fprintf(f, "%s %llu\n", name, (unsigned long long)v);
+}
+
+/* ---- per-zone counters (a section of stats and /metrics) ---- */
+
+struct zone_counters {
+	uint64_t xdp; /* answered by XDP */
+	struct server_zone_stats slow;
+};
+
+static void zone_counters_get(struct daemon *d, int i, struct zone_counters *zc)
+{
+	struct xdpns_zone_stats xs;
+	uint32_t slot = d->eng.zones[i].slot;
+
+	memset(zc, 0, sizeof(*zc));
+	if (!loader_zone_counters(&d->loader, slot, &xs))
+		zc->xdp = xs.answered;
+	server_get_zone_stats(d->srv, slot, &zc->slow);
+}
+
+/* A Prometheus label value: backslash, quote and newline escaped. */
+static void prom_label(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fprintf(f, "\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+#define ZC_TEXT 0
+#define ZC_JSON 1
+#define ZC_PROM 2
+
+/* Queries per zone: answered in XDP, and in the slow path with its
+ * rcodes. Text: a table within 100 columns; JSON: the "zone_counters"
+ * member (leading comma); Prometheus: labelled series. */
+static void report_zone_counters(struct daemon *d, FILE *f, int how)
+{
+	struct zone_counters zc;
+	int i, k, first;
+
+	if (how == ZC_JSON) {
+		fprintf(f, ",\"zone_counters\":[");
+		for (i = 0; i < d->eng.n_zones; i++) {
+			zone_counters_get(d, i, &zc);
+			fprintf(f, "%s{\"name\":\"", i ? "," : "");
+			json_str(f, d->dz[i].cz->name);
+			fprintf(f, "\",\"slot\":%u,\"xdp_answers\":%llu,"
+				   "\"slow_queries\":%llu,\"slow_rcode\":{",
+				d->eng.zones[i].slot, (unsigned long long)zc.xdp,
+				(unsigned long long)zc.slow.queries);
+			for (k = 0, first = 1; k <= 16; k++) {
+				if (!zc.slow.rcode[k])
+					continue;
+				fprintf(f, "%s\"%s\":%llu", first ? "" : ",",
+					daemon_rcode_name(k),
+					(unsigned long long)zc.slow.rcode[k]);
+				first = 0;
+			}
+			fprintf(f, "}}");
+		}
+		fprintf(f, "]");
+		return;
+	}
+	if (how == ZC_PROM) {
+		metric_head(f, "xdpns_zone_queries_total", "counter",
+			    "Queries that fell in a zone, by path (xdp or slow).");
+		for (i = 0; i < d->eng.n_zones; i++) {
+			zone_counters_get(d, i, &zc);
+			fprintf(f, "xdpns_zone_queries_total{zone=\"");
+			prom_label(f, d->dz[i].cz->name);
+			fprintf(f, "\",path=\"xdp\"} %llu\n", (unsigned long long)zc.xdp);
+			fprintf(f, "xdpns_zone_queries_total{zone=\"");
+			prom_label(f, d->dz[i].cz->name);
+			fprintf(f, "\",path=\"slow\"} %llu\n",
+				(unsigned long long)zc.slow.queries);
+		}
+		metric_head(f, "xdpns_zone_responses_total", "counter",
+			    "Slow-path responses in a zone, by rcode.");
+		for (i = 0; i < d->eng.n_zones; i++) {
+			zone_counters_get(d, i, &zc);
+			for (k = 0; k <= 16; k++) {
+				if (!zc.slow.rcode[k])
+					continue;
+				fprintf(f, "xdpns_zone_responses_total{zone=\"");
+				prom_label(f, d->dz[i].cz->name);
+				fprintf(f, "\",path=\"slow\",rcode=\"%s\"} %llu\n",
+					daemon_rcode_name(k),
+					(unsigned long long)zc.slow.rcode[k]);
+			}
+		}
+		return;
+	}
+	fprintf(f, "Zones\n  %-32s %11s %11s %9s %9s %9s %9s\n", "ZONE",
+		"XDP ANSWERS", "SLOW QUERY", "NOERROR", "NXDOMAIN", "SERVFAIL",
+		"OTHER");
+	for (i = 0; i < d->eng.n_zones; i++) {
+		const char *name = d->dz[i].cz->name;
+		uint64_t other;
+
+		zone_counters_get(d, i, &zc);
+		other = 0;
+		for (k = 0; k <= 16; k++)
+			if (k != 0 && k != 2 && k != 3)
+				other += zc.slow.rcode[k];
+		if (strlen(name) > 32) { /* long names on a line of their own */
+			fprintf(f, "  %s\n", name);
+			name = "";
+		}
+		fprintf(f, "  %-32s %11llu %11llu %9llu %9llu %9llu %9llu\n", name,
+			(unsigned long long)zc.xdp,
+			(unsigned long long)zc.slow.queries,
+			(unsigned long long)zc.slow.rcode[0],
+			(unsigned long long)zc.slow.rcode[3],
+			(unsigned long long)zc.slow.rcode[2],
+			(unsigned long long)other);
+	}
 }
 
 static void report_metrics(void *ctx, FILE *f)
@@ -638,6 +799,7 @@ static void report_metrics(void *ctx, FILE *f)
 		fprintf(f, "xdpns_zone_transfer_duration_seconds_count{zone=\"%s\"} %llu\n",
 			d->dz[i].cz->name, (unsigned long long)st->dur_count);
 	}
+	report_zone_counters(d, f, ZC_PROM);
 }
 
 static void report_stats(struct daemon *d, FILE *f, int json)
@@ -712,7 +874,9 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 			fprintf(f, "}");
 			first = 0;
 		}
-		fprintf(f, "]}\n");
+		fprintf(f, "]");
+		report_zone_counters(d, f, ZC_JSON);
+		fprintf(f, "}\n");
 		return;
 	}
 	fprintf(f, "XDP\n");
@@ -756,6 +920,7 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 		first = 0;
 		report_xfr_text(d, i, f);
 	}
+	report_zone_counters(d, f, ZC_TEXT);
 }
 
 static void report_status(struct daemon *d, FILE *f, int json)
@@ -945,12 +1110,626 @@ static int control_zone(struct daemon *d, const char *args, FILE *f)
 	return 1;
 }
 
+/* ---- reload: configuration and zone files ---- */
+
+static int storage_prepare(const struct config *cfg, const char *storage);
+
+static int str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b));
+}
+
+static int listen_differs(const struct config_listen *a, int na,
+			  const struct config_listen *b, int nb)
+{
+	int i;
+
+	if (na != nb)
+		return 1;
+	for (i = 0; i < na; i++)
+		if (a[i].addrlen != b[i].addrlen ||
+		    memcmp(&a[i].addr, &b[i].addr, a[i].addrlen))
+			return 1;
+	return 0;
+}
+
+static int key_same(const struct config_key *x, const struct config_key *y)
+{
+	return !strcmp(x->name, y->name) && x->alg == y->alg &&
+	       x->secret_len == y->secret_len &&
+	       !memcmp(x->secret, y->secret, x->secret_len);
+}
+
+static int remote_same(const struct config *a, int ra, const struct config *b,
+		       int rb)
+{
+	const struct config_remote *x = &a->remotes[ra], *y = &b->remotes[rb];
+	int k;
+
+	if (strcmp(x->id, y->id) || x->n_keys != y->n_keys ||
+	    listen_differs(&x->addr, 1, &y->addr, 1))
+		return 0;
+	for (k = 0; k < x->n_keys; k++)
+		if (!key_same(&a->keys[x->keys[k]], &b->keys[y->keys[k]]))
+			return 0;
+	return 1;
+}
+
+/* Two lists of remotes (indexes into a's and b's remotes) are the same:
+ * same ids, addresses, keys and secrets, in the same order. */
+static int remotes_same(const struct config *a, const int *ia, int na,
+			const struct config *b, const int *ib, int nb)
+{
+	int k;
+
+	if (na != nb)
+		return 0;
+	for (k = 0; k < na; k++)
+		if (!remote_same(a, ia[k], b, ib[k]))
+			return 0;
+	return 1;
+}
+
+#define SWAP(a, b)                                                             \
+	do {                                                                   \
+		__typeof__(a) t_ = (a);                                        \
+		(a) = (b);                                                     \
+		(b) = t_;                                                      \
+	} while (0)
+
+static int iface_listed(const struct config *c, const char *name)
+{
+	int i;
+
+	for (i = 0; i < c->n_ifaces; i++)
+		if (!strcmp(c->ifaces[i], name))
+			return 1;
+	return 0;
+}
+
+static void needs_restart(FILE *f, const char *key, const char *why)
+{
+	if (why) {
+		fprintf(f, "needs restart: %s (%s)\n", key, why);
+		log_warn_kv("reload: needs restart", "key=%s reason=%s", key, why);
+	} else {
+		fprintf(f, "needs restart: %s\n", key);
+		log_warn_kv("reload: needs restart", "key=%s", key);
+	}
+}
+
+/* server.interfaces: attach the new ones (in the running xdp-mode) before
+ * detaching those no longer listed; when one cannot be attached, those
+ * just attached are detached again and nothing changes. Returns 1 when
+ * applied. */
+static int reload_ifaces(struct daemon *d, const struct config *nc, FILE *f)
+{
+	const struct config *oc = &d->cfg;
+	int att[CONFIG_MAX_IFACES] = { 0 }, i, r;
+	char why[200];
+
+	for (i = 0; i < nc->n_ifaces; i++) {
+		if (iface_listed(oc, nc->ifaces[i]))
+			continue;
+		r = loader_attach(&d->loader, nc->ifaces[i], oc->xdp_mode);
+		if (r == -EEXIST) /* attached by hand already */
+			continue;
+		if (r) {
+			snprintf(why, sizeof(why), "attaching %s: %s", nc->ifaces[i],
+				 strerror(-r));
+			while (i--)
+				if (att[i])
+					loader_detach(&d->loader, nc->ifaces[i]);
+			needs_restart(f, "server.interfaces", why);
+			return 0;
+		}
+		att[i] = 1;
+		fprintf(f, "interface %s: XDP attached\n", nc->ifaces[i]);
+	}
+	for (i = 0; i < oc->n_ifaces; i++) {
+		if (iface_listed(nc, oc->ifaces[i]))
+			continue;
+		r = loader_detach(&d->loader, oc->ifaces[i]);
+		if (r && r != -ENOENT) /* -ENOENT: detached by hand already */
+			fprintf(f, "interface %s: detaching XDP failed: %s\n",
+				oc->ifaces[i], strerror(-r));
+		else
+			fprintf(f, "interface %s: XDP detached\n", oc->ifaces[i]);
+	}
+	return 1;
+}
+
+/* server.metrics: the new listener opened before the old one is closed.
+ * Returns 1 when applied. */
+static int reload_metrics(struct daemon *d, const struct config *nc, FILE *f)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	char why[200];
+	int fd = -1;
+
+	if (nc->has_metrics) {
+		fd = metrics_listen(&nc->metrics);
+		ev.data.fd = fd;
+		if (fd >= 0 && epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+			close(fd);
+			fd = -errno;
+		}
+		if (fd < 0) {
+			snprintf(why, sizeof(why), "%s: %s", nc->metrics.text,
+				 strerror(-fd));
+			needs_restart(f, "server.metrics", why);
+			return 0;
+		}
+	}
+	if (d->metricsfd >= 0)
+		close(d->metricsfd);
+	d->metricsfd = fd;
+	fprintf(f, "server.metrics changed: %s\n",
+		nc->has_metrics ? nc->metrics.text : "off");
+	log_info_kv("reload: metrics changed", "address=%s",
+		    nc->has_metrics ? nc->metrics.text : "off");
+	return 1;
+}
+
+/* Server settings. interfaces, listen and metrics are applied when every
+ * new one can be opened before the old ones close; control, storage,
+ * user and xdp-mode only change with a restart. Each one not applied is
+ * reported "needs restart: KEY" and keeps its running value in d->cfg (nc
+ * gets the unapplied one, freed with it). Returns how many. */
+static int reload_restart_keys(struct daemon *d, struct config *nc, FILE *f)
+{
+	struct config *oc = &d->cfg;
+	int n = 0, i, ifs = oc->n_ifaces != nc->n_ifaces;
+	int ifs_done = 0, listen_done = 0, metrics_done = 0;
+	char why[200];
+
+	for (i = 0; !ifs && i < oc->n_ifaces; i++)
+		ifs = strcmp(oc->ifaces[i], nc->ifaces[i]) != 0;
+	if (ifs) {
+		ifs_done = reload_ifaces(d, nc, f);
+		n += !ifs_done;
+	}
+	if (listen_differs(oc->listen, oc->n_listen, nc->listen, nc->n_listen)) {
+		/* new sockets first, then the old ones closed */
+		listen_done = !server_relisten(d->srv, nc, why, sizeof(why));
+		if (listen_done) {
+			fprintf(f, "server.listen changed: listening on the new "
+				   "addresses\n");
+			log_info_kv("reload: listen changed", "listen=%d",
+				    nc->n_listen);
+		} else {
+			needs_restart(f, "server.listen", why);
+			n++;
+		}
+	}
+	if (oc->has_metrics != nc->has_metrics ||
+	    (nc->has_metrics && listen_differs(&oc->metrics, 1, &nc->metrics, 1))) {
+		metrics_done = reload_metrics(d, nc, f);
+		n += !metrics_done;
+	}
+#define RESTART(cond, key)                                                     \
+	do {                                                                   \
+		if (cond) {                                                    \
+			n++;                                                   \
+			needs_restart(f, key, NULL);                           \
+		}                                                              \
+	} while (0)
+	RESTART(str_differs(oc->control, nc->control), "server.control");
+	RESTART(str_differs(oc->storage, nc->storage), "server.storage");
+	RESTART(str_differs(oc->user, nc->user), "server.user");
+	RESTART(str_differs(oc->xdp_mode, nc->xdp_mode), "server.xdp-mode");
+#undef RESTART
+	/* what runs stays in d->cfg */
+	if (!ifs_done) {
+		for (i = 0; i < CONFIG_MAX_IFACES; i++) {
+			SWAP(oc->ifaces[i], nc->ifaces[i]);
+			SWAP(oc->iface_line[i], nc->iface_line[i]);
+		}
+		SWAP(oc->n_ifaces, nc->n_ifaces);
+	}
+	if (!listen_done) {
+		for (i = 0; i < CONFIG_MAX_LISTEN; i++)
+			SWAP(oc->listen[i], nc->listen[i]);
+		SWAP(oc->n_listen, nc->n_listen);
+	}
+	if (!metrics_done) {
+		SWAP(oc->has_metrics, nc->has_metrics);
+		SWAP(oc->metrics, nc->metrics);
+	}
+	SWAP(oc->control, nc->control);
+	SWAP(oc->storage, nc->storage);
+	SWAP(oc->user, nc->user);
+	SWAP(oc->xdp_mode, nc->xdp_mode);
+	return n;
+}
+
+/* What reload prepares for each zone of the new configuration before
+ * anything changes. */
+struct reload_zone {
+	int old; /* index in the running zones, -1: added */
+	struct zone *fresh; /* data to publish (a file, or saved data) */
+	int new_rz; /* rz below is new (an added or newly secondary zone) */
+	struct refresh_zone rz;
+	struct stat file_st; /* of the file loaded into fresh */
+	int file_st_ok;
+	char error[600]; /* the file did not load: keeps serving old data */
+};
+
+static int find_zone(const struct daemon *d, const char *name)
+{
+	int i;
+
+	for (i = 0; i < d->eng.n_zones; i++)
+		if (!strcmp(d->dz[i].cz->name, name))
+			return i;
+	return -1;
+}
+
+/* A job of a zone no longer a secondary, or gone: abandoned, nothing it
+ * did is served (its file may be saved, harmlessly). */
+static void job_abandon(struct refresh_zone *rz)
+{
+	struct xfr_job *j = rz->job;
+
+	if (!j)
+		return;
+	j->cancel = 1;
+	xfr_join(j);
+	zone_free(j->zone);
+	free(j);
+	rz->job = NULL;
+	rz->pending = rz->pending_force = 0;
+}
+
+static void reload_free(struct reload_zone *rl, int n)
+{
+	int j;
+
+	for (j = 0; rl && j < n; j++)
+		zone_free(rl[j].fresh);
+	free(rl);
+}
+
+/* Phase one: read and check everything; nothing served changes. Returns
+ * 0, or -EINVAL with err set (the reload is rejected). */
+static int reload_prepare(struct daemon *d, struct config *nc,
+			  struct reload_zone *rl, char *err, size_t errlen)
+{
+	int j, kept = 0, added = 0;
+
+	if (storage_prepare(nc, d->cfg.storage)) {
+		snprintf(err, errlen, "%s: server.storage: %s is not a usable "
+			 "directory", nc->path, d->cfg.storage);
+		return -EINVAL;
+	}
+	for (j = 0; j < nc->n_zones; j++) {
+		const struct config_zone *cz = &nc->zones[j];
+		struct reload_zone *r = &rl[j];
+		int i = find_zone(d, cz->name), e;
+		const struct dzone *od = i >= 0 ? &d->dz[i] : NULL;
+		char zerr[512];
+
+		r->old = i;
+		if (i >= 0)
+			kept++;
+		else
+			added++;
+		if (cz->n_primaries) {
+			if (od && od->secondary)
+				continue; /* keeps its state and data */
+			r->new_rz = 1;
+			/* serve what was saved, if anything; else the old
+			 * data (a file zone turned secondary) until the
+			 * first transfer */
+			if (refresh_init(&r->rz, &d->cfg, cz) == 1 &&
+			    (!od || !d->eng.zones[i].zone)) {
+				e = zone_load_file(r->rz.zone_path, cz->name,
+						   &r->fresh, zerr, sizeof(zerr));
+				if (e)
+					log_warn_kv("saved zone not usable, "
+						    "transferring it again",
+						    "zone=%s file=%s error=%s",
+						    cz->name, r->rz.zone_path, zerr);
+			}
+			continue;
+		}
+		/* a zone from a file: read it unless it is the one served */
+		if (od && !od->secondary && !strcmp(od->cz->file, cz->file) &&
+		    zone_file_unchanged(od, d->eng.zones[i].zone))
+			continue;
+		e = zone_file_load(cz->name, cz->file, &r->fresh, zerr, sizeof(zerr),
+				   &r->file_st, &r->file_st_ok);
+		if (!e)
+			continue;
+		if (od && !od->secondary && !strcmp(od->cz->file, cz->file)) {
+			/* as before the reload: the old data stays served */
+			snprintf(r->error, sizeof(r->error), "%s", zerr);
+			continue;
+		}
+		/* a new zone (or a new file) that does not load: a restart
+		 * with this configuration would fail, so nothing changes */
+		snprintf(err, errlen, "%s:%d: zones[%d] %s: %s", nc->path, cz->line,
+			 j, cz->name, zerr);
+		return -EINVAL;
+	}
+	if (kept + added > XDPNS_MAX_ZONES) {
+		snprintf(err, errlen, "%s: zones: %d zones, at most %d", nc->path,
+			 nc->n_zones, XDPNS_MAX_ZONES);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Re-read the configuration and the zone files; apply all that can change
+ * live, report what needs a restart. Replies into f; returns 1 when all
+ * went well, 0 when rejected (nothing changed) or a zone failed. */
+static int daemon_reload(struct daemon *d, FILE *f)
+{
+	struct config nc, oc;
+	struct reload_zone *rl = NULL;
+	struct dzone *ndz = NULL, *odz;
+	struct engine_zone *nez = NULL, *oez;
+	struct refresh_zone **nrzs = NULL;
+	uint8_t *used = NULL;
+	char err[CONFIG_ERR_LEN + 600];
+	int i, j, r, n_old = d->eng.n_zones, ok = 1, added = 0, removed = 0;
+	int changed = 0, restart, *republish = NULL;
+
+	memset(&nc, 0, sizeof(nc));
+	r = config_load(d->cfg.path, &nc, err, sizeof(err));
+	if (!r) {
+		rl = calloc(nc.n_zones ? nc.n_zones : 1, sizeof(*rl));
+		ndz = calloc(nc.n_zones ? nc.n_zones : 1, sizeof(*ndz));
+		nez = calloc(nc.n_zones ? nc.n_zones : 1, sizeof(*nez));
+		nrzs = calloc(nc.n_zones ? nc.n_zones : 1, sizeof(*nrzs));
+		used = calloc(XDPNS_MAX_ZONES, 1);
+		republish = calloc(nc.n_zones ? nc.n_zones : 1, sizeof(*republish));
+		if (!rl || !ndz || !nez || !nrzs || !used || !republish) {
+			snprintf(err, sizeof(err), "out of memory");
+			r = -ENOMEM;
+		}
+	}
+	if (!r)
+		r = reload_prepare(d, &nc, rl, err, sizeof(err));
+	if (r) {
+		fprintf(f, "reload rejected, nothing changed: %s\n", err);
+		log_err_kv("reload rejected", "config=%s error=%s", d->cfg.path, err);
+		reload_free(rl, nc.n_zones);
+		free(ndz);
+		free(nez);
+		free(nrzs);
+		free(used);
+		free(republish);
+		config_free(&nc);
+		return 0;
+	}
+
+	/* phase two: nothing below is refused */
+	restart = reload_restart_keys(d, &nc, f);
+	for (j = 0; j < nc.n_zones; j++)
+		if (rl[j].old >= 0)
+			used[d->eng.zones[rl[j].old].slot] = 1;
+	for (j = 0; j < nc.n_zones; j++) {
+		struct reload_zone *rz = &rl[j];
+		const struct config_zone *cz = &nc.zones[j];
+
+		if (rz->old >= 0) {
+			ndz[j] = d->dz[rz->old];
+			nez[j] = d->eng.zones[rz->old];
+		} else {
+			uint32_t s = 0;
+
+			while (used[s])
+				s++;
+			used[s] = 1;
+			nez[j].slot = s;
+			server_reset_zone_stats(d->srv, s);
+			loader_zone_counters_reset(&d->loader, s);
+		}
+		ndz[j].cz = cz;
+		if (rz->new_rz) {
+			job_abandon(&ndz[j].rz); /* none: not a secondary before */
+			ndz[j].rz = rz->rz;
+			ndz[j].rz.next_refresh = 0; /* ask the primaries now */
+		} else if (cz->n_primaries &&
+			   (!remotes_same(&d->cfg, d->dz[rz->old].cz->primaries,
+					  d->dz[rz->old].cz->n_primaries, &nc,
+					  cz->primaries, cz->n_primaries))) {
+			/* new primaries, addresses, keys or secrets: start
+			 * over with them (an SOA query first: an unchanged
+			 * zone is not transferred again) */
+			ndz[j].rz.last_primary = -1;
+			memset(ndz[j].rz.key_idx, 0, sizeof(ndz[j].rz.key_idx));
+			if (ndz[j].rz.job) {
+				ndz[j].rz.pending = 1;
+				ndz[j].stale_job = 1;
+			} else
+				ndz[j].rz.next_refresh = 0;
+			fprintf(f, "zone %s: primaries changed, refreshing\n",
+				cz->name);
+			log_info_kv("zone primaries changed", "zone=%s action=refresh",
+				    cz->name);
+			changed++;
+		} else if (cz->n_primaries &&
+			   !remotes_same(&d->cfg, d->dz[rz->old].cz->notify_from,
+					 d->dz[rz->old].cz->n_notify_from, &nc,
+					 cz->notify_from, cz->n_notify_from)) {
+			fprintf(f, "zone %s: notify-from changed\n", cz->name);
+			log_info_kv("zone notify-from changed", "zone=%s", cz->name);
+			changed++;
+		}
+		if (!cz->n_primaries) {
+			if (rz->old >= 0 && d->dz[rz->old].secondary) {
+				job_abandon(&ndz[j].rz);
+				memset(&ndz[j].rz, 0, sizeof(ndz[j].rz));
+			}
+			if (rz->fresh) {
+				ndz[j].file_st = rz->file_st;
+				ndz[j].file_st_ok = rz->file_st_ok;
+			}
+		}
+		ndz[j].secondary = cz->n_primaries > 0;
+		if (ndz[j].secondary && cz->file && !rz->new_rz &&
+		    strcmp(cz->file, ndz[j].rz.zone_path)) /* saved elsewhere now */
+			snprintf(ndz[j].rz.zone_path, sizeof(ndz[j].rz.zone_path),
+				 "%s", cz->file);
+		ndz[j].rz.cfg = &d->cfg;
+		ndz[j].rz.cz = cz;
+		nrzs[j] = &ndz[j].rz;
+	}
+	/* zones gone: their transfers abandoned (they run on copies) */
+	for (i = 0; i < n_old; i++) {
+		for (j = 0; j < nc.n_zones && rl[j].old != i; j++)
+			;
+		if (j == nc.n_zones)
+			job_abandon(&d->dz[i].rz);
+	}
+
+	/* the switch: the new zone table, configuration and engine view */
+	oc = d->cfg;
+	odz = d->dz;
+	oez = d->eng.zones;
+	d->cfg = nc;
+	for (j = 0; j < d->cfg.n_zones; j++) {
+		ndz[j].cz = &d->cfg.zones[j];
+		ndz[j].rz.cz = ndz[j].cz;
+	}
+	d->dz = ndz;
+	d->eng.zones = nez;
+	d->eng.n_zones = d->cfg.n_zones;
+	free(d->rzs);
+	d->rzs = nrzs;
+	d->eng.identity = d->cfg.identity;
+	d->eng.version = d->cfg.version;
+	log_set_level((d->cfg.log_level >= 0 ? d->cfg.log_level : LOG_LVL_INFO) +
+		      d->verbose);
+
+	/* zones removed: out of XDP (their slot free for later zones), the
+	 * slow path no longer knows them: REFUSED, or the enclosing zone */
+	for (i = 0; i < n_old; i++) {
+		for (j = 0; j < d->eng.n_zones && rl[j].old != i; j++)
+			;
+		if (j < d->eng.n_zones)
+			continue;
+		r = mapsync_remove(d->ms, oez[i].slot);
+		if (r)
+			log_err_kv("removing a zone from the XDP maps failed",
+				   "zone=%s reason=%s", odz[i].cz->name, strerror(-r));
+		fprintf(f, "zone %s: removed\n", odz[i].cz->name);
+		log_info_kv("zone removed", "zone=%s slot=%u", odz[i].cz->name,
+			    oez[i].slot);
+		removed++;
+		/* an enclosing zone answers its names again */
+		for (j = 0; j < d->eng.n_zones; j++)
+			if (d->eng.zones[j].zone && oez[i].zone &&
+			    name_is_subdomain(oez[i].zone->apex, oez[i].zone->apex_len,
+					      d->eng.zones[j].zone->apex,
+					      d->eng.zones[j].zone->apex_len))
+				republish[j] = 1;
+		zone_free(oez[i].zone);
+	}
+
+	/* new data: added zones, changed files, saved data of new secondaries */
+	for (j = 0; j < d->eng.n_zones; j++) {
+		struct reload_zone *rz = &rl[j];
+		const char *name = d->dz[j].cz->name;
+		struct zone *z = rz->fresh;
+
+		rz->fresh = NULL;
+		if (rz->old < 0)
+			added++;
+		if (rz->error[0]) {
+			ok = 0;
+			snprintf(d->dz[j].error, sizeof(d->dz[j].error), "%s", rz->error);
+			fprintf(f, "zone %s: not reloaded, keeps serving serial %u: %s\n",
+				name, d->eng.zones[j].zone ? d->eng.zones[j].zone->serial : 0,
+				rz->error);
+			log_err_kv("zone not loaded", "zone=%s file=%s served=%s error=%s",
+				   name, d->dz[j].cz->file, "previous data", rz->error);
+			continue;
+		}
+		if (!z) {
+			if (rz->old < 0) {
+				fprintf(f, "zone %s: added, transferring\n", name);
+				log_info_kv("zone added", "zone=%s slot=%u source=%s",
+					    name, d->eng.zones[j].slot, "primaries");
+			} else {
+				fprintf(f, "zone %s: unchanged, serial %u%s\n", name,
+					d->eng.zones[j].zone ?
+						d->eng.zones[j].zone->serial : 0,
+					d->dz[j].secondary ? " (secondary)" : "");
+			}
+			continue;
+		}
+		r = zone_publish(d, j, z);
+		if (r) {
+			ok = 0;
+			fprintf(f, "zone %s: %s\n", name, d->dz[j].error);
+			continue;
+		}
+		if (rz->old < 0) {
+			fprintf(f, "zone %s: added, serial %u\n", name,
+				d->eng.zones[j].zone->serial);
+			log_info_kv("zone added", "zone=%s slot=%u serial=%u source=%s",
+				    name, d->eng.zones[j].slot,
+				    d->eng.zones[j].zone->serial,
+				    d->dz[j].secondary ? "storage" : "file");
+		} else {
+			fprintf(f, "zone %s: reloaded, serial %u\n", name,
+				d->eng.zones[j].zone->serial);
+			changed++;
+		}
+		if (d->dz[j].secondary && !d->dz[j].rz.expire_at) {
+			uint32_t rf, rt, ex;
+
+			refresh_soa_timers(d->eng.zones[j].zone, &rf, &rt, &ex);
+			d->dz[j].rz.expire_at = time(NULL) + ex;
+			refresh_save_timers(&d->dz[j].rz, d->eng.zones[j].zone->serial);
+		}
+		if (rz->old < 0) /* enclosing zones give up its names */
+			for (i = 0; i < d->eng.n_zones; i++)
+				if (i != j && d->eng.zones[i].zone &&
+				    name_is_subdomain(d->eng.zones[j].zone->apex,
+						      d->eng.zones[j].zone->apex_len,
+						      d->eng.zones[i].zone->apex,
+						      d->eng.zones[i].zone->apex_len) &&
+				    d->eng.zones[i].zone->apex_len <
+					    d->eng.zones[j].zone->apex_len)
+					republish[i] = 1;
+	}
+	for (j = 0; j < d->eng.n_zones; j++) {
+		if (!republish[j] || !d->eng.zones[j].zone)
+			continue;
+		r = mapsync_publish(d->ms, &d->eng, &d->eng.zones[j]);
+		if (r)
+			log_err_kv("recompiling an enclosing zone failed",
+				   "zone=%s reason=%s", d->dz[j].cz->name, strerror(-r));
+		else
+			log_info_kv("zone recompiled", "zone=%s reason=%s",
+				    d->dz[j].cz->name, "a zone inside it came or went");
+	}
+
+	fprintf(f, "configuration reloaded: %d zones, %d added, %d removed, "
+		   "%d changed%s\n", d->eng.n_zones, added, removed, changed,
+		restart ? "; some settings need a restart" : "");
+	log_info_kv("reload done", "config=%s zones=%d added=%d removed=%d "
+		    "changed=%d needs_restart=%d ok=%d", d->cfg.path, d->eng.n_zones,
+		    added, removed, changed, restart, ok);
+	free(odz);
+	free(oez);
+	free(used);
+	free(republish);
+	reload_free(rl, d->eng.n_zones);
+	config_free(&oc);
+	return ok;
+}
+
 static void control_handle(struct daemon *d)
 {
 	char req[CONTROL_MAX_REQ], *buf = NULL;
 	size_t len = 0;
 	FILE *f;
-	int fd, json, ok = 1, i;
+	int fd, json, ok = 1;
 
 	fd = control_accept(d->ctlfd, req, sizeof(req));
 	if (fd < 0)
@@ -999,17 +1778,7 @@ static void control_handle(struct daemon *d)
 	} else if (!strncmp(req, "lookup ", 7)) {
 		ok = control_lookup(d, req + 7, f, json);
 	} else if (!strcmp(req, "reload")) {
-		for (i = 0; i < d->eng.n_zones; i++) {
-			if (zone_reload(d, i)) {
-				ok = 0;
-				fprintf(f, "zone %s: %s\n", d->dz[i].cz->name,
-					d->dz[i].error);
-			} else {
-				fprintf(f, "zone %s: serial %u loaded\n",
-					d->dz[i].cz->name,
-					d->eng.zones[i].zone->serial);
-			}
-		}
+		ok = daemon_reload(d, f);
 	} else {
 		ok = 0;
 		fprintf(f, "unknown request '%s'\n", req);
@@ -1100,23 +1869,26 @@ static int control_lookup(struct daemon *d, const char *args, FILE *f, int json)
 
 /* server.storage exists (created, 0750, when missing) when a zone has
  * primaries. */
-static int storage_prepare(struct daemon *d)
+static int storage_prepare(const struct config *cfg, const char *storage)
 {
 	struct stat st;
 	int i, need = 0;
 
-	for (i = 0; i < d->cfg.n_zones; i++)
-		need |= d->cfg.zones[i].n_primaries > 0;
+	for (i = 0; i < cfg->n_zones; i++)
+		need |= cfg->zones[i].n_primaries > 0;
 	if (!need)
 		return 0;
-	if (mkdir(d->cfg.storage, 0750) && errno != EEXIST) {
-		log_err("storage %s: cannot create it: %s; set server.storage to "
-			"a writable directory", d->cfg.storage, strerror(errno));
+	if (mkdir(storage, 0750) && errno != EEXIST) {
+		log_err_kv("cannot create the storage directory",
+			   "key=server.storage path=%s reason=%s hint=%s",
+			   storage, strerror(errno),
+			   "set server.storage to a writable directory");
 		return -1;
 	}
-	if (stat(d->cfg.storage, &st) || !S_ISDIR(st.st_mode)) {
-		log_err("storage %s: not a directory; set server.storage to a "
-			"writable directory", d->cfg.storage);
+	if (stat(storage, &st) || !S_ISDIR(st.st_mode)) {
+		log_err_kv("storage is not a directory",
+			   "key=server.storage path=%s hint=%s", storage,
+			   "set server.storage to a writable directory");
 		return -1;
 	}
 	return 0;
@@ -1134,12 +1906,14 @@ static int daemon_start(struct daemon *d, const char *path)
 
 	r = config_load(path, &d->cfg, err, sizeof(err));
 	if (r) {
-		log_err("%s", err);
+		log_err_kv("configuration rejected", "config=%s error=%s", path,
+			   err);
 		return r;
 	}
 	/* server.log-level, raised by each -v (main set info + the -v count) */
+	d->verbose = log_get_level() - LOG_LVL_INFO;
 	if (d->cfg.log_level >= 0)
-		log_set_level(d->cfg.log_level + log_get_level() - LOG_LVL_INFO);
+		log_set_level(d->cfg.log_level + d->verbose);
 	d->started = time(NULL);
 	d->cookie_rotated = d->started;
 	d->eng.n_zones = d->cfg.n_zones;
@@ -1152,7 +1926,7 @@ static int daemon_start(struct daemon *d, const char *path)
 	d->rzs = calloc(d->cfg.n_zones, sizeof(*d->rzs));
 	if (!d->rzs)
 		return -ENOMEM;
-	if (storage_prepare(d))
+	if (storage_prepare(&d->cfg, d->cfg.storage))
 		return -EINVAL;
 	pending = calloc(d->cfg.n_zones, sizeof(*pending));
 	if (!pending)
@@ -1174,14 +1948,17 @@ static int daemon_start(struct daemon *d, const char *path)
 			file = dz->rz.zone_path;
 			r = zone_load_file(file, dz->cz->name, &z, err, sizeof(err));
 			if (r) {
-				log_warn("zone %s: saved data not usable, transferring "
-					 "it again: %s", dz->cz->name, err);
+				log_warn_kv("saved zone not usable, transferring it "
+					    "again", "zone=%s file=%s error=%s",
+					    dz->cz->name, file, err);
 				continue;
 			}
 		} else {
-			r = zone_load_file(file, dz->cz->name, &z, err, sizeof(err));
+			r = zone_file_load(dz->cz->name, file, &z, err, sizeof(err),
+					   &dz->file_st, &dz->file_st_ok);
 			if (r) {
-				log_err("zone %s: %s", dz->cz->name, err);
+				log_err_kv("zone not loaded", "zone=%s file=%s error=%s",
+					   dz->cz->name, file, err);
 				free(pending);
 				return r;
 			}
@@ -1241,9 +2018,10 @@ static int daemon_start(struct daemon *d, const char *path)
 		}
 		if (now >= rz->expire_at)
 			zone_set_expired(d, i, 1);
-		log_info("zone %s: serving serial %u from %s, expires in %llds",
-			 d->dz[i].cz->name, d->eng.zones[i].zone->serial,
-			 rz->zone_path, (long long)(rz->expire_at - now));
+		log_info_kv("zone served from storage", "zone=%s serial=%u "
+			    "file=%s expires_in_s=%lld", d->dz[i].cz->name,
+			    d->eng.zones[i].zone->serial, rz->zone_path,
+			    (long long)(rz->expire_at - now));
 	}
 	free(pending);
 	pending = NULL;
@@ -1262,8 +2040,9 @@ static int daemon_start(struct daemon *d, const char *path)
 	server_set_notify(d->srv, daemon_notify, d);
 	d->ctlfd = control_listen(d->cfg.control);
 	if (d->ctlfd < 0) {
-		log_err("control socket %s: %s", d->cfg.control,
-			strerror(-d->ctlfd));
+		log_err_kv("cannot open the control socket",
+			   "key=server.control path=%s reason=%s", d->cfg.control,
+			   strerror(-d->ctlfd));
 		return d->ctlfd;
 	}
 	ev.data.fd = d->ctlfd;
@@ -1271,13 +2050,15 @@ static int daemon_start(struct daemon *d, const char *path)
 	if (d->cfg.has_metrics) {
 		d->metricsfd = metrics_listen(&d->cfg.metrics);
 		if (d->metricsfd < 0) {
-			log_err("metrics %s: %s", d->cfg.metrics.text,
-				strerror(-d->metricsfd));
+			log_err_kv("cannot listen for metrics",
+				   "key=server.metrics address=%s reason=%s",
+				   d->cfg.metrics.text, strerror(-d->metricsfd));
 			return d->metricsfd;
 		}
 		ev.data.fd = d->metricsfd;
 		epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->metricsfd, &ev);
-		log_info("metrics on http://%s/metrics", d->cfg.metrics.text);
+		log_info_kv("metrics listening", "url=http://%s/metrics",
+			    d->cfg.metrics.text);
 	}
 
 	sigemptyset(&mask);
@@ -1305,8 +2086,8 @@ static int daemon_start(struct daemon *d, const char *path)
 		if (r)
 			return r;
 	}
-	log_info("serving %d zone(s), control socket %s", d->eng.n_zones,
-		 d->cfg.control);
+	log_info_kv("serving", "zones=%d control=%s interfaces=%d pid=%d",
+		    d->eng.n_zones, d->cfg.control, d->loader.n_ifs, (int)getpid());
 	return 0;
 out:
 	for (i = 0; pending && i < d->eng.n_zones; i++)
@@ -1358,15 +2139,22 @@ static void daemon_stop(struct daemon *d)
 static void signal_handle(struct daemon *d)
 {
 	struct signalfd_siginfo si;
-	int i;
 
 	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			log_info("SIGHUP: reloading zone files");
-			for (i = 0; i < d->eng.n_zones; i++)
-				zone_reload(d, i);
+			char *buf = NULL;
+			size_t len = 0;
+			FILE *f = open_memstream(&buf, &len);
+
+			/* the same as xdpns reload; the events are logged */
+			log_info_kv("reload requested", "by=SIGHUP");
+			if (f) {
+				daemon_reload(d, f);
+				fclose(f);
+			}
+			free(buf);
 		} else {
-			log_info("signal %u: shutting down", si.ssi_signo);
+			log_info_kv("shutting down", "signal=%u", si.ssi_signo);
 			d->stop = 1;
 		}
 	}
@@ -1381,7 +2169,7 @@ int daemon_run(const char *config_path, int to_syslog)
 	d.ctlfd = d.sigfd = d.epfd = d.xfrfd = d.metricsfd = -1;
 	r = daemon_start(&d, config_path);
 	if (!r && to_syslog) {
-		log_info("serving; logging to syslog from now on");
+		log_info_kv("logging to syslog from now on", NULL);
 		log_set_syslog(1);
 	}
 	while (!r && !d.stop) {
@@ -1417,5 +2205,8 @@ int daemon_run(const char *config_path, int to_syslog)
 		}
 	}
 	daemon_stop(&d);
+	log_info_kv("stopped", "uptime_s=%lld result=%s",
+		    (long long)(d.started ? time(NULL) - d.started : 0),
+		    r ? strerror(-r) : "ok");
 	return r;
 }

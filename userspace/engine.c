@@ -1034,6 +1034,7 @@ size_t engine_respond_from(const struct engine *e, const uint8_t *q,
 		r = RCODE_REFUSED;
 	else if (r == 0) {
 		ez = engine_find_zone(e, pq.qname, pq.qname_len);
+		info->qzone = ez;
 		if (!ez)
 			r = RCODE_REFUSED;
 		else if (ez->expired)

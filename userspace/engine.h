@@ -75,6 +75,9 @@ struct respond_info {
 	int edns;
 	int dnssec_ok;
 	int cookie_valid; /* the query had a good server cookie of ours */
+	/* the zone an IN query fell in (also when it is expired), for the
+	 * per-zone counters; NULL: none of ours */
+	const struct engine_zone *qzone;
 	/* set when the reply came from engine_answer() for an IN query: the
 	 * key it depends on (for the XDP cache of slow-path answers) */
 	const struct engine_zone *zone;

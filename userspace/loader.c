@@ -53,8 +53,8 @@ int loader_open(struct loader *l, uint64_t expected_rrsets)
 					    1u << 22));
 	r = xdpns__load(skel);
 	if (r) {
-		log_err("loading the XDP object failed: %s (kernel >= 5.18 with "
-			"BTF is needed; see README)", strerror(-r));
+		log_err_kv("loading the XDP object failed", "reason=%s hint=%s",
+			   strerror(-r), "kernel >= 5.18 with BTF is needed; see README");
 		xdpns__destroy(skel);
 		return r;
 	}
@@ -115,31 +115,31 @@ int loader_attach(struct loader *l, const char *ifname, const char *mode)
 		return -ENOSPC;
 	ifindex = if_nametoindex(ifname);
 	if (!ifindex) {
-		log_err("interface %s: %s", ifname, strerror(errno));
+		log_err_kv("no such interface", "iface=%s reason=%s", ifname,
+			   strerror(errno));
 		return -ENODEV;
 	}
 	prog = xdp_program__from_fd(loader_prog_fd(l));
 	r = libxdp_get_error(prog);
 	if (r) {
-		log_err("interface %s: cannot wrap the XDP program: %s", ifname,
-			strerror(-r));
+		log_err_kv("cannot wrap the XDP program", "iface=%s reason=%s",
+			   ifname, strerror(-r));
 		return r;
 	}
 	r = -EINVAL;
 	if (!generic) {
 		r = xdp_program__attach(prog, ifindex, XDP_MODE_NATIVE, 0);
 		if (r) {
-			log_warn("interface %s: native XDP failed (%s), falling "
-				 "back to generic mode: expect lower speed",
-				 ifname, strerror(-r));
+			log_warn_kv("native XDP failed, falling back to generic mode",
+				    "iface=%s reason=%s", ifname, strerror(-r));
 			generic = 1;
 		}
 	}
 	if (r)
 		r = xdp_program__attach(prog, ifindex, XDP_MODE_SKB, 0);
 	if (r) {
-		log_err("interface %s: attaching XDP failed: %s", ifname,
-			strerror(-r));
+		log_err_kv("attaching XDP failed", "iface=%s reason=%s", ifname,
+			   strerror(-r));
 		xdp_program__close(prog);
 		return r;
 	}
@@ -149,8 +149,8 @@ int loader_attach(struct loader *l, const char *ifname, const char *mode)
 	li->ifindex = ifindex;
 	li->generic = generic;
 	li->prog = prog;
-	log_info("interface %s: XDP attached in %s mode", ifname,
-		 generic ? "generic" : "native");
+	log_info_kv("xdp attached", "iface=%s mode=%s", ifname,
+		    generic ? "generic" : "native");
 	return 0;
 }
 
@@ -166,10 +166,11 @@ int loader_detach(struct loader *l, const char *ifname)
 	if (r) {
 		/* still attached: keep it known, so a later detach or the
 		 * shutdown can try again */
-		log_warn("interface %s: detaching XDP: %s", ifname, strerror(-r));
+		log_warn_kv("detaching XDP failed", "iface=%s reason=%s", ifname,
+			    strerror(-r));
 		return r;
 	}
-	log_info("interface %s: XDP detached", ifname);
+	log_info_kv("xdp detached", "iface=%s", ifname);
 	xdp_program__close(li->prog);
 	*li = l->ifs[--l->n_ifs];
 	return r;
@@ -215,4 +216,44 @@ int loader_counters(const struct loader *l, uint64_t out[XDPNS_CNT_COUNT])
 	}
 	free(vals);
 	return 0;
+}
+
+int loader_zone_counters(const struct loader *l, uint32_t slot,
+			 struct xdpns_zone_stats *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	int fd = bpf_map__fd(l->skel->maps.xdpns_zone_stats);
+	struct xdpns_zone_stats *vals;
+	int c, r = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu <= 0)
+		return -EINVAL;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &slot, vals))
+		r = -errno;
+	for (c = 0; !r && c < ncpu; c++)
+		out->answered += vals[c].answered;
+	free(vals);
+	return r;
+}
+
+int loader_zone_counters_reset(const struct loader *l, uint32_t slot)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	int fd = bpf_map__fd(l->skel->maps.xdpns_zone_stats);
+	struct xdpns_zone_stats *vals;
+	int r = 0;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_update_elem(fd, &slot, vals, BPF_ANY))
+		r = -errno;
+	free(vals);
+	return r;
 }

@@ -43,4 +43,10 @@ void loader_limit_fds(const struct loader *l, struct loader_limit_fds *fds);
 /* XDP counters summed over CPUs. */
 int loader_counters(const struct loader *l, uint64_t out[XDPNS_CNT_COUNT]);
 
+/* Per-zone XDP counters of slot, summed over CPUs; and zeroed (a slot
+ * given to another zone). */
+int loader_zone_counters(const struct loader *l, uint32_t slot,
+			 struct xdpns_zone_stats *out);
+int loader_zone_counters_reset(const struct loader *l, uint32_t slot);
+
 #endif

@@ -25,7 +25,7 @@ static const char usage[] =
 	"  detach IFACE         detach XDP; the slow path answers meanwhile\n"
 	"  status [--json]      attached interfaces, zones and serials\n"
 	"  stats [--json]       XDP and slow-path counters\n"
-	"  reload               re-read zone files\n"
+	"  reload               re-read the configuration and zone files\n"
 	"  zone list            every zone: kind, serial, records, entries\n"
 	"  zone show NAME       one zone in detail\n"
 	"  zone refresh NAME    check the primaries of a secondary zone now\n"

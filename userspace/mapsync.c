@@ -529,9 +529,22 @@ static int publish_key(struct publish_ctx *pc, const struct node *n,
 	return keyset_add(&pc->keys, &key);
 }
 
-/* Delete the keys of set that keep lacks. */
+/* Delete an entry if zone slot still owns it: a zone added inside
+ * another one (a reload) takes over the names below its apex, and the
+ * outer zone's next publish or removal must not delete them. */
+static void delete_owned(struct mapsync *ms, struct xdpns_key *key,
+			 uint32_t slot)
+{
+	struct xdpns_entry ent;
+
+	if (!bpf_map_lookup_elem(ENTRIES_FD(ms, key), key, &ent) &&
+	    ent.zone == slot)
+		bpf_map_delete_elem(ENTRIES_FD(ms, key), key);
+}
+
+/* Delete the keys of set that keep lacks (those slot still owns). */
 static void drop_new_keys(struct mapsync *ms, const struct keyset *set,
-			  const struct keyset *keep)
+			  const struct keyset *keep, uint32_t slot)
 {
 	size_t i;
 
@@ -545,7 +558,7 @@ static void drop_new_keys(struct mapsync *ms, const struct keyset *set,
 		if (keyset_has(keep, rec))
 			continue;
 		keyset_rec_to_key(rec, &key);
-		bpf_map_delete_elem(ENTRIES_FD(ms, &key), &key);
+		delete_owned(ms, &key, slot);
 	}
 }
 
@@ -593,12 +606,12 @@ int mapsync_publish(struct mapsync *ms, const struct engine *e,
 		 * blobs now-unreferenced (after grace: XDP never saw them, but
 		 * keep the rule simple) and leave stale halves to be
 		 * overwritten by the next attempt. */
-		log_err("zone %s: compiling into the XDP maps failed: %s", z->name,
-			strerror(-r));
+		log_err_kv("compiling into the XDP maps failed", "zone=%s reason=%s",
+			   z->name, strerror(-r));
 		retire(ms, &pc.refs);
 		/* keys only this attempt wrote must go: the next successful
 		 * publish reuses this generation number */
-		drop_new_keys(ms, &pc.keys, &zs->keys);
+		drop_new_keys(ms, &pc.keys, &zs->keys, ez->slot);
 		keyset_free(&pc.keys);
 		free(pc.ans);
 		return r;
@@ -610,7 +623,7 @@ int mapsync_publish(struct mapsync *ms, const struct engine *e,
 	if (bpf_map_update_elem(ms->fds.zones, &ez->slot, &zv, BPF_ANY)) {
 		r = -errno;
 		retire(ms, &pc.refs);
-		drop_new_keys(ms, &pc.keys, &zs->keys);
+		drop_new_keys(ms, &pc.keys, &zs->keys, ez->slot);
 		keyset_free(&pc.keys);
 		free(pc.ans);
 		return r;
@@ -618,7 +631,7 @@ int mapsync_publish(struct mapsync *ms, const struct engine *e,
 
 	/* keys of the old generation that the new one lacks: they are
 	 * already misses (stale generation); delete them */
-	drop_new_keys(ms, &zs->keys, &pc.keys);
+	drop_new_keys(ms, &zs->keys, &pc.keys, ez->slot);
 	ms->st.entries += pc.keys.n;
 	ms->st.entries -= zs->keys.n;
 	keyset_free(&zs->keys);
@@ -730,7 +743,7 @@ int mapsync_remove(struct mapsync *ms, uint32_t slot)
 		if (!zs->keys.slots[i])
 			continue;
 		keyset_rec_to_key(zs->keys.arena + zs->keys.slots[i] - 1, &key);
-		bpf_map_delete_elem(ENTRIES_FD(ms, &key), &key);
+		delete_owned(ms, &key, slot);
 	}
 	ms->st.entries -= zs->keys.n;
 	keyset_free(&zs->keys);

@@ -77,20 +77,22 @@ int privdrop_to(const char *user, const char *const *paths)
 	int r;
 
 	if (!pw) {
-		log_err("server.user %s: no such user", user);
+		log_err_kv("no such user", "key=server.user user=%s", user);
 		return -ENOENT;
 	}
 	for (i = 0; paths && paths[i]; i++) {
 		r = chown_tree(paths[i], pw->pw_uid, pw->pw_gid);
 		if (r) {
-			log_err("handing %s to %s: %s", paths[i], user, strerror(-r));
+			log_err_kv("cannot hand a path to the user", "path=%s user=%s "
+				   "reason=%s", paths[i], user, strerror(-r));
 			return r;
 		}
 	}
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) || setgroups(0, NULL) ||
 	    setgid(pw->pw_gid) || setuid(pw->pw_uid)) {
 		r = -errno;
-		log_err("becoming %s: %s", user, strerror(-r));
+		log_err_kv("cannot change user", "user=%s reason=%s", user,
+			   strerror(-r));
 		return r;
 	}
 	memset(data, 0, sizeof(data));
@@ -100,11 +102,13 @@ int privdrop_to(const char *user, const char *const *paths)
 	}
 	if (syscall(SYS_capset, &hdr, data)) {
 		r = -errno;
-		log_err("keeping the XDP capabilities as %s: %s", user, strerror(-r));
+		log_err_kv("cannot keep the XDP capabilities", "user=%s reason=%s",
+			   user, strerror(-r));
 		return r;
 	}
 	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
-	log_info("running as %s (uid %u), keeping CAP_NET_ADMIN, CAP_SYS_ADMIN, "
-		 "CAP_BPF, CAP_PERFMON", user, (unsigned)pw->pw_uid);
+	log_info_kv("privileges dropped", "user=%s uid=%u caps=%s", user,
+		    (unsigned)pw->pw_uid,
+		    "CAP_NET_ADMIN,CAP_SYS_ADMIN,CAP_BPF,CAP_PERFMON");
 	return 0;
 }

@@ -85,8 +85,8 @@ int refresh_save_timers(const struct refresh_zone *rz, uint32_t serial)
 		r = -errno;
 	if (r) {
 		unlink(tmp);
-		log_warn("zone %s: cannot save timers to %s: %s", rz->cz->name,
-			 rz->timers_path, strerror(-r));
+		log_warn_kv("cannot save timers", "zone=%s path=%s reason=%s",
+			    rz->cz->name, rz->timers_path, strerror(-r));
 	}
 	return r;
 }
@@ -327,8 +327,8 @@ size_t refresh_notify(struct refresh_zone *const *zones, int n_zones,
 		}
 	}
 	if (!rz) {
-		log_info("NOTIFY from %s for a zone we are not secondary for: NOTAUTH",
-			 addr);
+		log_info_kv("notify refused", "from=%s reason=%s", addr,
+			    "not secondary for the zone");
 		return notify_reply(q, qend, out, cap, LDNS_RCODE_NOTAUTH);
 	}
 	/* the source must be one of notify-from; their keys are the ones
@@ -349,8 +349,8 @@ size_t refresh_notify(struct refresh_zone *const *zones, int n_zones,
 	if (!allowed) {
 		rz->st.notify_refused++;
 		*zone_idx = -1;
-		log_info("zone %s: NOTIFY from %s refused (not in notify-from)",
-			 rz->cz->name, addr);
+		log_info_kv("notify refused", "zone=%s from=%s reason=%s",
+			    rz->cz->name, addr, "not in notify-from");
 		return notify_reply(q, qend, out, cap, LDNS_RCODE_REFUSED);
 	}
 	st = n_keys ? tsig_verify_request(&tc, keys, n_keys, q, qlen, time(NULL),
@@ -359,8 +359,8 @@ size_t refresh_notify(struct refresh_zone *const *zones, int n_zones,
 	if (st != TSIG_OK && !(st == TSIG_UNSIGNED && keyless)) {
 		rz->st.notify_refused++;
 		*zone_idx = -1;
-		log_info("zone %s: NOTIFY from %s refused: TSIG %s", rz->cz->name,
-			 addr, tsig_status_name(st));
+		log_info_kv("notify refused", "zone=%s from=%s reason=%s tsig=%s",
+			    rz->cz->name, addr, "tsig", tsig_status_name(st));
 		n = notify_reply(q, qend, out, cap, LDNS_RCODE_NOTAUTH);
 		if (n && st == TSIG_BADTIME) /* signed, with our time */
 			tsig_sign(&tc, out, &n, cap, time(NULL), TSIG_RCODE_BADTIME);
@@ -372,8 +372,8 @@ size_t refresh_notify(struct refresh_zone *const *zones, int n_zones,
 		return n;
 	}
 	rz->st.notify_accepted++;
-	log_info("zone %s: NOTIFY from %s%s%s", rz->cz->name, addr,
-		 st == TSIG_OK ? ", key " : "", st == TSIG_OK ? tc.key->text : "");
+	log_info_kv("notify accepted", "zone=%s from=%s key=%s", rz->cz->name,
+		    addr, st == TSIG_OK ? tc.key->text : "-");
 	n = notify_reply(q, qend, out, cap, LDNS_RCODE_NOERROR);
 	if (n && st == TSIG_OK && tsig_sign(&tc, out, &n, cap, time(NULL), 0))
 		n = 0;

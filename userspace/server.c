@@ -39,10 +39,12 @@ struct server {
 	void *notify_ctx;
 	int epfd;
 	int udp[CONFIG_MAX_LISTEN], tcp[CONFIG_MAX_LISTEN];
+	struct config_listen addr[CONFIG_MAX_LISTEN]; /* of udp[i], tcp[i] */
 	int n;
 	struct tcp_client clients[SERVER_MAX_TCP];
 	int n_clients;
 	struct server_stats st;
+	struct server_zone_stats zst[XDPNS_MAX_ZONES]; /* by zone slot */
 	uint8_t out[TCP_BUF];
 };
 
@@ -107,16 +109,18 @@ int server_open(const struct config *cfg, int epfd, struct server **out)
 			r = u < 0 ? u : t;
 			if (u >= 0)
 				close(u);
-			log_err("listen %s: %s", cfg->listen[i].text, strerror(-r));
+			log_err_kv("cannot listen", "address=%s reason=%s",
+				   cfg->listen[i].text, strerror(-r));
 			goto fail;
 		}
 		s->udp[s->n] = u;
 		s->tcp[s->n] = t;
+		s->addr[s->n] = cfg->listen[i];
 		s->n++;
 		if ((r = watch(epfd, u, EPOLLIN)) || (r = watch(epfd, t, EPOLLIN)))
 			goto fail;
-		log_info("slow path listening on %s (UDP and TCP)",
-			 cfg->listen[i].text);
+		log_info_kv("slow path listening", "address=%s proto=udp,tcp",
+			    cfg->listen[i].text);
 	}
 	*out = s;
 	return 0;
@@ -151,6 +155,13 @@ void server_close(struct server *s)
 
 static void count(struct server *s, const struct respond_info *info, size_t n)
 {
+	if (info->qzone && info->qzone->slot < XDPNS_MAX_ZONES) {
+		struct server_zone_stats *z = &s->zst[info->qzone->slot];
+
+		z->queries++;
+		if (n && info->rcode >= 0 && info->rcode <= 16)
+			z->rcode[info->rcode]++;
+	}
 	if (!n) {
 		s->st.no_reply++;
 		return;
@@ -493,4 +504,97 @@ void server_set_cache(struct server *s, struct mapsync *ms)
 void server_get_stats(const struct server *s, struct server_stats *st)
 {
 	*st = s->st;
+}
+
+void server_get_zone_stats(const struct server *s, uint32_t slot,
+			   struct server_zone_stats *st)
+{
+	if (slot < XDPNS_MAX_ZONES)
+		*st = s->zst[slot];
+	else
+		memset(st, 0, sizeof(*st));
+}
+
+void server_reset_zone_stats(struct server *s, uint32_t slot)
+{
+	if (slot < XDPNS_MAX_ZONES)
+		memset(&s->zst[slot], 0, sizeof(s->zst[slot]));
+}
+
+static int listen_find(const struct server *s, const struct config_listen *l)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->addr[i].addrlen == l->addrlen &&
+		    !memcmp(&s->addr[i].addr, &l->addr, l->addrlen))
+			return i;
+	return -1;
+}
+
+int server_relisten(struct server *s, const struct config *cfg, char *err,
+		    size_t errlen)
+{
+	int udp[CONFIG_MAX_LISTEN], tcp[CONFIG_MAX_LISTEN], i, k, r = 0;
+
+	/* open every new address first: on failure nothing changes */
+	for (i = 0; i < cfg->n_listen; i++) {
+		udp[i] = tcp[i] = -1;
+		k = listen_find(s, &cfg->listen[i]);
+		if (k >= 0) {
+			udp[i] = s->udp[k];
+			tcp[i] = s->tcp[k];
+			continue;
+		}
+		udp[i] = open_sock(&cfg->listen[i], SOCK_DGRAM);
+		if (udp[i] >= 0)
+			tcp[i] = open_sock(&cfg->listen[i], SOCK_STREAM);
+		if (udp[i] < 0 || tcp[i] < 0) {
+			r = udp[i] < 0 ? udp[i] : tcp[i];
+			snprintf(err, errlen, "%s: %s", cfg->listen[i].text,
+				 strerror(-r));
+			break;
+		}
+		if ((r = watch(s->epfd, udp[i], EPOLLIN)) ||
+		    (r = watch(s->epfd, tcp[i], EPOLLIN))) {
+			snprintf(err, errlen, "%s: %s", cfg->listen[i].text,
+				 strerror(-r));
+			break;
+		}
+	}
+	if (r) {
+		for (k = 0; k <= i && k < cfg->n_listen; k++) {
+			if (listen_find(s, &cfg->listen[k]) >= 0)
+				continue; /* a running one */
+			if (udp[k] >= 0)
+				close(udp[k]);
+			if (tcp[k] >= 0)
+				close(tcp[k]);
+		}
+		return r;
+	}
+	/* then close those no longer listed (TCP clients stay connected) */
+	for (k = 0; k < s->n; k++) {
+		for (i = 0; i < cfg->n_listen; i++)
+			if (udp[i] == s->udp[k])
+				break;
+		if (i < cfg->n_listen)
+			continue;
+		log_info_kv("slow path stops listening", "address=%s",
+			    s->addr[k].text);
+		close(s->udp[k]);
+		close(s->tcp[k]);
+	}
+	for (i = 0; i < cfg->n_listen; i++) {
+		if (listen_find(s, &cfg->listen[i]) < 0)
+			log_info_kv("slow path listening", "address=%s proto=udp,tcp",
+				    cfg->listen[i].text);
+	}
+	for (i = 0; i < cfg->n_listen; i++) {
+		s->udp[i] = udp[i];
+		s->tcp[i] = tcp[i];
+		s->addr[i] = cfg->listen[i];
+	}
+	s->n = cfg->n_listen;
+	return 0;
 }

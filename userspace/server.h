@@ -22,11 +22,22 @@ struct server_stats {
 	uint64_t rrl[XDPNS_RRL_KINDS][XDPNS_RRL_ACTIONS];
 };
 
+/* Slow-path counters of one zone (by its XDP zone slot). */
+struct server_zone_stats {
+	uint64_t queries; /* queries that fell in the zone, UDP and TCP */
+	uint64_t rcode[17];
+};
+
 struct server;
 
 /* Bind every listen address; registers its fds with epfd. */
 int server_open(const struct config *cfg, int epfd, struct server **out);
 void server_close(struct server *s);
+/* Listen on cfg's addresses instead: the new sockets are opened before
+ * the old ones are closed, and when one cannot be opened nothing changes
+ * (-errno, err says which). */
+int server_relisten(struct server *s, const struct config *cfg, char *err,
+		    size_t errlen);
 /* Offer UDP answers to the XDP LRU through ms (NULL: don't). */
 struct mapsync;
 void server_set_cache(struct server *s, struct mapsync *ms);
@@ -42,5 +53,9 @@ int server_handle(struct server *s, const struct engine *e, int fd,
 /* Close idle TCP clients; call periodically. */
 void server_tick(struct server *s);
 void server_get_stats(const struct server *s, struct server_stats *st);
+/* Per-zone counters of slot; reset when the slot goes to another zone. */
+void server_get_zone_stats(const struct server *s, uint32_t slot,
+			   struct server_zone_stats *st);
+void server_reset_zone_stats(struct server *s, uint32_t slot);
 
 #endif

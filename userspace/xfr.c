@@ -748,8 +748,9 @@ static int try_primary_key(struct xfr_job *j, const struct xfr_primary *p)
 		    r != XFR_R_ZONE_INVALID)
 			return r;
 		j->fails[r]++;
-		log_warn("zone %s: IXFR from %s failed (%s), trying AXFR",
-			 j->origin, p->id, j->error);
+		log_warn_kv("ixfr failed, trying axfr", "zone=%s primary=%s "
+			    "address=%s reason=%s", j->origin, p->id, p->text,
+			    j->error);
 	}
 	r = transfer(j, p, LDNS_RR_TYPE_AXFR, deadline);
 	if (!r)
@@ -773,8 +774,9 @@ static int try_primary(struct xfr_job *j, struct xfr_primary *p)
 			return r;
 		j->key_fallbacks++;
 		p->key_idx = (p->key_idx + 1) % p->n_keys;
-		log_warn("zone %s: %s; trying the next key, %s", j->origin,
-			 j->error, p->keys[p->key_idx].text);
+		log_warn_kv("tsig key rejected, trying the next key",
+			    "zone=%s primary=%s reason=%s key=%s", j->origin,
+			    p->id, j->error, p->keys[p->key_idx].text);
 		p->key = p->keys[p->key_idx];
 	}
 }
@@ -800,15 +802,17 @@ void xfr_run(struct xfr_job *j)
 			break;
 		}
 		j->fails[r]++;
-		log_warn("zone %s: %s", j->origin, j->error);
+		log_warn_kv("transfer attempt failed", "zone=%s reason=%s",
+			    j->origin, j->error);
 	}
 	if (!r)
 		j->error[0] = 0;
 	if (!r && j->zone && j->save_path[0]) {
 		j->save_error = zone_write_file(j->zone, j->save_path);
 		if (j->save_error)
-			log_warn("zone %s: cannot save to %s: %s", j->origin,
-				 j->save_path, strerror(-j->save_error));
+			log_warn_kv("cannot save zone", "zone=%s path=%s reason=%s",
+				    j->origin, j->save_path,
+				    strerror(-j->save_error));
 	}
 	j->result = r;
 	if (!j->duration_ms)
@@ -823,7 +827,7 @@ static void *xfr_thread(void *arg)
 	xfr_run(j);
 	__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
 	if (j->done_fd >= 0 && write(j->done_fd, &one, sizeof(one)) < 0)
-		log_warn("zone %s: cannot wake the event loop", j->origin);
+		log_warn_kv("cannot wake the event loop", "zone=%s", j->origin);
 	return NULL;
 }
 

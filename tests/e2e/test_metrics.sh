@@ -38,9 +38,17 @@ check "1 by the slow path" [ "$(value 'xdpns_queries_total\{path="slow",proto="u
 check "NXDOMAIN counted on the slow path" [ "$(value 'xdpns_responses_total\{path="slow",rcode="NXDOMAIN"\}' "$TMP/m1")" = 1 ]
 check "the zone's serial" [ "$(value 'xdpns_zone_serial\{zone="example.com."\}' "$TMP/m1")" = 2026112301 ]
 check "a miss counted as a pass reason" [ "$(value 'xdpns_xdp_passed_total\{reason="miss"\}' "$TMP/m1")" -ge 1 ]
+check "per zone: 3 answered by XDP" [ "$(value 'xdpns_zone_queries_total\{zone="example.com.",path="xdp"\}' "$TMP/m1")" = 3 ]
+check "per zone: 1 by the slow path" [ "$(value 'xdpns_zone_queries_total\{zone="example.com.",path="slow"\}' "$TMP/m1")" = 1 ]
+check "per zone: the slow path's NXDOMAIN" [ "$(value 'xdpns_zone_responses_total\{zone="example.com.",path="slow",rcode="NXDOMAIN"\}' "$TMP/m1")" = 1 ]
 cli kdig @$SRV4 www.example.com AAAA +short >/dev/null
+cli kdig @$SRV4 www.example.org A +short >/dev/null
 scrape /metrics >"$TMP/m2"
 check "the counter follows the traffic" [ "$(value 'xdpns_queries_total\{path="xdp",proto="udp"\}' "$TMP/m2")" = 4 ]
+check "and per zone" [ "$(value 'xdpns_zone_queries_total\{zone="example.com.",path="xdp"\}' "$TMP/m2")" = 4 ]
+check "a query outside our zones counts in none" [ "$(value 'xdpns_zone_queries_total\{zone="example.com.",path="slow"\}' "$TMP/m2")" = 1 ]
+check "promtool accepts the per-zone series too" bash -c "promtool check metrics <'$TMP/m2' >'$TMP/lint2' 2>&1 && [ ! -s '$TMP/lint2' ]"
+[ -s "$TMP/lint2" ] && sed 's/^/    promtool: /' "$TMP/lint2"
 out=$(scrape /nothing)
 check "another path is a 404" grep -q "404" <<<"$out"
 out=$(ip netns exec "$NS_SRV" "$XDPNS" status -s "$SOCK" 2>&1)

@@ -99,9 +99,14 @@ sys.exit(1 if missing else 0)' "$TMP/out.json" "$ROOT/docs/json.md"
 done
 
 echo "log lines"
-check "every log line is one event: ts=... level=... msg=\"...\"" \
-	bash -c "[ -s '$TMP/log' ] && ! grep -vE '^ts=[0-9T:-]+Z level=(error|warning|info|debug) msg=\".*\"\$' '$TMP/log'"
-check "the attach is logged" grep -q 'level=info msg="interface .*: XDP attached in native mode"' "$TMP/log"
+check "every log line is one logfmt event: ts=... level=... msg=... fields" \
+	$PY "$ROOT/tests/e2e/logfmt.py" "$TMP/log"
+check "the attach is an event with its fields" \
+	$PY "$ROOT/tests/e2e/logfmt.py" "$TMP/log" "xdp attached" level=info iface=$IF_SRV mode=native
+check "the zone load is an event with its fields" \
+	$PY "$ROOT/tests/e2e/logfmt.py" "$TMP/log" "zone loaded" zone=example.com. serial=2026112301 'records=~[0-9]+' 'ms=~[0-9]+'
+check "so is the start" \
+	$PY "$ROOT/tests/e2e/logfmt.py" "$TMP/log" "serving" zones=1 "control=$SOCK"
 
 echo "zone list and zone show"
 out=$(ip netns exec "$NS_SRV" "$XDPNS" zone list -s "$SOCK")
@@ -192,4 +197,6 @@ netns_stop_xdpns
 check "daemon exited 0 on SIGTERM" [ $? = 0 ]
 check "XDP detached" bash -c "! ip -n $NS_SRV link show $IF_SRV | grep -q prog/xdp"
 check "control socket removed" [ ! -e "$SOCK" ]
+check "the stop is a logfmt event" $PY "$ROOT/tests/e2e/logfmt.py" "$TMP/log" stopped result=ok 'uptime_s=~[0-9]+'
+check "so is the signal" $PY "$ROOT/tests/e2e/logfmt.py" "$TMP/log" "shutting down" signal=15
 e2e_summary
