@@ -1463,6 +1463,65 @@ static int reload_prepare(struct daemon *d, struct config *nc,
 /* Re-read the configuration and the zone files; apply all that can change
  * live, report what needs a restart. Replies into f; returns 1 when all
  * went well, 0 when rejected (nothing changed) or a zone failed. */
+/* The rate limits (rrl, server.pass-limit*, and the primaries, which the
+ * pass limits exempt) differ between two configurations. */
+static int limits_differ(const struct config *a, const struct config *b)
+{
+	const struct config_rrl *x = &a->rrl, *y = &b->rrl;
+	int i;
+
+	if (x->enabled != y->enabled || x->rate != y->rate ||
+	    x->slip != y->slip || x->window != y->window ||
+	    x->ipv4_prefix != y->ipv4_prefix || x->ipv6_prefix != y->ipv6_prefix ||
+	    x->n_exempt != y->n_exempt || a->pass_limit != b->pass_limit ||
+	    a->pass_limit_prefix != b->pass_limit_prefix ||
+	    a->n_remotes != b->n_remotes)
+		return 1;
+	for (i = 0; i < x->n_exempt; i++)
+		if (x->exempt[i].family != y->exempt[i].family ||
+		    x->exempt[i].len != y->exempt[i].len ||
+		    memcmp(x->exempt[i].addr, y->exempt[i].addr, 16))
+			return 1;
+	for (i = 0; i < a->n_remotes; i++)
+		if (listen_differs(&a->remotes[i].addr, 1, &b->remotes[i].addr, 1))
+			return 1;
+	return 0;
+}
+
+/* Applies nc's rate limits to XDP and the slow path when they changed;
+ * 1 when they could not be (reported as needing a restart; the running
+ * ones are kept, in nc too). */
+static int reload_limits(struct daemon *d, struct config *nc, FILE *f)
+{
+	struct loader_limit_fds lf;
+	int r;
+
+	if (!limits_differ(&d->cfg, nc))
+		return 0;
+	loader_limit_fds(&d->loader, &lf);
+	r = rrl_bpf_setup(nc, lf.limits, lf.exempt, rrl_ncpus());
+	if (!r)
+		r = server_set_rrl(d->srv, nc);
+	if (r) {
+		/* XDP may hold part of the new limits: put the old back */
+		rrl_bpf_setup(&d->cfg, lf.limits, lf.exempt, rrl_ncpus());
+		needs_restart(f, "rrl", strerror(-r));
+		/* what runs stays in d->cfg */
+		SWAP(d->cfg.rrl, nc->rrl);
+		SWAP(d->cfg.pass_limit, nc->pass_limit);
+		SWAP(d->cfg.pass_limit_prefix, nc->pass_limit_prefix);
+		return 1;
+	}
+	fprintf(f, "rate limits changed: rrl %s, pass-limit %u, "
+		   "pass-limit-prefix %u\n", nc->rrl.enabled ? "on" : "off",
+		nc->pass_limit, nc->pass_limit_prefix);
+	log_info_kv("reload: rate limits changed",
+		    "rrl=%s rate=%u slip=%u pass_limit=%u pass_limit_prefix=%u",
+		    nc->rrl.enabled ? "on" : "off", nc->rrl.rate, nc->rrl.slip,
+		    nc->pass_limit, nc->pass_limit_prefix);
+	return 0;
+}
+
 static int daemon_reload(struct daemon *d, FILE *f)
 {
 	struct config nc, oc;
@@ -1506,6 +1565,7 @@ static int daemon_reload(struct daemon *d, FILE *f)
 
 	/* phase two: nothing below is refused */
 	restart = reload_restart_keys(d, &nc, f);
+	restart += reload_limits(d, &nc, f);
 	for (j = 0; j < nc.n_zones; j++)
 		if (rl[j].old >= 0)
 			used[d->eng.zones[rl[j].old].slot] = 1;

@@ -532,6 +532,18 @@ static int listen_find(const struct server *s, const struct config_listen *l)
 	return -1;
 }
 
+int server_set_rrl(struct server *s, const struct config *cfg)
+{
+	struct rrl *r;
+	int e = rrl_new(cfg, &r);
+
+	if (e)
+		return e;
+	rrl_free(s->rrl);
+	s->rrl = r;
+	return 0;
+}
+
 int server_relisten(struct server *s, const struct config *cfg, char *err,
 		    size_t errlen)
 {

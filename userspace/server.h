@@ -33,6 +33,10 @@ struct server;
 /* Bind every listen address; registers its fds with epfd. */
 int server_open(const struct config *cfg, int epfd, struct server **out);
 void server_close(struct server *s);
+/* Response rate limiting from cfg's rrl section instead (buckets start
+ * afresh); 0 or -errno, and then the old limits stay. */
+int server_set_rrl(struct server *s, const struct config *cfg);
+
 /* Listen on cfg's addresses instead: the new sockets are opened before
  * the old ones are closed, and when one cannot be opened nothing changes
  * (-errno, err says which). */

@@ -141,4 +141,26 @@ got=$(metric 'xdpns_xdp_pass_limited_total{scope="prefix"}')
 check "/metrics has the pass-limited count ($got = $lim)" [ "$got" = "$lim" ]
 check "the daemon is alive" kill -0 "$XDPNS_PID"
 netns_stop_xdpns
+
+echo "rrl turned on and off by xdpns reload"
+config ""
+netns_start_xdpns "$TMP/xdpns.yaml" "$TMP/log" || exit 1
+out=$(blast $SRV4 100 same www.example.com)
+check "off: 100 full answers ($out)" [ "$(j "$out" 'd["full"]')" = 100 ]
+config "rrl:
+  rate: 10
+  slip: 2"
+out=$(ip netns exec "$NS_SRV" "$XDPNS" reload -s "$SOCK")
+check "reload reports the new limits" grep -q "rate limits changed: rrl on" <<<"$out"
+out=$(blast $SRV4 300 same www.example.com)
+check "on after the reload: limited, slips and drops ($out)" \
+	[ "$(j "$out" '1 if 5 <= d["full"] <= 14 and d["tc"] > 100 and d["none"] > 100 else 0')" = 1 ]
+config ""
+out=$(ip netns exec "$NS_SRV" "$XDPNS" reload -s "$SOCK")
+check "reload reports rrl off" grep -q "rate limits changed: rrl off" <<<"$out"
+out=$(blast $SRV4 100 same www.example.com)
+check "off again: 100 full answers ($out)" [ "$(j "$out" 'd["full"]')" = 100 ]
+out=$(ip netns exec "$NS_SRV" "$XDPNS" reload -s "$SOCK")
+check "a reload that changes nothing says nothing of limits" bash -c "! grep -q 'rate limits' <<<'$out'"
+netns_stop_xdpns
 e2e_summary
