@@ -14,6 +14,7 @@
 #define RCODE_FORMERR 1
 #define RCODE_SERVFAIL 2
 #define RCODE_NXDOMAIN 3
+#define RCODE_YXDOMAIN 6
 #define RCODE_NOTIMP 4
 #define RCODE_REFUSED 5
 #define RCODE_BADVERS 16
@@ -98,7 +99,11 @@ static void put_rr(struct wire *w, const ldns_rr *rr, uint32_t ttl,
 	for (i = 0; i < ldns_rr_rd_count(rr); i++) {
 		const ldns_rdf *rdf = ldns_rr_rdf(rr, i);
 
-		if (ldns_rdf_get_type(rdf) == LDNS_RDF_TYPE_DNAME)
+		/* a DNAME's target is neither compressed nor a target for
+		 * later names (RFC 6672 2.5; Knot does the same) */
+		if (type == LDNS_RR_TYPE_DNAME)
+			wire_put_bytes(w, ldns_rdf_data(rdf), ldns_rdf_size(rdf));
+		else if (ldns_rdf_get_type(rdf) == LDNS_RDF_TYPE_DNAME)
 			wire_put_name(w, ldns_rdf_data(rdf),
 				      rdata_compressible(type));
 		else
@@ -440,11 +445,53 @@ static void nodata_proof(struct build *b, const struct node *n,
 	}
 }
 
+/* RFC 6672 3.2: name (canonical, len bytes) does not exist and its
+ * closest encloser, prefix bytes into it, owns the DNAME set d. Adds
+ * the DNAME (and its signatures) and the CNAME synthesised from it
+ * (owner name, TTL of the DNAME, unsigned; kept in *cname until the
+ * answer is written) and puts the canonical target in next.
+ * -ENAMETOOLONG: the target would be longer than 255 (YXDOMAIN, with
+ * the DNAME alone). */
+static int dname_step(struct build *b, const struct rrset *d,
+		      const uint8_t *name, size_t len, size_t prefix,
+		      ldns_rr **cname, uint8_t next[256])
+{
+	const ldns_rr *drr = ldns_rr_list_rr(d->rrs, 0);
+	const ldns_rdf *target = ldns_rr_rdf(drr, 0);
+	size_t tlen = ldns_rdf_size(target), nlen = prefix + tlen;
+	ldns_rdf *owner, *rdata;
+	uint8_t buf[256];
+
+	add_rrset(b, SEC_AN, d, 0, NULL);
+	if (nlen > 255)
+		return -ENAMETOOLONG;
+	/* rdata: the labels asked for, then the target as the zone has it */
+	memcpy(buf, name, prefix);
+	memcpy(buf + prefix, ldns_rdf_data(target), tlen);
+	*cname = ldns_rr_new();
+	owner = ldns_dname_new_frm_data(len, name);
+	rdata = ldns_dname_new_frm_data(nlen, buf);
+	if (!*cname || !owner || !rdata) {
+		ldns_rdf_deep_free(owner);
+		ldns_rdf_deep_free(rdata);
+		return -ENOMEM;
+	}
+	ldns_rr_set_owner(*cname, owner);
+	ldns_rr_set_type(*cname, LDNS_RR_TYPE_CNAME);
+	ldns_rr_set_class(*cname, LDNS_RR_CLASS_IN);
+	ldns_rr_set_ttl(*cname, ldns_rr_ttl(drr));
+	ldns_rr_push_rdf(*cname, rdata);
+	add_rr(b, SEC_AN, *cname, ldns_rr_ttl(drr), name);
+	name_lower(next, buf, nlen);
+	return 0;
+}
+
 int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
 		  size_t qname_len, uint16_t qtype, int dnssec_ok,
 		  struct answer *a)
 {
 	static __thread uint8_t targets[ENGINE_MAX_CHAIN + 1][256];
+	ldns_rr *synth[ENGINE_MAX_CHAIN + 1] = { NULL }; /* DNAME's CNAMEs */
 	const struct zone *z = ez->zone;
 	const uint8_t *visited[ENGINE_MAX_CHAIN + 1];
 	size_t visited_len[ENGINE_MAX_CHAIN + 1];
@@ -487,12 +534,39 @@ int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
 			uint8_t wild[256];
 			size_t wlen;
 
+			const struct node *encl = NULL;
+			const struct rrset *dname;
+
 			nl = name_labels(name, name_len, off);
-			for (ce = 1; ce <= nl; ce++)
-				if (zone_find(z, name + off[ce], name_len - off[ce]))
+			for (ce = 1; ce <= nl; ce++) {
+				encl = zone_find(z, name + off[ce], name_len - off[ce]);
+				if (encl)
 					break;
+			}
 			if (ce > nl)
 				ce = nl; /* not reached: the apex exists */
+			/* a DNAME at the closest encloser (RFC 6672 3.2) */
+			dname = encl ? node_data(encl, LDNS_RR_TYPE_DNAME) : NULL;
+			if (dname) {
+				r = dname_step(&b, dname, name, name_len, off[ce],
+					       &synth[chain], targets[chain + 1]);
+				if (r == -ENAMETOOLONG) {
+					r = 0;
+					rcode = RCODE_YXDOMAIN;
+					break;
+				}
+				/* the CNAME asked for is the synthesised one */
+				if (r || qtype == LDNS_RR_TYPE_CNAME ||
+				    ++chain > ENGINE_MAX_CHAIN - 1)
+					break;
+				name = targets[chain];
+				name_len = off[ce] + ldns_rdf_size(ldns_rr_rdf(
+					ldns_rr_list_rr(dname->rrs, 0), 0));
+				if (!name_is_subdomain(name, name_len, z->apex,
+						       z->apex_len))
+					break; /* the resolver goes on */
+				continue;
+			}
 			wlen = wildcard_of(name + off[ce], name_len - off[ce], wild);
 			n = wlen ? zone_find(z, wild, wlen) : NULL;
 			if (!n) {
@@ -658,6 +732,8 @@ done:
 		r = -ENOMEM;
 	for (s = 0; s < 3; s++)
 		free(b.sec[s]);
+	for (i = 0; i <= ENGINE_MAX_CHAIN; i++)
+		ldns_rr_free(synth[i]);
 	return r;
 }
 

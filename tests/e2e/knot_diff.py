@@ -75,6 +75,7 @@ class Zone:
                                check_origin=False)
         self.types = {}
         self.cname = {}
+        self.dname = {}
         self.nsec3 = []
         optout = False
         for name, node in z.nodes.items():
@@ -89,6 +90,9 @@ class Zone:
             if T.CNAME in ts:
                 self.cname[name] = node.get_rdataset(
                     dns.rdataclass.IN, T.CNAME)[0].target
+            if T.DNAME in ts:
+                self.dname[name] = node.get_rdataset(
+                    dns.rdataclass.IN, T.DNAME)[0].target
         self.ents = set()
         for name in self.types:
             n = name
@@ -137,6 +141,12 @@ class Zone:
         ce = qname.parent()
         while not self.exists(ce) and ce != self.origin:
             ce = ce.parent()
+        if ce in self.dname:  # RFC 6672: substitute and go on
+            try:
+                target = qname.relativize(ce).concatenate(self.dname[ce])
+            except dns.name.NameTooLong:
+                return "dname->yxdomain"
+            return "dname->" + self.classify(target, qtype, seen).split("->")[-1]
         wc = STAR.concatenate(ce)
         if wc in self.types:
             return "wildcard-" + self._at(wc, qname, qtype, seen)
@@ -196,6 +206,11 @@ def zone_names(zone, rnd):
             names.add(fresh(p, 2))
     for _ in range(6):
         names.add(fresh(zone.origin, 1))
+    # below a DNAME, the names that exist below its target
+    for owner, target in zone.dname.items():
+        for n in points:
+            if n != target and n.is_subdomain(target):
+                names.add(n.relativize(target).concatenate(owner))
     return sorted(names)
 
 

@@ -58,6 +58,12 @@
 #define TXT100(c) "\"" c "123456789012345678901234567890123456789012345678901" \
 	"234567890123456789012345678901234567890123456789\"\n"
 
+/* 200 octets on the wire: a DNAME to it makes long names too long */
+#define LONG_TARGET "a123456789012345678901234567890123456789012345678." \
+	"b123456789012345678901234567890123456789012345678." \
+	"c123456789012345678901234567890123456789012345678." \
+	"d12345678901234567890123456789012345678901.example.net."
+
 static const char com_zone[] =
 	"$TTL 3600\n"
 	"@ 3600 IN SOA ns1 hostmaster 1 7200 900 1209600 300\n"
@@ -70,6 +76,9 @@ static const char com_zone[] =
 	"loop2 CNAME loop1\n"
 	"dangling CNAME nothere\n"
 	"a.b.c A 192.0.2.9\n"
+	"alias 600 DNAME example.com.\n"
+	"legacy 900 DNAME Example.NET.\n"
+	"long DNAME " LONG_TARGET "\n"
 	"big TXT " TXT100("a") "big TXT " TXT100("b") "big TXT " TXT100("c")
 	"big TXT " TXT100("d") "big TXT " TXT100("e") "big TXT " TXT100("f")
 	"big TXT " TXT100("g") "big TXT " TXT100("h") "big TXT " TXT100("i")
@@ -461,6 +470,72 @@ static void test_cname_leaves_zone(void **state)
 	/* not a negative answer: the resolver follows the chain */
 	assert_int_equal(ldns_pkt_nscount(p), 0);
 	assert_int_equal(ldns_pkt_arcount(p), 0);
+	ldns_pkt_free(p);
+}
+
+/* RFC 6672: below a DNAME owner, the DNAME and a CNAME synthesised
+ * from it (owner: the name asked, TTL of the DNAME), followed in zone. */
+static void test_dname(void **state)
+{
+	const ldns_rr_list *an;
+	ldns_pkt *p;
+
+	(void)state;
+	p = ask(Q(.name = "www.alias.example.com", .qtype = T_A), 0, NULL);
+	an = ldns_pkt_answer(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_true(ldns_pkt_aa(p));
+	assert_int_equal(ldns_rr_list_rr_count(an), 3);
+	assert_int_equal(ldns_rr_get_type(unit_nth(an, 0)), LDNS_RR_TYPE_DNAME);
+	unit_assert_owner(unit_nth(an, 0), "alias.example.com.");
+	unit_assert_rdata0(unit_nth(an, 0), "example.com.");
+	assert_int_equal(ldns_rr_get_type(unit_nth(an, 1)), T_CNAME);
+	unit_assert_owner(unit_nth(an, 1), "www.alias.example.com.");
+	unit_assert_rdata0(unit_nth(an, 1), "www.example.com.");
+	assert_int_equal(ldns_rr_ttl(unit_nth(an, 1)), 600);
+	unit_assert_owner(unit_nth(an, 2), "www.example.com.");
+	unit_assert_rdata0(unit_nth(an, 2), "192.0.2.1");
+	assert_int_equal(ldns_pkt_nscount(p), 0);
+	ldns_pkt_free(p);
+
+	/* two labels below, out of the zone: the resolver goes on (names
+	 * in rdata are served lowercased, as Knot does) */
+	p = ask(Q(.name = "a.b.legacy.example.com", .qtype = T_MX), 0, NULL);
+	an = ldns_pkt_answer(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_rr_list_rr_count(an), 2);
+	unit_assert_rdata0(unit_nth(an, 1), "a.b.example.net.");
+	assert_int_equal(ldns_rr_ttl(unit_nth(an, 1)), 900);
+	assert_int_equal(ldns_pkt_nscount(p), 0);
+	ldns_pkt_free(p);
+
+	/* in zone, to a name that does not exist: NXDOMAIN after the
+	 * DNAME and CNAME, with the SOA */
+	p = ask(Q(.name = "nothere.alias.example.com", .qtype = T_A), 0, NULL);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(ldns_pkt_ancount(p), 2);
+	assert_int_equal(n_type(ldns_pkt_authority(p), T_SOA), 1);
+	ldns_pkt_free(p);
+
+	/* the owner itself: an ordinary name (DNAME asked, or NODATA) */
+	p = ask(Q(.name = "alias.example.com", .qtype = LDNS_RR_TYPE_DNAME), 0, NULL);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_int_equal(ldns_rr_get_type(unit_nth(ldns_pkt_answer(p), 0)),
+			 LDNS_RR_TYPE_DNAME);
+	ldns_pkt_free(p);
+	p = ask(Q(.name = "alias.example.com", .qtype = T_A), 0, NULL);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	assert_int_equal(n_type(ldns_pkt_authority(p), T_SOA), 1);
+	ldns_pkt_free(p);
+
+	/* a target longer than 255 octets: YXDOMAIN with the DNAME alone */
+	p = ask(Q(.name = "x1234567890123456789012345678901234567890123456789."
+			  "long.example.com", .qtype = T_A), 0, NULL);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_YXDOMAIN);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_int_equal(ldns_rr_get_type(unit_nth(ldns_pkt_answer(p), 0)),
+			 LDNS_RR_TYPE_DNAME);
 	ldns_pkt_free(p);
 }
 
@@ -1098,6 +1173,7 @@ int main(void)
 		cmocka_unit_test(test_cname_chain),
 		cmocka_unit_test(test_cname_leaves_zone),
 		cmocka_unit_test(test_cname_loop),
+		cmocka_unit_test(test_dname),
 		cmocka_unit_test(test_nodata_nxdomain),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_edns),
