@@ -154,6 +154,26 @@ static int zone_counters_parse(const char *js, struct watch_zone *z, int max)
 	return n;
 }
 
+/* One `stats --json` snapshot (to free), or NULL after saying why. */
+static char *stats_json(const struct cli_opts *o)
+{
+	char *js = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&js, &len);
+	int r;
+
+	if (!f)
+		return NULL;
+	r = control_request(o->sock, "stats --json", f, stderr);
+	fclose(f);
+	if (r) {
+		free(js);
+		cli_call(o, "stats --json"); /* says why, as the others do */
+		return NULL;
+	}
+	return js;
+}
+
 /* stats --watch N --zones: per zone, queries per second answered in XDP
  * and by the slow path, and the share answered in XDP. */
 static int stats_watch_zones(const struct cli_opts *o)
@@ -162,20 +182,10 @@ static int stats_watch_zones(const struct cli_opts *o)
 	int n_prev = -1, n, i, k;
 
 	for (;;) {
-		char *js = NULL;
-		size_t len = 0;
-		FILE *f = open_memstream(&js, &len);
-		int r;
+		char *js = stats_json(o);
 
-		if (!f)
+		if (!js)
 			return 1;
-		r = control_request(o->sock, "stats --json", f, stderr);
-		fclose(f);
-		if (r) {
-			free(js);
-			cli_call(o, "stats --json"); /* says why */
-			return 1;
-		}
 		n = zone_counters_parse(js, cur, WATCH_MAX_ZONES);
 		free(js);
 		if (n_prev >= 0) {
@@ -216,20 +226,10 @@ static int stats_watch(const struct cli_opts *o)
 	int first = 1, row = 0;
 
 	for (;;) {
-		char *js = NULL;
-		size_t len = 0;
-		FILE *f = open_memstream(&js, &len);
-		int r;
+		char *js = stats_json(o);
 
-		if (!f)
+		if (!js)
 			return 1;
-		r = control_request(o->sock, "stats --json", f, stderr);
-		fclose(f);
-		if (r) {
-			free(js);
-			cli_call(o, "stats --json"); /* says why, as the others do */
-			return 1;
-		}
 		cur[0] = json_num(js, "\"xdp\"", "received");
 		cur[1] = json_num(js, "\"xdp\"", "answered");
 		cur[2] = json_num(js, "\"slowpath\"", "udp_queries");
