@@ -25,40 +25,8 @@ SA=$(xfr_secret "$TMP/ka.secret")
 SB=$(xfr_secret "$TMP/kb.secret")
 head -c 32 /dev/urandom | base64 >"$TMP/xdpns-ka.secret" # wrong on purpose
 
-knot_conf() { # NAME PORT KEYNAME SECRET
-	mkdir -p "$TMP/$1/db" "$TMP/$1/zones"
-	cat >"$TMP/$1.conf" <<EOC
-server:
-    rundir: "$TMP/$1"
-    listen: [ $CLI4@$2 ]
-    background-workers: 1
-database:
-    storage: "$TMP/$1/db"
-log:
-  - target: stderr
-    any: info
-key:
-  - id: $3
-    algorithm: hmac-sha256
-    secret: $4
-acl:
-  - id: xfr
-    address: $SRV4
-    key: $3
-    action: transfer
-template:
-  - id: default
-    storage: "$TMP/$1/zones"
-    file: "%s.zone"
-    semantic-checks: off
-    zonefile-load: difference
-zone:
-  - domain: $XFR_ZONE.
-    acl: xfr
-EOC
-}
-knot_conf a 5301 key-a "$SA"
-knot_conf b 5302 key-b "$SB"
+xfr_knot_conf a 5301 key-a hmac-sha256 "$SA"
+xfr_knot_conf b 5302 key-b hmac-sha256 "$SB"
 xfr_zone "$TMP/a/zones/$XFR_ZONE.zone" 1 80
 xfr_zone "$TMP/b/zones/$XFR_ZONE.zone" 5 90
 xfr_start_primary a knotd -c "$TMP/a.conf"

@@ -12,52 +12,14 @@ SA=$(xfr_secret "$TMP/ka.secret")
 SOLD=$(xfr_secret "$TMP/kold.secret")
 SB=$(xfr_secret "$TMP/kb.secret")
 
-knot_conf() { # NAME PORT KEYNAME ALG SECRET
-	mkdir -p "$TMP/$1/db" "$TMP/$1/zones"
-	cat >"$TMP/$1.conf" <<EOC
-server:
-    rundir: "$TMP/$1"
-    listen: [ $CLI4@$2 ]
-    background-workers: 1
-database:
-    storage: "$TMP/$1/db"
-log:
-  - target: stderr
-    any: info
-key:
-  - id: $3
-    algorithm: $4
-    secret: $5
-remote:
-  - id: xdpns
-    address: $SRV4@53
-    key: $3
-acl:
-  - id: xfr
-    address: $SRV4
-    key: $3
-    action: transfer
-template:
-  - id: default
-    storage: "$TMP/$1/zones"
-    file: "%s.zone"
-    semantic-checks: off
-    zonefile-load: difference
-    journal-content: changes
-zone:
-  - domain: $XFR_ZONE.
-    notify: xdpns
-    acl: xfr
-EOC
-}
 knot_start() { # NAME
 	xfr_start_primary "$1" knotd -c "$TMP/$1.conf"
 	eval "PID_$1=$PRIM_PID"
 }
 knotc_() { ip netns exec "$NS_CLI" knotc -c "$TMP/$1.conf" "${@:2}" >/dev/null; }
 
-knot_conf a 5301 key-a hmac-sha256 "$SA"
-knot_conf b 5302 key-b hmac-sha512 "$SB"
+xfr_knot_conf a 5301 key-a hmac-sha256 "$SA" notify
+xfr_knot_conf b 5302 key-b hmac-sha512 "$SB" notify
 xfr_zone "$TMP/a/zones/$XFR_ZONE.zone" 1 80
 cp "$TMP/a/zones/$XFR_ZONE.zone" "$TMP/b/zones/"
 knot_start a

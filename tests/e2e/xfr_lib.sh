@@ -143,3 +143,47 @@ xfr_first_transfer() {
 	check "no failure counted" [ "$(zfails_total $XFR_ZONE)" = 0 ]
 	check "the secret is in no log" bash -c "! grep -qF '$2' '$TMP/xdpns.log'"
 }
+
+# xfr_knot_conf NAME PORT KEYNAME ALG SECRET [notify]: a knotd primary's
+# configuration in $TMP/NAME.conf, serving $XFR_ZONE from
+# $TMP/NAME/zones/$XFR_ZONE.zone on $CLI4@PORT, transfers allowed to the
+# server signed with KEYNAME; with "notify", NOTIFY to the server too.
+xfr_knot_conf() {
+	mkdir -p "$TMP/$1/db" "$TMP/$1/zones"
+	cat >"$TMP/$1.conf" <<EOC
+server:
+    rundir: "$TMP/$1"
+    listen: [ $CLI4@$2 ]
+    background-workers: 1
+database:
+    storage: "$TMP/$1/db"
+log:
+  - target: stderr
+    any: info
+key:
+  - id: $3
+    algorithm: $4
+    secret: $5
+remote:
+  - id: xdpns
+    address: $SRV4@53
+    key: $3
+acl:
+  - id: xfr
+    address: $SRV4
+    key: $3
+    action: transfer
+template:
+  - id: default
+    storage: "$TMP/$1/zones"
+    file: "%s.zone"
+    semantic-checks: off
+    zonefile-load: difference
+    journal-content: changes
+zone:
+  - domain: $XFR_ZONE.
+    acl: xfr
+EOC
+	[ "${6:-}" = notify ] && echo "    notify: xdpns" >>"$TMP/$1.conf"
+	return 0
+}
