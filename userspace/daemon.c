@@ -463,6 +463,9 @@ static void report_metrics(void *ctx, FILE *f)
 	metric1(f, "xdpns_xdp_lru_hits_total", "counter",
 		"XDP answers taken from the LRU of slow-path answers.",
 		c[XDPNS_CNT_LRU_HIT]);
+	metric1(f, "xdpns_xdp_nxdomain_synthesized_total", "counter",
+		"NXDOMAIN answers XDP made from the zone's names (unsigned zones).",
+		c[XDPNS_CNT_NX_SYNTH]);
 	metric1(f, "xdpns_xdp_dropped_total", "counter",
 		"Frames XDP dropped.",
 		c[XDPNS_CNT_DROPPED]);
@@ -475,6 +478,9 @@ static void report_metrics(void *ctx, FILE *f)
 	metric1(f, "xdpns_map_blob_bytes", "gauge",
 		"Bytes of response bodies in the XDP maps.",
 		ms.blob_bytes);
+	metric1(f, "xdpns_map_names", "gauge",
+		"Names in the XDP maps for NXDOMAIN made in XDP.",
+		ms.names);
 
 	metric_head(f, "xdpns_zone_serial", "gauge", "Serial served.");
 	for (i = 0; i < d->eng.n_zones; i++)
@@ -575,12 +581,13 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 	if (json) {
 		fprintf(f, "{\"xdp\":{\"received\":%llu,\"answered\":%llu,"
 			   "\"truncated\":%llu,\"dropped\":%llu,\"lru_hits\":%llu,"
-			   "\"passed\":{",
+			   "\"nx_synth\":%llu,\"passed\":{",
 			(unsigned long long)c[XDPNS_CNT_RX],
 			(unsigned long long)c[XDPNS_CNT_ANSWERED],
 			(unsigned long long)c[XDPNS_CNT_TRUNCATED],
 			(unsigned long long)c[XDPNS_CNT_DROPPED],
-			(unsigned long long)c[XDPNS_CNT_LRU_HIT]);
+			(unsigned long long)c[XDPNS_CNT_LRU_HIT],
+			(unsigned long long)c[XDPNS_CNT_NX_SYNTH]);
 		for (i = 0; i < XDPNS_PASS_COUNT; i++)
 			fprintf(f, "%s\"%s\":%llu", i ? "," : "", pass_names[i],
 				(unsigned long long)c[XDPNS_CNT_PASS_BASE + i]);
@@ -605,7 +612,8 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 				(unsigned long long)ss.rcode[i]);
 		fprintf(f, "}},\"maps\":{\"entries\":%llu,\"blobs_s\":%llu,"
 			   "\"blobs_m\":%llu,\"blobs_l\":%llu,\"blob_bytes\":%llu,"
-			   "\"publishes\":%llu,\"last_publish_us\":%llu,\"lru_inserts\":%llu},"
+			   "\"publishes\":%llu,\"last_publish_us\":%llu,\"lru_inserts\":%llu,"
+			   "\"names\":%llu,\"nx_zones\":%llu},"
 			   "\"zones\":[",
 			(unsigned long long)ms.entries,
 			(unsigned long long)ms.blobs[XDPNS_BLOB_S],
@@ -614,7 +622,9 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 			(unsigned long long)ms.blob_bytes,
 			(unsigned long long)ms.publishes,
 			(unsigned long long)ms.last_publish_us,
-			(unsigned long long)ms.lru_inserts);
+			(unsigned long long)ms.lru_inserts,
+			(unsigned long long)ms.names,
+			(unsigned long long)ms.nx_zones);
 		for (i = 0, first = 1; i < d->eng.n_zones; i++) {
 			const struct zone *z = d->eng.zones[i].zone;
 
@@ -638,6 +648,7 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 	fprintf(f, "  %-22s %12llu\n", "truncated", (unsigned long long)c[XDPNS_CNT_TRUNCATED]);
 	fprintf(f, "  %-22s %12llu\n", "dropped", (unsigned long long)c[XDPNS_CNT_DROPPED]);
 	fprintf(f, "  %-22s %12llu\n", "from the LRU", (unsigned long long)c[XDPNS_CNT_LRU_HIT]);
+	fprintf(f, "  %-22s %12llu\n", "NXDOMAIN made", (unsigned long long)c[XDPNS_CNT_NX_SYNTH]);
 	for (i = 0; i < XDPNS_PASS_COUNT; i++)
 		if (c[XDPNS_CNT_PASS_BASE + i])
 			fprintf(f, "  passed %-15s %12llu\n", pass_names[i],
@@ -659,6 +670,7 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 	fprintf(f, "Maps\n");
 	fprintf(f, "  %-22s %12llu\n", "entries", (unsigned long long)ms.entries);
 	fprintf(f, "  %-22s %12llu\n", "blob bytes", (unsigned long long)ms.blob_bytes);
+	fprintf(f, "  %-22s %12llu\n", "names (NXDOMAIN)", (unsigned long long)ms.names);
 	for (i = 0, first = 1; i < d->eng.n_zones; i++) {
 		if (!d->dz[i].secondary)
 			continue;
@@ -688,11 +700,16 @@ static void report_status(struct daemon *d, FILE *f, int json)
 				d->dz[i].cz->name, z ? "true" : "false");
 			if (z)
 				fprintf(f, ",\"serial\":%u,\"records\":%zu,"
-					   "\"xdp_entries\":%llu,\"generation\":%u",
+					   "\"xdp_entries\":%llu,\"generation\":%u,"
+					   "\"xdp_names\":%llu,\"xdp_nxdomain\":%s",
 					z->serial, z->n_records,
 					(unsigned long long)mapsync_zone_entries(
 						d->ms, d->eng.zones[i].slot),
-					mapsync_generation(d->ms, d->eng.zones[i].slot));
+					mapsync_generation(d->ms, d->eng.zones[i].slot),
+					(unsigned long long)mapsync_zone_names(
+						d->ms, d->eng.zones[i].slot),
+					mapsync_zone_nx(d->ms, d->eng.zones[i].slot) > 0 ?
+						"true" : "false");
 			if (d->dz[i].secondary)
 				report_xfr_json(d, i, f);
 			if (d->dz[i].error[0]) {
@@ -789,6 +806,10 @@ static int zone_show(struct daemon *d, int i, FILE *f)
 	fprintf(f, "xdp        %llu entries, generation %u\n",
 		(unsigned long long)mapsync_zone_entries(d->ms, d->eng.zones[i].slot),
 		mapsync_generation(d->ms, d->eng.zones[i].slot));
+	fprintf(f, "nxdomain   %s, %llu names\n",
+		mapsync_zone_nx(d->ms, d->eng.zones[i].slot) > 0 ? "made in XDP" :
+		z && z->signed_zone ? "slow path (signed zone)" : "slow path",
+		(unsigned long long)mapsync_zone_names(d->ms, d->eng.zones[i].slot));
 	if (dz->secondary) {
 		const struct refresh_zone *rz = &dz->rz;
 
