@@ -41,14 +41,17 @@ int loader_open(struct loader *l, uint64_t expected_rrsets)
 		};
 		int c;
 
-		/* not preallocated: max_entries is a cap, not memory; names
-		 * (NXDOMAIN in XDP) are at most one per RRset plus the empty
-		 * non-terminals */
+		/* not preallocated: max_entries is a cap, but the kernel
+		 * allocates a 16-byte bucket per entry of it. Names (NXDOMAIN
+		 * in XDP) are fewer than RRsets in most zones (one per owner
+		 * and empty non-terminal): one RRset's worth, rounded up to a
+		 * power of two; a zone that overflows them keeps its NXDOMAIN
+		 * on the slow path */
 		for (c = 0; c < XDPNS_KEYCLASS_COUNT; c++) {
 			bpf_map__set_max_entries(em[c], clamp_pow2(expected_rrsets * 2,
 								   1 << 16, 1u << 26));
-			bpf_map__set_max_entries(nm[c], clamp_pow2(expected_rrsets * 2,
-								   1 << 16, 1u << 26));
+			bpf_map__set_max_entries(nm[c], clamp_pow2(expected_rrsets,
+								   1 << 14, 1u << 26));
 		}
 	}
 	bpf_map__set_max_entries(skel->maps.xdpns_blob_s,

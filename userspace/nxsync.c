@@ -154,6 +154,7 @@ struct nxsync {
 	struct nxzone zones[XDPNS_MAX_ZONES];
 	struct answer *ans; /* scratch for the engine's answers */
 	struct nxsync_stats st;
+	uint32_t rel[XDPNS_MAX_ZONES]; /* scratch for related() */
 };
 
 static uint64_t now_us(void)
@@ -325,12 +326,13 @@ out:
 	return ret;
 }
 
-/* Another zone whose apex is above or below this one's has names: a key
- * may then be claimed by both, and must not simply be deleted. */
-static int nested(const struct nxsync *nx, uint32_t slot)
+/* Other zones whose apex is above or below this one's and that have
+ * names: a key may then be claimed by two zones and must not simply be
+ * deleted. Fills rel (XDPNS_MAX_ZONES slots) and returns how many. */
+static uint32_t related(const struct nxsync *nx, uint32_t slot, uint32_t *rel)
 {
 	const struct nxzone *zs = &nx->zones[slot];
-	uint32_t i;
+	uint32_t i, n = 0;
 
 	for (i = 0; i < XDPNS_MAX_ZONES; i++) {
 		const struct nxzone *o = &nx->zones[i];
@@ -339,32 +341,32 @@ static int nested(const struct nxsync *nx, uint32_t slot)
 			continue;
 		if (name_is_subdomain(o->apex, o->apex_len, zs->apex, zs->apex_len) ||
 		    name_is_subdomain(zs->apex, zs->apex_len, o->apex, o->apex_len))
-			return 1;
+			rel[n++] = i;
 	}
-	return 0;
+	return n;
 }
 
-/* Slot gives name up: hand the key to the deepest other served zone that
+/* Slot gives name up: hand the key to the deepest related zone that
  * holds it, or leave a tombstone of slot (XDP passes: its generation is
  * not current), or delete it. */
-static void give_up(struct nxsync *nx, uint32_t slot, const uint8_t *name,
-		    size_t len, int tomb)
+static void give_up(struct nxsync *nx, uint32_t slot, const uint32_t *rel,
+		    uint32_t n_rel, const uint8_t *name, size_t len, int tomb)
 {
 	const uint8_t *best_rec = NULL;
 	uint32_t i, best = 0;
 	size_t best_len = 0;
 	struct xdpns_name v;
 
-	for (i = 0; i < XDPNS_MAX_ZONES; i++) {
-		const struct nxzone *o = &nx->zones[i];
+	for (i = 0; i < n_rel; i++) {
+		const struct nxzone *o = &nx->zones[rel[i]];
 		const uint8_t *r;
 
-		if (i == slot || !o->gen || !o->cur.n || o->apex_len < best_len ||
+		if (!o->gen || o->apex_len < best_len ||
 		    !name_is_subdomain(name, len, o->apex, o->apex_len))
 			continue;
 		r = set_find(&o->cur, name, len);
 		if (r) {
-			best = i;
+			best = rel[i];
 			best_rec = r;
 			best_len = o->apex_len;
 		}
@@ -705,7 +707,7 @@ void nxsync_stage(struct nxsync *nx, const struct engine *e,
 	struct xdpns_nx rec;
 	struct nxzone *zs;
 	uint32_t key;
-	uint64_t now;
+	uint64_t now, t0;
 	int r;
 
 	if (ez->slot >= XDPNS_MAX_ZONES || !z)
@@ -741,6 +743,7 @@ void nxsync_stage(struct nxsync *nx, const struct engine *e,
 		return;
 	}
 
+	t0 = now_us();
 	r = -1;
 	if (!z->signed_zone) {
 		r = build_names(e, ez, &zs->next);
@@ -784,25 +787,28 @@ void nxsync_stage(struct nxsync *nx, const struct engine *e,
 	} else {
 		nx_record_clear(nx, ez->slot, gen & 1);
 	}
+	log_debug("zone %s: %zu names for NXDOMAIN in XDP (%s) in %llu ms",
+		  z->name, zs->next.n, zs->next_synth ? "made in XDP" : "slow path",
+		  (unsigned long long)(now_us() - t0) / 1000);
 }
 
 void nxsync_commit(struct nxsync *nx, uint32_t slot)
 {
 	struct nxzone *zs;
-	int nest;
+	uint32_t n_rel;
 	const uint8_t *r;
 
 	if (slot >= XDPNS_MAX_ZONES || !nx->zones[slot].staged)
 		return;
 	zs = &nx->zones[slot];
-	nest = nested(nx, slot);
+	n_rel = related(nx, slot, nx->rel);
 	/* names the new generation lacks: unknown to XDP already (their
 	 * half of the new generation is not current) */
 	FOREACH_REC(&zs->cur, r) {
 		if (set_find(&zs->next, REC_NAME(r), REC_LEN(r)))
 			continue;
-		if (nest)
-			give_up(nx, slot, REC_NAME(r), REC_LEN(r), 0);
+		if (n_rel)
+			give_up(nx, slot, nx->rel, n_rel, REC_NAME(r), REC_LEN(r), 0);
 		else
 			delete_one(nx, REC_NAME(r), REC_LEN(r));
 	}
@@ -823,12 +829,12 @@ void nxsync_abort(struct nxsync *nx, uint32_t slot)
 {
 	struct nxzone *zs;
 	const uint8_t *r, *c;
-	int nest;
+	uint32_t n_rel;
 
 	if (slot >= XDPNS_MAX_ZONES || !nx->zones[slot].staged)
 		return;
 	zs = &nx->zones[slot];
-	nest = nested(nx, slot);
+	n_rel = related(nx, slot, nx->rel);
 	FOREACH_REC(&zs->next, r) {
 		struct xdpns_name v;
 
@@ -838,8 +844,8 @@ void nxsync_abort(struct nxsync *nx, uint32_t slot)
 			 * be used again */
 			served_value(zs, slot, c, &v);
 			write_one(nx, REC_NAME(r), REC_LEN(r), &v);
-		} else if (nest) {
-			give_up(nx, slot, REC_NAME(r), REC_LEN(r), 0);
+		} else if (n_rel) {
+			give_up(nx, slot, nx->rel, n_rel, REC_NAME(r), REC_LEN(r), 0);
 		} else {
 			delete_one(nx, REC_NAME(r), REC_LEN(r));
 		}
@@ -854,28 +860,29 @@ void nxsync_remove(struct nxsync *nx, uint32_t slot)
 {
 	struct nxzone *zs;
 	const uint8_t *r;
-	int nest;
+	uint32_t n_rel;
 
 	if (slot >= XDPNS_MAX_ZONES)
 		return;
 	nxsync_abort(nx, slot);
 	zs = &nx->zones[slot];
-	nest = nested(nx, slot);
+	n_rel = related(nx, slot, nx->rel);
 	zs->gen = 0; /* the zones map says so already */
 	FOREACH_REC(&zs->cur, r) {
 		int apex = REC_LEN(r) == zs->apex_len &&
 			   !memcmp(REC_NAME(r), zs->apex, zs->apex_len);
 
-		if (nest)
+		if (n_rel)
 			/* the apex stays as a tombstone (pass) unless a zone
 			 * above claims it: names below it must not reach the
 			 * zone above through a missing key */
-			give_up(nx, slot, REC_NAME(r), REC_LEN(r), apex);
+			give_up(nx, slot, nx->rel, n_rel, REC_NAME(r), REC_LEN(r),
+				apex);
 		else
 			delete_one(nx, REC_NAME(r), REC_LEN(r));
 	}
-	nx_record_clear(nx, slot, 0);
-	nx_record_clear(nx, slot, 1);
+	/* the NXDOMAIN records stay: a program may still be reading one, and
+	 * the zone's later generations never equal theirs */
 	nx->st.names -= zs->cur.n;
 	nx->st.zones_synth -= zs->synth;
 	zs->synth = 0;
