@@ -175,26 +175,30 @@ static __always_inline int nx_lookup(const struct xdpns_key *key,
 }
 
 /* After answer_write: the pointers into the frame (its sums already count
- * them). Returns 0 or -1 (the frame is half written: drop it). */
+ * them), by direct packet access (bpf_xdp_store_bytes cost ~100 ns a
+ * call here). Returns 0 or -1 (the frame is half written: drop it). */
 static __always_inline int nx_patch_frame(struct xdp_md *ctx,
 					  const struct pkt *p,
 					  const struct query *q,
 					  const struct nx_patch *pt)
 {
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
 	__u32 i, body_off = p->dns_off + DNS_HDR_LEN + q->qlen;
 
 #ifdef __clang__
 #pragma unroll
 #endif
 	for (i = 0; i < XDPNS_NX_PTRS; i++) {
-		__u8 be[2];
+		__u8 *w;
 
 		if (i >= pt->n)
 			break;
-		be[0] = pt->val[i] >> 8;
-		be[1] = pt->val[i] & 0xff;
-		if (bpf_xdp_store_bytes(ctx, (body_off + pt->off[i]) & 0x7ff, be, 2))
+		w = data + ((body_off + pt->off[i]) & 0x7ff);
+		if ((void *)(w + 2) > data_end)
 			return -1;
+		w[0] = pt->val[i] >> 8;
+		w[1] = pt->val[i] & 0xff;
 	}
 	return 0;
 }
