@@ -991,7 +991,14 @@ static int control_lookup(struct daemon *d, const char *args, FILE *f, int json)
 			   "\"hit\":%s,\"source\":\"%s\",\"stale\":%s",
 			name, type, dnssec_ok ? "true" : "false",
 			p.found ? "true" : "false",
-			p.from_lru ? "lru" : "entries", p.stale ? "true" : "false");
+			p.from_nx ? "nxdomain" : p.from_lru ? "lru" : "entries",
+			p.stale ? "true" : "false");
+		if (p.from_nx) {
+			char enc[1024];
+
+			name_to_str(canon + p.nx_encloser_at, enc, sizeof(enc));
+			fprintf(f, ",\"encloser\":\"%s\"", enc);
+		}
 		if (p.found)
 			fprintf(f, ",\"zone_slot\":%u,\"generation\":%u,"
 				   "\"rcode\":\"%s\",\"aa\":%s,\"answer\":%u,"
@@ -1012,9 +1019,18 @@ static int control_lookup(struct daemon *d, const char *args, FILE *f, int json)
 			p.stale ? ", an entry of an older generation" : "");
 		return 1;
 	}
-	fprintf(f, "%s %s%s: hit in %s, zone slot %u, generation %u\n", name, type,
-		dnssec_ok ? " +do" : "", p.from_lru ? "the LRU" : "the entries",
-		p.zone, p.gen);
+	if (p.from_nx) {
+		char enc[1024];
+
+		name_to_str(canon + p.nx_encloser_at, enc, sizeof(enc));
+		fprintf(f, "%s %s%s: no entry; XDP answers NXDOMAIN from the names "
+			   "(closest encloser %s), zone slot %u, generation %u\n",
+			name, type, dnssec_ok ? " +do" : "", enc, p.zone, p.gen);
+	} else {
+		fprintf(f, "%s %s%s: hit in %s, zone slot %u, generation %u\n", name,
+			type, dnssec_ok ? " +do" : "",
+			p.from_lru ? "the LRU" : "the entries", p.zone, p.gen);
+	}
 	fprintf(f, "  rcode %s%s, answer %u, authority %u, additional %u\n",
 		daemon_rcode_name(be16toh(p.hdr.flags) & 0xf),
 		be16toh(p.hdr.flags) & 0x0400 ? ", AA" : "",

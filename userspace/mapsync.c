@@ -721,6 +721,20 @@ int mapsync_probe(struct mapsync *ms, const uint8_t *name, size_t len,
 		out->found = !out->stale;
 		out->cls = XDPNS_BLOB_M;
 		out->hdr = lv.blob.h;
+		return 0;
+	}
+	if (ms->nx) {
+		struct nxsync_probe np;
+
+		if (!nxsync_probe(ms->nx, ms->fds.zones, key.name, len, &np) &&
+		    np.synth) {
+			out->found = out->from_nx = 1;
+			out->nx_encloser_at = np.at;
+			out->zone = np.zone;
+			out->gen = np.gen;
+			out->cls = XDPNS_BLOB_M;
+			out->hdr = np.hdr;
+		}
 	}
 	return 0;
 }

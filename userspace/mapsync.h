@@ -55,6 +55,8 @@ int mapsync_cache(struct mapsync *ms, const struct engine_zone *ez,
 struct mapsync_probe {
 	int found; /* an entry (or LRU answer) valid for the zone's generation */
 	int from_lru;
+	int from_nx; /* no entry: XDP answers NXDOMAIN (nxsync.c) */
+	size_t nx_encloser_at; /* offset in the name of its closest encloser */
 	int stale; /* an entry exists but for another generation */
 	uint32_t zone, gen;
 	enum xdpns_blob_class cls;

@@ -889,6 +889,46 @@ void nxsync_remove(struct nxsync *nx, uint32_t slot)
 	set_free(&zs->cur);
 }
 
+int nxsync_probe(const struct nxsync *nx, int zones_fd, const uint8_t *name,
+		 size_t len, struct nxsync_probe *out)
+{
+	struct xdpns_name v;
+	struct xdpns_zone zv;
+	struct xdpns_nx rec;
+	uint8_t key[XDPNS_KEY_NAME];
+	size_t at = 0;
+	uint32_t h, idx;
+
+	memset(out, 0, sizeof(*out));
+	if (len == 0 || len > 255)
+		return -EINVAL;
+	for (;;) {
+		name_key(key, name + at, len - at);
+		if (!bpf_map_lookup_elem(names_fd(nx, len - at), key, &v))
+			break;
+		if (name[at] == 0)
+			return 0; /* no suffix in the maps */
+		at += name[at] + 1;
+		if (at >= len)
+			return 0;
+	}
+	out->found = 1;
+	out->at = at;
+	out->zone = v.zone;
+	if (at == 0 || bpf_map_lookup_elem(zones_fd, &v.zone, &zv) || !zv.gen ||
+	    (zv.flags & XDPNS_ZONE_F_EXPIRED))
+		return 0;
+	out->gen = zv.gen;
+	h = zv.gen & 1;
+	idx = v.zone * 2 + h;
+	if (v.gen[h] != zv.gen || !(v.flags[h] & XDPNS_NAME_F_SYNTH) ||
+	    bpf_map_lookup_elem(nx->fds.nx, &idx, &rec) || rec.gen != zv.gen)
+		return 0;
+	out->synth = 1;
+	out->hdr = rec.blob.h;
+	return 0;
+}
+
 int nxsync_zone_synth(const struct nxsync *nx, uint32_t slot)
 {
 	return slot < XDPNS_MAX_ZONES ? nx->zones[slot].synth : 0;

@@ -39,6 +39,19 @@ void nxsync_abort(struct nxsync *nx, uint32_t slot);
 /* The zone is no longer served (its generation is already 0). */
 void nxsync_remove(struct nxsync *nx, uint32_t slot);
 
+/* What XDP's walk finds for a canonical name with no entry: the closest
+ * name in the maps and whether XDP answers NXDOMAIN from it (as nx.h
+ * decides, zone state included). zones_fd: the XDP zones map. */
+struct nxsync_probe {
+	int found; /* a suffix of the name is in the names maps */
+	size_t at; /* its offset in the name */
+	uint32_t zone, gen; /* its zone slot, the zone's generation */
+	int synth; /* XDP answers NXDOMAIN */
+	struct xdpns_blob_hdr hdr; /* that NXDOMAIN's header, when synth */
+};
+int nxsync_probe(const struct nxsync *nx, int zones_fd, const uint8_t *name,
+		 size_t len, struct nxsync_probe *out);
+
 /* Whether the served generation of slot makes NXDOMAIN in XDP, and how
  * many names it holds. */
 int nxsync_zone_synth(const struct nxsync *nx, uint32_t slot);

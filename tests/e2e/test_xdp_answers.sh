@@ -99,8 +99,16 @@ lk() { ip netns exec "$NS_SRV" "$XDPNS" lookup "$@" -s "$SOCK"; }
 out=$(lk www.example.com A)
 check "lookup of a compiled key is a hit in the entries" grep -q "www.example.com A: hit in the entries" <<<"$out"
 check "with its rcode and counts" grep -q "rcode NOERROR, AA, answer 1, authority 0, additional 0" <<<"$out"
+out=$(lk mail.example.com TXT)
+check "lookup of a key XDP lacks is a miss" grep -q "mail.example.com TXT: miss" <<<"$out"
 out=$(lk never.example.com TXT)
-check "lookup of an unseen name is a miss" grep -q "miss" <<<"$out"
+check "lookup of a name the zone lacks: NXDOMAIN made by XDP" \
+	grep -q "never.example.com TXT: no entry; XDP answers NXDOMAIN from the names (closest encloser example.com.)" <<<"$out"
+out=$(lk a.b.never.example.com A --json)
+check "and in JSON, with the encloser" \
+	$PY -c "import json,sys; d=json.loads(sys.argv[1]); sys.exit(not (d['hit'] and d['source']=='nxdomain' and d['rcode']=='NXDOMAIN' and d['encloser']=='example.com.' and d['authority']==1))" "$out"
+out=$(lk b.c.example.com A)
+check "an empty non-terminal is a miss, not NXDOMAIN" grep -q "b.c.example.com A: miss" <<<"$out"
 out=$(lk www.example.com MX --json)
 check "lookup --json of the NODATA cached earlier: hit in the LRU" \
 	$PY -c "import json,sys; d=json.loads(sys.argv[1]); sys.exit(not (d['hit'] and d['source']=='lru' and d['rcode']=='NOERROR'))" "$out"
@@ -121,7 +129,8 @@ ip netns exec "$NS_SRV" "$XDPNS" stats --watch 0 -s "$SOCK" >/dev/null 2>&1
 check "a bad --watch is a usage error (exit 2)" [ $? = 2 ]
 
 echo "JSON output matches its documented schema (docs/json.md)"
-for c in "status --json" "stats --json" "lookup www.example.com A --json"; do
+for c in "status --json" "stats --json" "lookup www.example.com A --json" \
+	"lookup nope.example.com A --json"; do
 	ip netns exec "$NS_SRV" "$XDPNS" $c -s "$SOCK" >"$TMP/out.json"
 	check "every key of '$c' is in docs/json.md" $PY -c '
 import json, re, sys
