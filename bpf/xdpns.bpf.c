@@ -200,7 +200,9 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 			zidx = lv->zone;
 			zone = bpf_map_lookup_elem(&xdpns_zones, &zidx);
 			if (!zone || zone->gen == 0 || lv->gen != zone->gen)
-				return XDPNS_PASS_MISS;
+				lv = NULL; /* of a retired generation */
+		}
+		if (lv) {
 			if (zone->flags & XDPNS_ZONE_F_EXPIRED)
 				return XDPNS_PASS_ZONE_STATE;
 			b.h = &lv->blob.h;

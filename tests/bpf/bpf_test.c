@@ -612,6 +612,23 @@ static void t_lru_cache(void **state)
 	flen = make_query("www.example.com", &o, frame, dns, &dlen);
 	assert_int_equal(publish_version(1), 0);
 	expect_pass_frame(frame, flen, XDPNS_PASS_MISS);
+
+	/* an NXDOMAIN the slow path cached: from the LRU while its generation
+	 * lasts, then made from the names (a retired LRU answer does not
+	 * stand in the way) */
+	o.qtype = 1;
+	flen = make_query("gone.example.com", &o, frame, dns, &dlen);
+	wlen = engine_respond(&eng, dns, dlen, want, sizeof(want), 0, &info);
+	assert_int_equal(info.rcode, 3);
+	assert_int_equal(mapsync_cache(ms, info.zone, info.qname, info.qname_len,
+				       info.qtype, info.dnssec_ok, info.answer),
+			 0);
+	run_frame(frame, flen, &r);
+	assert_int_equal(r.verdict, XDP_TX);
+	assert_int_equal(delta(&r, XDPNS_CNT_LRU_HIT), 1);
+	assert_int_equal(delta(&r, XDPNS_CNT_NX_SYNTH), 0);
+	assert_int_equal(publish_version(1), 0);
+	expect_nx("gone.example.com", &o);
 }
 
 /* ---- NXDOMAIN made in XDP (bpf/lib/nx.h, userspace/nxsync.c) ---- */
