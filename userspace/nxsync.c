@@ -708,7 +708,7 @@ void nxsync_stage(struct nxsync *nx, const struct engine *e,
 	struct nxzone *zs;
 	uint32_t key;
 	uint64_t now, t0;
-	int r;
+	int r, synth;
 
 	if (ez->slot >= XDPNS_MAX_ZONES || !z)
 		return;
@@ -753,6 +753,7 @@ void nxsync_stage(struct nxsync *nx, const struct engine *e,
 		else
 			r = build_template(nx, ez, &zs->next, &rec);
 	}
+	synth = !r;
 	if (r) {
 		/* only the apex, so the walk of a name in this zone stops
 		 * here and never reaches a zone above */
@@ -775,7 +776,7 @@ void nxsync_stage(struct nxsync *nx, const struct engine *e,
 		return;
 	}
 	key = ez->slot * 2 + (gen & 1);
-	if (zs->next.n > 1 || (zs->next.n == 1 && REC_FLAGS(zs->next.arena))) {
+	if (synth) {
 		rec.gen = gen;
 		if (bpf_map_update_elem(nx->fds.nx, &key, &rec, BPF_ANY)) {
 			log_err("zone %s: writing the XDP NXDOMAIN failed: %s",
