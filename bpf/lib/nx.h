@@ -111,7 +111,7 @@ static __always_inline int nx_lookup(const struct xdpns_key *key,
 	struct xdpns_nx_buf *nb;
 	struct xdpns_zone *zone;
 	struct xdpns_nx *nx;
-	__u32 zero = 0, idx, h, i, sum;
+	__u32 zero = 0, idx, h, i, sum, gen;
 	__u16 delta;
 
 	nb = bpf_map_lookup_elem(&xdpns_nx_scratch, &zero);
@@ -137,19 +137,25 @@ static __always_inline int nx_lookup(const struct xdpns_key *key,
 		return XDPNS_PASS_MISS; /* outside our zones, or the name exists */
 	idx = w.val.zone;
 	zone = bpf_map_lookup_elem(&xdpns_zones, &idx);
-	if (!zone || zone->gen == 0)
+	if (!zone)
+		return XDPNS_PASS_MISS;
+	/* one reading of the generation: the name's half and the body are
+	 * both of it (a flip meanwhile leaves that half alone for the grace
+	 * period) */
+	gen = *(volatile __u32 *)&zone->gen;
+	if (gen == 0)
 		return XDPNS_PASS_MISS;
 	if (zone->flags & XDPNS_ZONE_F_EXPIRED)
 		return XDPNS_PASS_ZONE_STATE;
-	h = zone->gen & 1;
+	h = gen & 1;
 	/* no variable index into the stack copy: the verifier refuses the
 	 * pointer arithmetic clang makes of it */
-	if ((h ? w.val.gen[1] : w.val.gen[0]) != zone->gen ||
+	if ((h ? w.val.gen[1] : w.val.gen[0]) != gen ||
 	    !((h ? w.val.flags[1] : w.val.flags[0]) & XDPNS_NAME_F_SYNTH))
 		return XDPNS_PASS_MISS;
 	idx = idx * 2 + h;
 	nx = bpf_map_lookup_elem(&xdpns_nx, &idx);
-	if (!nx || nx->gen != zone->gen)
+	if (!nx || nx->gen != gen)
 		return XDPNS_PASS_MISS;
 	b->h = &nx->blob.h;
 	b->data = nx->blob.data;
