@@ -27,7 +27,7 @@ static struct loader ld;
 static struct mapsync *ms;
 static struct mapsync_fds fds;
 /* slot 0: example.com; the NXDOMAIN tests add the zones of nx_zones[] */
-#define N_ZONES 6
+#define N_ZONES 7
 static struct engine_zone ezs[N_ZONES];
 static struct engine eng = { .zones = ezs, .n_zones = N_ZONES };
 /* the engine whose replies XDP's are compared with */
@@ -640,7 +640,7 @@ static void t_lru_cache(void **state)
 	"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKiss" \
 	"LS4vMDEyMzQ1Njc4OTo7PD0+Pw==\n"
 
-enum { Z_NX = 1, Z_WILD, Z_SIGNED, Z_EXP, Z_CHILD };
+enum { Z_NX = 1, Z_WILD, Z_SIGNED, Z_EXP, Z_CHILD, Z_BIGSOA };
 
 static const char nx_zone[] =
 	"$ORIGIN nx.test.\n$TTL 3600\n"
@@ -683,6 +683,13 @@ static const char child_zone[] =
 	"@ SOA ns hostmaster 3 3600 600 604800 60\n"
 	"@ NS ns\nns A 198.18.1.55\nwww A 198.18.1.81\n";
 
+/* An SOA of 500+ bytes: its NXDOMAIN does not fit the XDP record */
+static const char bigsoa_zone[] =
+	"$ORIGIN bigsoa.test.\n$TTL 3600\n"
+	"@ SOA " L60 "." L60 "." L60 "." L50 ".m.example. "
+	L60 "." L60 "." L60 "." L50 ".r.example. 1 3600 600 604800 300\n"
+	"@ NS ns\nns A 198.18.6.53\n";
+
 static int nx_setup(void **state)
 {
 	(void)state;
@@ -691,7 +698,8 @@ static int nx_setup(void **state)
 	    publish_zone(Z_WILD, wild_zone, "wild.test") ||
 	    publish_zone(Z_SIGNED, signed_zone, "signed.test") ||
 	    publish_zone(Z_EXP, exp_zone, "exp.test") ||
-	    publish_zone(Z_CHILD, child_zone, "child.nx.test"))
+	    publish_zone(Z_CHILD, child_zone, "child.nx.test") ||
+	    publish_zone(Z_BIGSOA, bigsoa_zone, "bigsoa.test"))
 		return -1;
 	return 0;
 }
@@ -788,12 +796,20 @@ static void t_nx_passes(void **state)
 		{ "mail.nx.test", 3 },
 		{ "zz.ns.nx.test", 3 }, /* MNAME ns.nx.test */
 		{ "nope.signed.test", 3 }, /* signed: needs NSEC/NSEC3 */
+		{ "nope.bigsoa.test", 3 }, /* NXDOMAIN body over 504 bytes */
 		{ "a.nope.signed.test", 3 },
 		{ "nope.example.org", 5 }, /* not our zone */
 		{ "test", 5 },
 	};
 
 	(void)state;
+	/* zones XDP makes no NXDOMAIN for keep their apex alone (so a walk in
+	 * them stops there) */
+	assert_int_equal(mapsync_zone_nx(ms, Z_NX), 1);
+	assert_int_equal(mapsync_zone_nx(ms, Z_SIGNED), 0);
+	assert_int_equal(mapsync_zone_names(ms, Z_SIGNED), 1);
+	assert_int_equal(mapsync_zone_nx(ms, Z_BIGSOA), 0);
+	assert_int_equal(mapsync_zone_names(ms, Z_BIGSOA), 1);
 	for (i = 0; i < sizeof(pass) / sizeof(pass[0]); i++) {
 		struct frame_opts *q = i & 1 ? &e : &o;
 		size_t flen = make_query(pass[i].name, q, frame, dns, &dlen);
