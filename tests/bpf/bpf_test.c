@@ -963,6 +963,7 @@ static void t_nx_cost(void **state)
 		{ "NXDOMAIN, 248-byte name", "abcdefghijabcdefghijabcdefghij." L50
 		  "." L50 "." L50 "." L50 ".k256.nx.test", XDP_TX },
 		{ "pass: below a delegation", "zz.sub.nx.test", XDP_PASS },
+		{ "pass: outside our zones", "www.example.net", XDP_PASS },
 	};
 	struct frame_opts o = { .qtype = 1, .id = 160 };
 	size_t i;
