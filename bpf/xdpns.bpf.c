@@ -3,7 +3,8 @@
  * xdpns XDP program: answer authoritative DNS queries from precompiled
  * responses in BPF maps; pass everything it cannot answer exactly.
  * The logic lives in lib/: parse.h (L2-L4), dns.h (question -> key),
- * answer.h (rewrite), rrl.h (rate limits), maps.h, stats.h.
+ * answer.h (rewrite), rrl.h (rate limits), nx.h (NXDOMAIN for unsigned
+ * zones), maps.h, stats.h.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -15,6 +16,7 @@
 #include "lib/dns.h"
 #include "lib/answer.h"
 #include "lib/rrl.h"
+#include "lib/nx.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -23,16 +25,23 @@ char LICENSE[] SEC("license") = "GPL";
 #define OUT_DROP (XDPNS_PASS_COUNT + 2)
 #define OUT_RRL_DROP (XDPNS_PASS_COUNT + 3) /* counted by xdpns_rrl_check() */
 
+/* Where an answer came from. */
+#define SRC_ENTRY 0
+#define SRC_LRU 1 /* the LRU of slow-path answers */
+#define SRC_NX 2 /* NXDOMAIN made from the zone's names */
+
 /* The one exit: outcome -> counter -> verdict. */
 static __always_inline int finish(struct xdp_md *ctx, int outcome, int tc,
-				  __u32 rcode, int lru_hit)
+				  __u32 rcode, int src)
 {
 	int lim;
 
 	if (outcome == OUT_TX) {
 		stats_inc(XDPNS_CNT_ANSWERED);
-		if (lru_hit)
+		if (src == SRC_LRU)
 			stats_inc(XDPNS_CNT_LRU_HIT);
+		else if (src == SRC_NX)
+			stats_inc(XDPNS_CNT_NX_SYNTH);
 		if (tc)
 			stats_inc(XDPNS_CNT_TRUNCATED);
 		stats_inc(XDPNS_CNT_RCODE_BASE + (rcode & 0xf));
@@ -95,7 +104,7 @@ static __always_inline int blob_get(__u32 ref, struct blob_view *b)
 }
 
 static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
-				  int *lru_hit)
+				  int *src)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -103,6 +112,7 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 	struct xdpns_entry *ent;
 	struct xdpns_zone *zone;
 	struct xdpns_half *half;
+	struct nx_patch pt = {};
 	struct dns_question dq = {};
 	struct blob_view b = {};
 	struct query q = {};
@@ -199,22 +209,31 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 
 		sc->key.variant = 1 + (q.dnssec_ok ? XDPNS_VAR_DO : XDPNS_VAR_NODO);
 		lv = lru_lookup(&sc->key);
-		if (!lv)
-			return XDPNS_PASS_MISS;
-		zidx = lv->zone;
-		zone = bpf_map_lookup_elem(&xdpns_zones, &zidx);
-		if (!zone || zone->gen == 0 || lv->gen != zone->gen)
-			return XDPNS_PASS_MISS;
-		if (zone->flags & XDPNS_ZONE_F_EXPIRED)
-			return XDPNS_PASS_ZONE_STATE;
-		b.h = &lv->blob.h;
-		b.data = lv->blob.data;
-		b.cap = XDPNS_BLOB_M_CAP;
-		*lru_hit = 1;
+		if (lv) {
+			zidx = lv->zone;
+			zone = bpf_map_lookup_elem(&xdpns_zones, &zidx);
+			if (!zone || zone->gen == 0 || lv->gen != zone->gen)
+				lv = NULL; /* of a retired generation */
+		}
+		if (lv) {
+			if (zone->flags & XDPNS_ZONE_F_EXPIRED)
+				return XDPNS_PASS_ZONE_STATE;
+			b.h = &lv->blob.h;
+			b.data = lv->blob.data;
+			b.cap = XDPNS_BLOB_M_CAP;
+			*src = SRC_LRU;
+		} else {
+			/* a name that does not exist in an unsigned zone? */
+			r = nx_lookup(&sc->key, &q, &b, &pt);
+			if (r != XDPNS_PASS_COUNT)
+				return r;
+			zidx = pt.zone;
+			*src = SRC_NX;
+		}
 	}
 
 	b.len = b.h->len;
-	b.csum = b.h->csum;
+	b.csum = b.h->csum + pt.sum;
 	b.ar = bpf_ntohs(b.h->arcount);
 	total = DNS_HDR_LEN + q.qlen + (q.edns ? XDPNS_OPT_LEN : 0);
 	*tc = total + b.len > q.eff_size;
@@ -243,6 +262,8 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 	if (r == XDPNS_RRL_SLIP)
 		*tc = 1;
 	r = answer_write(ctx, &p, &q, &b, *tc, sc->move);
+	if (r == XDPNS_PASS_COUNT && !*tc && pt.n && nx_patch_frame(ctx, &p, &q, &pt))
+		return OUT_DROP;
 	if (r == XDPNS_PASS_COUNT) {
 		zone_stats_answered(zidx);
 		return OUT_TX;
@@ -256,10 +277,10 @@ SEC("xdp")
 int xdpns_xdp(struct xdp_md *ctx)
 {
 	__u32 rcode = 0;
-	int tc = 0, lru_hit = 0;
+	int tc = 0, src = SRC_ENTRY;
 	int outcome;
 
 	stats_inc(XDPNS_CNT_RX);
-	outcome = handle(ctx, &tc, &rcode, &lru_hit);
-	return finish(ctx, outcome, tc, rcode, lru_hit);
+	outcome = handle(ctx, &tc, &rcode, &src);
+	return finish(ctx, outcome, tc, rcode, src);
 }

@@ -174,6 +174,65 @@ struct xdpns_lru_value {
 };
 _Static_assert(sizeof(struct xdpns_lru_value) == 560, "lru value size");
 
+/* ---- NXDOMAIN synthesis for unsigned zones (docs/design.md) ----
+ * When a qname has no entry, XDP looks its suffixes up, longest first, in
+ * the names maps to find the closest encloser. The key is the lowercased
+ * wire name alone, zero padded to its class (32, 64, 128, 256 bytes as
+ * XDPNS_KEYCLASS): a wire name read from its first byte ends at its root
+ * label, so padding cannot make two names equal. */
+struct xdpns_name_key_32 {
+	__u8 name[XDPNS_KEYCLASS_0];
+};
+struct xdpns_name_key_64 {
+	__u8 name[XDPNS_KEYCLASS_1];
+};
+struct xdpns_name_key_128 {
+	__u8 name[XDPNS_KEYCLASS_2];
+};
+struct xdpns_name_key_256 {
+	__u8 name[XDPNS_KEYCLASS_3];
+};
+
+/* The name is a closest encloser whose missing children are NXDOMAIN:
+ * not at a zone cut, not a DNAME owner, no wildcard child, not a name the
+ * SOA's MNAME/RNAME could compress against (and the zone is unsigned). */
+#define XDPNS_NAME_F_SYNTH 0x1
+
+/* One name of a zone: halves selected by the zone's generation (gen & 1)
+ * like entries; a half whose gen is not the zone's is unknown (pass). */
+struct xdpns_name {
+	__u32 zone; /* index into the zones map */
+	__u32 gen[2];
+	__u8 flags[2]; /* XDPNS_NAME_F_* per half */
+	__u16 pad;
+};
+_Static_assert(sizeof(struct xdpns_name) == 16, "xdpns_name size");
+
+/* Per zone and half (index slot * 2 + (gen & 1)): the zone's NXDOMAIN
+ * body (the SOA with the negative TTL) as the engine makes it for a
+ * question of qlen bytes. For a question of another length XDP adds the
+ * difference to each compression pointer listed (they all point into the
+ * zone apex's part of the question or into the body, which move with the
+ * question's length). blob.h.csum is the sum with those pointers' bytes
+ * as zero; XDP adds the pointers it writes. */
+#define XDPNS_NX_PTRS 3 /* SOA owner, MNAME, RNAME */
+struct xdpns_nx {
+	__u32 gen; /* generation this half belongs to; 0 = none */
+	__u16 qlen;
+	__u16 n_ptrs;
+	__u16 ptr_off[XDPNS_NX_PTRS]; /* body offsets, host order */
+	__u16 ptr_val[XDPNS_NX_PTRS]; /* pointer words for qlen, host order */
+	struct xdpns_blob_m blob;
+};
+_Static_assert(sizeof(struct xdpns_nx) == 572, "xdpns_nx size");
+
+/* Per-CPU buffer of the closest-encloser walk: the lowercased qname, zero
+ * padded so every suffix is a key of its class read in place. */
+#define XDPNS_NX_BUF 512
+struct xdpns_nx_buf {
+	__u8 name[XDPNS_NX_BUF];
+};
+
 /* ---- counters: per-CPU array indexed by enum ---- */
 enum xdpns_pass_reason {
 	XDPNS_PASS_NOT_IP = 0, /* not IPv4/IPv6 (ARP, ...) */
@@ -207,6 +266,7 @@ enum xdpns_counter {
 	XDPNS_CNT_PASS_LIMIT_PREFIX = XDPNS_CNT_RRL_BASE + 12,
 	/* queries dropped instead of passed: over server.pass-limit-prefix */
 	XDPNS_CNT_PASS_LIMIT_TOTAL, /* over server.pass-limit */
+	XDPNS_CNT_NX_SYNTH, /* NXDOMAIN made in XDP (also in rcode 3) */
 	XDPNS_CNT_COUNT,
 };
 

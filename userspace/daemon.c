@@ -140,6 +140,9 @@ static const struct xdp_counter {
 	  "Frames XDP dropped." },
 	{ XDPNS_CNT_LRU_HIT, "lru_hits", "from the LRU", "xdpns_xdp_lru_hits_total",
 	  "XDP answers taken from the LRU of slow-path answers." },
+	{ XDPNS_CNT_NX_SYNTH, "nx_synth", "NXDOMAIN made",
+	  "xdpns_xdp_nxdomain_synthesized_total",
+	  "NXDOMAIN answers XDP made from the zone's names (unsigned zones)." },
 };
 
 #define N_XDP_COUNTERS (sizeof(xdp_counters) / sizeof(xdp_counters[0]))
@@ -715,6 +718,9 @@ static void report_metrics(void *ctx, FILE *f)
 	metric1(f, "xdpns_map_blob_bytes", "gauge",
 		"Bytes of response bodies in the XDP maps.",
 		ms.blob_bytes);
+	metric1(f, "xdpns_map_names", "gauge",
+		"Names in the XDP maps for NXDOMAIN made in XDP.",
+		ms.names);
 
 	metric_head(f, "xdpns_zone_serial", "gauge", "Serial served.");
 	for (i = 0; i < d->eng.n_zones; i++)
@@ -850,7 +856,8 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 		rrl_json(f, &ss.rrl[0][0]);
 		fprintf(f, "},\"maps\":{\"entries\":%llu,\"blobs_s\":%llu,"
 			   "\"blobs_m\":%llu,\"blobs_l\":%llu,\"blob_bytes\":%llu,"
-			   "\"publishes\":%llu,\"last_publish_us\":%llu,\"lru_inserts\":%llu},"
+			   "\"publishes\":%llu,\"last_publish_us\":%llu,\"lru_inserts\":%llu,"
+			   "\"names\":%llu,\"nx_zones\":%llu},"
 			   "\"zones\":[",
 			(unsigned long long)ms.entries,
 			(unsigned long long)ms.blobs[XDPNS_BLOB_S],
@@ -859,7 +866,9 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 			(unsigned long long)ms.blob_bytes,
 			(unsigned long long)ms.publishes,
 			(unsigned long long)ms.last_publish_us,
-			(unsigned long long)ms.lru_inserts);
+			(unsigned long long)ms.lru_inserts,
+			(unsigned long long)ms.names,
+			(unsigned long long)ms.nx_zones);
 		for (i = 0, first = 1; i < d->eng.n_zones; i++) {
 			const struct zone *z = d->eng.zones[i].zone;
 
@@ -912,6 +921,7 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 	fprintf(f, "Maps\n");
 	fprintf(f, "  %-22s %12llu\n", "entries", (unsigned long long)ms.entries);
 	fprintf(f, "  %-22s %12llu\n", "blob bytes", (unsigned long long)ms.blob_bytes);
+	fprintf(f, "  %-22s %12llu\n", "names (NXDOMAIN)", (unsigned long long)ms.names);
 	for (i = 0, first = 1; i < d->eng.n_zones; i++) {
 		if (!d->dz[i].secondary)
 			continue;
@@ -942,11 +952,16 @@ static void report_status(struct daemon *d, FILE *f, int json)
 				d->dz[i].cz->name, z ? "true" : "false");
 			if (z)
 				fprintf(f, ",\"serial\":%u,\"records\":%zu,"
-					   "\"xdp_entries\":%llu,\"generation\":%u",
+					   "\"xdp_entries\":%llu,\"generation\":%u,"
+					   "\"xdp_names\":%llu,\"xdp_nxdomain\":%s",
 					z->serial, z->n_records,
 					(unsigned long long)mapsync_zone_entries(
 						d->ms, d->eng.zones[i].slot),
-					mapsync_generation(d->ms, d->eng.zones[i].slot));
+					mapsync_generation(d->ms, d->eng.zones[i].slot),
+					(unsigned long long)mapsync_zone_names(
+						d->ms, d->eng.zones[i].slot),
+					mapsync_zone_nx(d->ms, d->eng.zones[i].slot) > 0 ?
+						"true" : "false");
 			if (d->dz[i].secondary)
 				report_xfr_json(d, i, f);
 			if (d->dz[i].error[0]) {
@@ -1043,6 +1058,10 @@ static int zone_show(struct daemon *d, int i, FILE *f)
 	fprintf(f, "xdp        %llu entries, generation %u\n",
 		(unsigned long long)mapsync_zone_entries(d->ms, d->eng.zones[i].slot),
 		mapsync_generation(d->ms, d->eng.zones[i].slot));
+	fprintf(f, "nxdomain   %s, %llu names\n",
+		mapsync_zone_nx(d->ms, d->eng.zones[i].slot) > 0 ? "made in XDP" :
+		z && z->signed_zone ? "slow path (signed zone)" : "slow path",
+		(unsigned long long)mapsync_zone_names(d->ms, d->eng.zones[i].slot));
 	if (dz->secondary) {
 		const struct refresh_zone *rz = &dz->rz;
 
@@ -1888,7 +1907,14 @@ static int control_lookup(struct daemon *d, const char *args, FILE *f, int json)
 			   "\"hit\":%s,\"source\":\"%s\",\"stale\":%s",
 			name, type, dnssec_ok ? "true" : "false",
 			p.found ? "true" : "false",
-			p.from_lru ? "lru" : "entries", p.stale ? "true" : "false");
+			p.from_nx ? "nxdomain" : p.from_lru ? "lru" : "entries",
+			p.stale ? "true" : "false");
+		if (p.from_nx) {
+			char enc[1024];
+
+			name_to_str(canon + p.nx_encloser_at, enc, sizeof(enc));
+			fprintf(f, ",\"encloser\":\"%s\"", enc);
+		}
 		if (p.found)
 			fprintf(f, ",\"zone_slot\":%u,\"generation\":%u,"
 				   "\"rcode\":\"%s\",\"aa\":%s,\"answer\":%u,"
@@ -1909,9 +1935,18 @@ static int control_lookup(struct daemon *d, const char *args, FILE *f, int json)
 			p.stale ? ", an entry of an older generation" : "");
 		return 1;
 	}
-	fprintf(f, "%s %s%s: hit in %s, zone slot %u, generation %u\n", name, type,
-		dnssec_ok ? " +do" : "", p.from_lru ? "the LRU" : "the entries",
-		p.zone, p.gen);
+	if (p.from_nx) {
+		char enc[1024];
+
+		name_to_str(canon + p.nx_encloser_at, enc, sizeof(enc));
+		fprintf(f, "%s %s%s: no entry; XDP answers NXDOMAIN from the names "
+			   "(closest encloser %s), zone slot %u, generation %u\n",
+			name, type, dnssec_ok ? " +do" : "", enc, p.zone, p.gen);
+	} else {
+		fprintf(f, "%s %s%s: hit in %s, zone slot %u, generation %u\n", name,
+			type, dnssec_ok ? " +do" : "",
+			p.from_lru ? "the LRU" : "the entries", p.zone, p.gen);
+	}
 	fprintf(f, "  rcode %s%s, answer %u, authority %u, additional %u\n",
 		daemon_rcode_name(be16toh(p.hdr.flags) & 0xf),
 		be16toh(p.hdr.flags) & 0x0400 ? ", AA" : "",

@@ -35,12 +35,24 @@ int loader_open(struct loader *l, uint64_t expected_rrsets)
 			skel->maps.xdpns_entries_32, skel->maps.xdpns_entries_64,
 			skel->maps.xdpns_entries_128, skel->maps.xdpns_entries_256,
 		};
+		struct bpf_map *nm[XDPNS_KEYCLASS_COUNT] = {
+			skel->maps.xdpns_names_32, skel->maps.xdpns_names_64,
+			skel->maps.xdpns_names_128, skel->maps.xdpns_names_256,
+		};
 		int c;
 
-		/* not preallocated: max_entries is a cap, not memory */
-		for (c = 0; c < XDPNS_KEYCLASS_COUNT; c++)
+		/* not preallocated: max_entries is a cap, but the kernel
+		 * allocates a 16-byte bucket per entry of it. Names (NXDOMAIN
+		 * in XDP) are fewer than RRsets in most zones (one per owner
+		 * and empty non-terminal): one RRset's worth, rounded up to a
+		 * power of two; a zone that overflows them keeps its NXDOMAIN
+		 * on the slow path */
+		for (c = 0; c < XDPNS_KEYCLASS_COUNT; c++) {
 			bpf_map__set_max_entries(em[c], clamp_pow2(expected_rrsets * 2,
 								   1 << 16, 1u << 26));
+			bpf_map__set_max_entries(nm[c], clamp_pow2(expected_rrsets,
+								   1 << 14, 1u << 26));
+		}
 	}
 	bpf_map__set_max_entries(skel->maps.xdpns_blob_s,
 				 clamp_pow2(expected_rrsets * 2, XDPNS_BLOB_S_COUNT,
@@ -91,6 +103,11 @@ void loader_fds(const struct loader *l, struct mapsync_fds *fds)
 	fds->n_blob_s = bpf_map__max_entries(l->skel->maps.xdpns_blob_s);
 	fds->n_blob_m = bpf_map__max_entries(l->skel->maps.xdpns_blob_m);
 	fds->n_blob_l = bpf_map__max_entries(l->skel->maps.xdpns_blob_l);
+	fds->nx.names[0] = bpf_map__fd(l->skel->maps.xdpns_names_32);
+	fds->nx.names[1] = bpf_map__fd(l->skel->maps.xdpns_names_64);
+	fds->nx.names[2] = bpf_map__fd(l->skel->maps.xdpns_names_128);
+	fds->nx.names[3] = bpf_map__fd(l->skel->maps.xdpns_names_256);
+	fds->nx.nx = bpf_map__fd(l->skel->maps.xdpns_nx);
 }
 
 static struct loader_iface *find_iface(struct loader *l, const char *ifname)

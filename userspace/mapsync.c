@@ -167,6 +167,7 @@ struct mapsync {
 	struct retired *retired;
 	size_t n_retired;
 	struct mapsync_stats st;
+	struct nxsync *nx; /* NXDOMAIN in XDP (nxsync.c); NULL: none */
 };
 
 static uint64_t now_us(void)
@@ -193,6 +194,10 @@ int mapsync_new(const struct mapsync_fds *fds, struct mapsync **out)
 	ms->blob_cap[XDPNS_BLOB_L] = fds->n_blob_l;
 	for (c = 1; c < 4; c++)
 		ms->next_free[c] = 1; /* index 0 is never used: ref 0 = none */
+	if (fds->nx.nx >= 0 && (c = nxsync_new(&fds->nx, &ms->nx))) {
+		free(ms);
+		return c;
+	}
 	*out = ms;
 	return 0;
 }
@@ -204,6 +209,7 @@ void mapsync_free(struct mapsync *ms)
 
 	if (!ms)
 		return;
+	nxsync_free(ms->nx);
 	for (i = 0; i < XDPNS_MAX_ZONES; i++) {
 		keyset_free(&ms->zones[i].keys);
 		free(ms->zones[i].refs.v);
@@ -617,11 +623,17 @@ int mapsync_publish(struct mapsync *ms, const struct engine *e,
 		return r;
 	}
 
+	/* names and NXDOMAIN body of the new generation (nxsync.c) */
+	if (ms->nx)
+		nxsync_stage(ms->nx, e, ez, pc.gen);
+
 	/* the flip */
 	zv.gen = pc.gen;
 	zv.flags = zs->flags;
 	if (bpf_map_update_elem(ms->fds.zones, &ez->slot, &zv, BPF_ANY)) {
 		r = -errno;
+		if (ms->nx)
+			nxsync_abort(ms->nx, ez->slot);
 		retire(ms, &pc.refs);
 		drop_new_keys(ms, &pc.keys, &zs->keys, ez->slot);
 		keyset_free(&pc.keys);
@@ -632,6 +644,8 @@ int mapsync_publish(struct mapsync *ms, const struct engine *e,
 	/* keys of the old generation that the new one lacks: they are
 	 * already misses (stale generation); delete them */
 	drop_new_keys(ms, &zs->keys, &pc.keys, ez->slot);
+	if (ms->nx)
+		nxsync_commit(ms->nx, ez->slot);
 	ms->st.entries += pc.keys.n;
 	ms->st.entries -= zs->keys.n;
 	keyset_free(&zs->keys);
@@ -722,6 +736,20 @@ int mapsync_probe(struct mapsync *ms, const uint8_t *name, size_t len,
 		out->found = !out->stale;
 		out->cls = XDPNS_BLOB_M;
 		out->hdr = lv.blob.h;
+		return 0;
+	}
+	if (ms->nx) {
+		struct nxsync_probe np;
+
+		if (!nxsync_probe(ms->nx, ms->fds.zones, key.name, len, &np) &&
+		    np.synth) {
+			out->found = out->from_nx = 1;
+			out->nx_encloser_at = np.at;
+			out->zone = np.zone;
+			out->gen = np.gen;
+			out->cls = XDPNS_BLOB_M;
+			out->hdr = np.hdr;
+		}
 	}
 	return 0;
 }
@@ -737,6 +765,8 @@ int mapsync_remove(struct mapsync *ms, uint32_t slot)
 	zs = &ms->zones[slot];
 	if (bpf_map_update_elem(ms->fds.zones, &slot, &zv, BPF_ANY))
 		return -errno;
+	if (ms->nx)
+		nxsync_remove(ms->nx, slot);
 	for (i = 0; zs->keys.slots && i <= zs->keys.mask; i++) {
 		struct xdpns_key key;
 
@@ -777,7 +807,24 @@ uint64_t mapsync_zone_entries(const struct mapsync *ms, uint32_t slot)
 	return slot < XDPNS_MAX_ZONES ? ms->zones[slot].keys.n : 0;
 }
 
+uint64_t mapsync_zone_names(const struct mapsync *ms, uint32_t slot)
+{
+	return ms->nx ? nxsync_zone_names(ms->nx, slot) : 0;
+}
+
+int mapsync_zone_nx(const struct mapsync *ms, uint32_t slot)
+{
+	return ms->nx ? nxsync_zone_synth(ms->nx, slot) : -1;
+}
+
 void mapsync_get_stats(const struct mapsync *ms, struct mapsync_stats *st)
 {
 	*st = ms->st;
+	if (ms->nx) {
+		struct nxsync_stats ns;
+
+		nxsync_get_stats(ms->nx, &ns);
+		st->names = ns.names;
+		st->nx_zones = ns.zones_synth;
+	}
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "xdpns_maps.h"
 #include "engine.h"
+#include "nxsync.h"
 
 #define MAPSYNC_GRACE_MS 50 /* before a retired blob slot is reused */
 
@@ -17,6 +18,7 @@ struct mapsync_fds {
 	int zones, blob_s, blob_m, blob_l;
 	int lru_short, lru_long; /* slow-path answers; -1: none */
 	uint32_t n_blob_s, n_blob_m, n_blob_l; /* map sizes */
+	struct nxsync_fds nx; /* NXDOMAIN in XDP; nx.nx < 0: none */
 };
 
 struct mapsync_stats {
@@ -26,6 +28,8 @@ struct mapsync_stats {
 	uint64_t blob_bytes; /* value bytes of live blobs */
 	uint64_t publishes;
 	uint64_t last_publish_us;
+	uint64_t names; /* names for NXDOMAIN in XDP (nxsync) */
+	uint64_t nx_zones; /* zones whose NXDOMAIN XDP makes */
 };
 
 struct mapsync;
@@ -51,6 +55,8 @@ int mapsync_cache(struct mapsync *ms, const struct engine_zone *ez,
 struct mapsync_probe {
 	int found; /* an entry (or LRU answer) valid for the zone's generation */
 	int from_lru;
+	int from_nx; /* no entry: XDP answers NXDOMAIN (nxsync.c) */
+	size_t nx_encloser_at; /* offset in the name of its closest encloser */
 	int stale; /* an entry exists but for another generation */
 	uint32_t zone, gen;
 	enum xdpns_blob_class cls;
@@ -65,6 +71,10 @@ int mapsync_remove(struct mapsync *ms, uint32_t slot);
 int mapsync_set_flags(struct mapsync *ms, uint32_t slot, uint32_t flags);
 uint32_t mapsync_generation(const struct mapsync *ms, uint32_t slot);
 uint64_t mapsync_zone_entries(const struct mapsync *ms, uint32_t slot);
+/* NXDOMAIN in XDP for slot's served generation: names written, and
+ * whether XDP makes its NXDOMAIN (-1: no synthesis in this build). */
+uint64_t mapsync_zone_names(const struct mapsync *ms, uint32_t slot);
+int mapsync_zone_nx(const struct mapsync *ms, uint32_t slot);
 void mapsync_get_stats(const struct mapsync *ms, struct mapsync_stats *st);
 
 /* Build the blob for an answer (exposed for tests). */

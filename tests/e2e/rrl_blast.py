@@ -2,7 +2,11 @@
 """Send N UDP queries at once and sort the replies: full answers, TC=1
 replies (slips) and no reply at all. Prints one JSON line.
 
-usage: rrl_blast.py SERVER N (same NAME | nx PREFIX) [QTYPE]
+usage: rrl_blast.py SERVER N (same NAME | nx PREFIX | nxslow PREFIX) [QTYPE]
+
+nx: PREFIX<i>.example.com, names that do not exist (XDP makes their
+NXDOMAIN); nxslow: the same with an EDNS client cookie, which XDP passes
+to the slow path.
 """
 import json
 import select
@@ -28,7 +32,11 @@ def main():
     s.connect((server, 53))
     for i in range(n):
         name = arg if mode == "same" else "%s%d.example.com" % (arg, i)
-        q = struct.pack(">HHHHHH", i, 0, 1, 0, 0, 0) + wire(name) + struct.pack(">HH", qtype, 1)
+        opt = b""
+        if mode == "nxslow":  # OPT, 1232 bytes, COOKIE option (8-byte client cookie)
+            opt = b"\0" + struct.pack(">HHIHHH", 41, 1232, 0, 12, 10, 8) + struct.pack(">Q", i + 1)
+        q = (struct.pack(">HHHHHH", i, 0, 1, 0, 0, 1 if opt else 0) + wire(name) +
+             struct.pack(">HH", qtype, 1) + opt)
         s.send(q)
     full = tc = 0
     rcodes = {}

@@ -325,7 +325,7 @@ check "and the new identity applies" [ "$(q id.server CH TXT)" = '"node-3"' ]
 check "logged: reload requested by SIGHUP" $LOGFMT "$TMP/xdpns.log" "reload requested" by=SIGHUP
 
 echo "stats --watch --zones"
-( for i in $(seq 1 25); do q www.example.com A >/dev/null; q n$i.example.com A >/dev/null; sleep 0.1; done ) &
+( for i in $(seq 1 25); do q www.example.com A >/dev/null; q +tcp n$i.example.com A >/dev/null; sleep 0.1; done ) &
 load=$!
 out=$(timeout 3.5 ip netns exec "$NS_SRV" "$XDPNS" stats --watch 1 --zones -s "$SOCK")
 wait $load

@@ -43,7 +43,7 @@ netns_start_xdpns "$TMP/xdpns.yaml" "$TMP/log" || exit 1
 out=$(blast $SRV4 300 same www.example.com)
 check "300 full answers, no TC, none lost ($out)" \
 	[ "$(j "$out" '(d["full"], d["tc"], d["none"])')" = "(300, 0, 0)" ]
-out=$(blast $SRV4 100 nx off)
+out=$(blast $SRV4 100 nxslow off)
 check "100 NXDOMAIN from the slow path, none limited ($out)" \
 	[ "$(j "$out" '(d["full"], d["tc"], d["none"])')" = "(100, 0, 0)" ]
 s=$(stats)
@@ -81,7 +81,7 @@ check "an exempt prefix is never limited ($out)" \
 	[ "$(j "$out" '(d["full"], d["tc"], d["none"])')" = "(100, 0, 0)" ]
 out=$(cli kdig @$SRV4 www.example.com A +tcp +short)
 check "TCP is never limited: the answer over TCP at once" [ "$out" = "198.18.0.80" ]
-out=$(blast $SRV4 100 nx slow)
+out=$(blast $SRV4 100 nxslow slow)
 s=$(stats)
 sp=$(j "$s" 'd["slowpath"]["rrl"]["nxdomain"]["pass"]')
 ss=$(j "$s" 'd["slowpath"]["rrl"]["nxdomain"]["slip"]')
@@ -92,6 +92,17 @@ check "then slips and drops alternate" in_range $((ss - sd)) 0 1
 check "the client saw exactly that" \
 	[ "$(j "$out" '(d["full"], d["tc"], d["none"])')" = "($sp, $ss, $sd)" ]
 check "slow-path slips are NXDOMAIN with TC" [ "$(j "$out" 'd["rcodes"].get("3", 0)')" = $((sp + ss)) ]
+out=$(blast $SRV4 100 nx xdpnx)
+s=$(stats)
+np=$(j "$s" 'd["xdp"]["rrl"]["nxdomain"]["pass"]')
+ns=$(j "$s" 'd["xdp"]["rrl"]["nxdomain"]["slip"]')
+nd=$(j "$s" 'd["xdp"]["rrl"]["nxdomain"]["drop"]')
+echo "    client: $out; XDP nxdomain: pass $np, slip $ns, drop $nd"
+check "XDP's own NXDOMAINs are limited too (their own kind): pass + slip + drop = 100" \
+	[ $((np + ns + nd)) = 100 ]
+check "  up to the rate, then slips and drops" bash -c "[ $np -ge 5 ] && [ $np -le 14 ] && [ $((ns - nd)) -ge -2 ] && [ $((ns - nd)) -le 2 ]"
+check "  the client saw exactly that" \
+	[ "$(j "$out" '(d["full"], d["tc"], d["none"])')" = "($np, $ns, $nd)" ]
 txt=$(ip netns exec "$NS_SRV" "$XDPNS" stats -s "$SOCK")
 slip=$(j "$(stats)" 'd["xdp"]["rrl"]["answer"]["slip"]')
 check "xdpns stats shows the rrl counters (answer slip $slip)" \
@@ -122,11 +133,11 @@ echo "pass limit: 20 queries/s per prefix"
 config "  pass-limit-prefix: 20
   metrics: $SRV4:9353"
 netns_start_xdpns "$TMP/xdpns.yaml" "$TMP/log" || exit 1
-out=$(blast $SRV4 300 nx flood)
+out=$(blast $SRV4 300 nxslow flood)
 s=$(stats)
 lim=$(j "$s" 'd["xdp"]["pass_limited"]["prefix"]')
-miss=$(j "$s" 'd["xdp"]["passed"]["miss"]')
-echo "    client: $out; XDP: passed (miss) $miss, pass-limited $lim"
+miss=$(j "$s" 'd["xdp"]["passed"]["edns"]') # queries with a cookie pass as edns
+echo "    client: $out; XDP: passed (edns option) $miss, pass-limited $lim"
 check "most of the flood is dropped in XDP and counted" [ "$lim" -ge 270 ]
 check "what was passed up (10..30) was answered" \
 	[ "$(j "$out" 'd["full"] if 10 <= d["full"] <= 30 else -1')" = "$miss" ]

@@ -36,14 +36,57 @@ out=$(cli kdig @$SRV6 example.com MX +short +dnssec)
 check "IPv6 MX with DO" [ "$out" = "10 mail.example.com." ]
 a1=$(xdp_counter answered)
 check "4 queries answered in XDP (counter $a0 -> $a1)" [ $((a1 - a0)) = 4 ]
+# stat PATH...: a counter of stats --json, e.g. stat xdp passed miss
+stat() {
+	ip netns exec "$NS_SRV" "$XDPNS" stats --json -s "$SOCK" |
+		$PY -c "import json,sys; d=json.load(sys.stdin)
+for k in sys.argv[1:]: d=d[k]
+print(d)" "$@"
+}
+n0=$(xdp_counter nx_synth)
 out=$(cli kdig @$SRV4 nope.example.com A +norec)
-check "NXDOMAIN from the slow path" grep -q 'status: NXDOMAIN' <<<"$out"
+check "NXDOMAIN for a name the zone lacks" grep -q 'status: NXDOMAIN' <<<"$out"
 check "NXDOMAIN carries the SOA with the negative TTL" grep -qE 'example.com\.\s+300\s+IN\s+SOA' <<<"$out"
+check "and was made in XDP (nx_synth $n0 -> $(xdp_counter nx_synth))" [ $(($(xdp_counter nx_synth) - n0)) = 1 ]
+out=$(cli kdig @$SRV4 www.example.com MX +norec)
+check "NODATA for a type not compiled: from the slow path" grep -q 'status: NOERROR.*' <<<"$out"
 l0=$(xdp_counter lru_hits)
-out=$(cli kdig @$SRV4 nope.example.com A +norec)
+out=$(cli kdig @$SRV4 www.example.com MX +norec)
 l1=$(xdp_counter lru_hits)
-check "the same NXDOMAIN again comes from the XDP LRU" [ $((l1 - l0)) = 1 ]
-check "and is still NXDOMAIN with the SOA" grep -qE 'status: NXDOMAIN' <<<"$out"
+check "the same NODATA again comes from the XDP LRU" [ $((l1 - l0)) = 1 ]
+check "and is still NODATA with the SOA" grep -qE 'example.com\.\s+300\s+IN\s+SOA' <<<"$out"
+
+echo "random-subdomain flood: every NXDOMAIN made in XDP, nothing reaches the slow path"
+n0=$(xdp_counter nx_synth); m0=$(stat xdp passed miss); s0=$(stat slowpath udp_queries)
+check "2000 random names over IPv4, each NXDOMAIN with the SOA" \
+	cli $PY "$ROOT/tests/e2e/nx_flood.py" $SRV4 example.com. 2000 300 1
+check "1000 random names over IPv6" \
+	cli $PY "$ROOT/tests/e2e/nx_flood.py" $SRV6 example.com. 1000 300 2
+n1=$(xdp_counter nx_synth); m1=$(stat xdp passed miss); s1=$(stat slowpath udp_queries)
+check "nx_synth counted all 3000 ($n0 -> $n1)" [ $((n1 - n0)) = 3000 ]
+check "no miss passed to the slow path ($m0 -> $m1)" [ "$m1" = "$m0" ]
+check "the slow path saw no query ($s0 -> $s1)" [ "$s1" = "$s0" ]
+$PY - "$TMP/flood.txt" <<'EOP'
+import random, string, sys
+rnd = random.Random(5353)
+with open(sys.argv[1], "w") as f:
+    for i in range(20000):
+        label = "".join(rnd.choice(string.ascii_lowercase + string.digits)
+                        for _ in range(rnd.randint(4, 16)))
+        f.write("%s.example.com %s\n" % (label, "A" if i % 2 else "AAAA"))
+EOP
+n0=$(xdp_counter nx_synth); m0=$(stat xdp passed miss); s0=$(stat slowpath udp_queries)
+out=$(cli dnsperf -s $SRV4 -d "$TMP/flood.txt" -n 1 -c 4 -q 200 -t 2 2>&1)
+n1=$(xdp_counter nx_synth); m1=$(stat xdp passed miss); s1=$(stat slowpath udp_queries)
+done_n=$(sed -n 's/^ *Queries completed: *\([0-9]*\).*/\1/p' <<<"$out")
+nx_n=$(sed -n 's/.*NXDOMAIN \([0-9]*\).*/\1/p' <<<"$out")
+echo "    dnsperf: completed ${done_n:-?}, NXDOMAIN ${nx_n:-?}, $(grep -o 'Queries per second: *[0-9.]*' <<<"$out")"
+check "dnsperf: 20000 random names sent, at least 99% answered" \
+	[ "${done_n:-0}" -ge 19800 ]
+check "every answer NXDOMAIN" [ "${nx_n:-x}" = "${done_n:-y}" ]
+check "nx_synth moved by every query XDP saw ($((n1 - n0)) >= $done_n)" [ $((n1 - n0)) -ge "${done_n:-1}" ]
+check "no miss passed to the slow path ($m0 -> $m1)" [ "$m1" = "$m0" ]
+check "the slow path saw no query ($s0 -> $s1)" [ "$s1" = "$s0" ]
 out=$(cli kdig @$SRV4 example.org A)
 check "REFUSED outside our zones" grep -q 'status: REFUSED' <<<"$out"
 out=$(cli kdig @$SRV4 big.example.com TXT +noedns)
@@ -56,11 +99,19 @@ lk() { ip netns exec "$NS_SRV" "$XDPNS" lookup "$@" -s "$SOCK"; }
 out=$(lk www.example.com A)
 check "lookup of a compiled key is a hit in the entries" grep -q "www.example.com A: hit in the entries" <<<"$out"
 check "with its rcode and counts" grep -q "rcode NOERROR, AA, answer 1, authority 0, additional 0" <<<"$out"
+out=$(lk mail.example.com TXT)
+check "lookup of a key XDP lacks is a miss" grep -q "mail.example.com TXT: miss" <<<"$out"
 out=$(lk never.example.com TXT)
-check "lookup of an unseen name is a miss" grep -q "miss" <<<"$out"
-out=$(lk nope.example.com A --json)
-check "lookup --json of the NXDOMAIN cached earlier: hit in the LRU" \
-	$PY -c "import json,sys; d=json.loads(sys.argv[1]); sys.exit(not (d['hit'] and d['source']=='lru' and d['rcode']=='NXDOMAIN'))" "$out"
+check "lookup of a name the zone lacks: NXDOMAIN made by XDP" \
+	grep -q "never.example.com TXT: no entry; XDP answers NXDOMAIN from the names (closest encloser example.com.)" <<<"$out"
+out=$(lk a.b.never.example.com A --json)
+check "and in JSON, with the encloser" \
+	$PY -c "import json,sys; d=json.loads(sys.argv[1]); sys.exit(not (d['hit'] and d['source']=='nxdomain' and d['rcode']=='NXDOMAIN' and d['encloser']=='example.com.' and d['authority']==1))" "$out"
+out=$(lk b.c.example.com A)
+check "an empty non-terminal is a miss, not NXDOMAIN" grep -q "b.c.example.com A: miss" <<<"$out"
+out=$(lk www.example.com MX --json)
+check "lookup --json of the NODATA cached earlier: hit in the LRU" \
+	$PY -c "import json,sys; d=json.loads(sys.argv[1]); sys.exit(not (d['hit'] and d['source']=='lru' and d['rcode']=='NOERROR'))" "$out"
 out=$(lk big.example.com TXT --dnssec)
 check "lookup of a body too big for UDP says so" grep -q "XDP answers TC=1\|body" <<<"$out"
 lk www.example.com >/dev/null 2>&1
@@ -78,7 +129,8 @@ ip netns exec "$NS_SRV" "$XDPNS" stats --watch 0 -s "$SOCK" >/dev/null 2>&1
 check "a bad --watch is a usage error (exit 2)" [ $? = 2 ]
 
 echo "JSON output matches its documented schema (docs/json.md)"
-for c in "status --json" "stats --json" "lookup www.example.com A --json"; do
+for c in "status --json" "stats --json" "lookup www.example.com A --json" \
+	"lookup nope.example.com A --json"; do
 	ip netns exec "$NS_SRV" "$XDPNS" $c -s "$SOCK" >"$TMP/out.json"
 	check "every key of '$c' is in docs/json.md" $PY -c '
 import json, re, sys

@@ -21,6 +21,7 @@ knotc_() { ip netns exec "$NS_CLI" knotc -c "$TMP/$1.conf" "${@:2}" >/dev/null; 
 xfr_knot_conf a 5301 key-a hmac-sha256 "$SA" notify
 xfr_knot_conf b 5302 key-b hmac-sha512 "$SB" notify
 xfr_zone "$TMP/a/zones/$XFR_ZONE.zone" 1 80
+echo "old.sub	IN A	198.18.2.1" >>"$TMP/a/zones/$XFR_ZONE.zone" # gone in serial 2
 cp "$TMP/a/zones/$XFR_ZONE.zone" "$TMP/b/zones/"
 knot_start a
 knot_start b
@@ -62,8 +63,20 @@ xfr_first_transfer knot-a "$SA"
 check "zone saved in storage" [ -s "$TMP/storage/$XFR_ZONE.zone" ]
 check "timers saved in storage" grep -q '^serial 1$' "$TMP/storage/$XFR_ZONE.timers"
 
+# nx NAME: the full kdig answer to NAME A, which XDP answers NXDOMAIN
+nx() { ip netns exec "$NS_CLI" kdig @$SRV4 +norec +time=1 +retry=0 "$1" A; }
+n0=$(xdp_counter nx_synth)
+out=$(nx zz.old.sub.$XFR_ZONE)
+check "NXDOMAIN below old.sub (serial 1), made in XDP" \
+	bash -c 'grep -q "status: NXDOMAIN" <<<"$1" && grep -qE "SOA.* 1 300 2 600 60" <<<"$1" && [ $(($2 - $3)) = 1 ]' _ "$out" "$(xdp_counter nx_synth)" "$n0"
+out=$(nx zz.sub.$XFR_ZONE)
+check "sub is an empty non-terminal: NXDOMAIN below it too" grep -q "status: NXDOMAIN" <<<"$out"
+out=$(ip netns exec "$NS_CLI" kdig @$SRV4 +norec +time=1 +retry=0 sub.$XFR_ZONE A)
+check "and NODATA (not NXDOMAIN) at it" grep -q "status: NOERROR" <<<"$out"
+
 echo "change on the primary, NOTIFY, IXFR"
 xfr_zone "$TMP/a/zones/$XFR_ZONE.zone" 2 81
+echo "new.sub	IN A	198.18.2.2" >>"$TMP/a/zones/$XFR_ZONE.zone" # new in serial 2
 cp "$TMP/a/zones/$XFR_ZONE.zone" "$TMP/b/zones/"
 knotc_ b zone-reload $XFR_ZONE.
 t0=$(date +%s%N)
@@ -78,6 +91,16 @@ check "new data from XDP" [ "$out/$((a1 - a0))" = "198.18.0.81/1" ]
 check "IXFR was used" [ "$(zstat $XFR_ZONE transfers.ixfr)" = 1 ]
 check "NOTIFY accepted (signed)" [ "$(zstat $XFR_ZONE notify.accepted)" -ge 1 ]
 check "serial 2 saved" wait_for 2 grep -q '^serial 2$' "$TMP/storage/$XFR_ZONE.timers"
+echo "names after the IXFR: NXDOMAIN made in XDP follows them"
+check "new.sub (added by the IXFR) answered" [ "$(q new.sub.$XFR_ZONE A)" = 198.18.2.2 ]
+n0=$(xdp_counter nx_synth)
+out=$(nx old.sub.$XFR_ZONE)
+check "old.sub (deleted by the IXFR) is NXDOMAIN, SOA serial 2" \
+	bash -c 'grep -q "status: NXDOMAIN" <<<"$1" && grep -qE "SOA.* 2 300 2 600 60" <<<"$1"' _ "$out"
+out=$(nx zz.new.sub.$XFR_ZONE)
+check "below new.sub: NXDOMAIN, SOA serial 2" \
+	bash -c 'grep -q "status: NXDOMAIN" <<<"$1" && grep -qE "SOA.* 2 300 2 600 60" <<<"$1"' _ "$out"
+check "both made in XDP" [ $(($(xdp_counter nx_synth) - n0)) = 2 ]
 
 echo "first primary down: refresh from the second"
 xfr_stop_pid "$PID_a"

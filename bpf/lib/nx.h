@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * NXDOMAIN for unsigned zones, made in XDP: a qname with no entry is looked
+ * up suffix by suffix (longest first) in the names maps; the first name
+ * found is its closest encloser. When that is not the qname itself, its
+ * zone is served, unsigned and current, and the name allows it
+ * (XDPNS_NAME_F_SYNTH: no cut, DNAME or wildcard), the zone's NXDOMAIN
+ * body is sent with its compression pointers moved by the difference in
+ * question length. Anything else passes to the slow path.
+ */
+#ifndef XDPNS_LIB_NX_H
+#define XDPNS_LIB_NX_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "xdpns_maps.h"
+#include "maps.h"
+#include "dns.h"
+#include "answer.h"
+
+#define NX_NAMES_MAP(bits)                                                   \
+	struct {                                                             \
+		__uint(type, BPF_MAP_TYPE_HASH);                             \
+		__uint(map_flags, BPF_F_NO_PREALLOC); /* RCU-freed */        \
+		__uint(max_entries, XDPNS_MAX_ENTRIES);                      \
+		__type(key, struct xdpns_name_key_##bits);                   \
+		__type(value, struct xdpns_name);                            \
+	} xdpns_names_##bits SEC(".maps")
+
+NX_NAMES_MAP(32);
+NX_NAMES_MAP(64);
+NX_NAMES_MAP(128);
+NX_NAMES_MAP(256);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XDPNS_MAX_ZONES * 2);
+	__type(key, __u32);
+	__type(value, struct xdpns_nx);
+} xdpns_nx SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xdpns_nx_buf);
+} xdpns_nx_scratch SEC(".maps");
+
+/* The closest-encloser walk, one suffix per step (bpf_loop). */
+struct nx_walk {
+	__u8 *buf; /* xdpns_nx_buf: the name, zeros after it */
+	__u32 len; /* name length */
+	__u32 pos; /* offset of the suffix looked up next */
+	__u32 found; /* the suffix at pos is a name */
+	struct xdpns_name val;
+};
+
+static long nx_step(__u64 idx, void *ctx)
+{
+	struct nx_walk *w = ctx;
+	struct xdpns_name *v;
+	__u32 pos = w->pos, rest;
+	__u8 *key;
+	__u8 c;
+
+	(void)idx;
+	if (pos >= XDPNS_NAME_MAX || pos >= w->len)
+		return 1;
+	pos = DNS_MASK_FF(pos);
+	key = w->buf + pos;
+	rest = w->len - pos;
+	if (rest <= XDPNS_KEYCLASS_0)
+		v = bpf_map_lookup_elem(&xdpns_names_32, key);
+	else if (rest <= XDPNS_KEYCLASS_1)
+		v = bpf_map_lookup_elem(&xdpns_names_64, key);
+	else if (rest <= XDPNS_KEYCLASS_2)
+		v = bpf_map_lookup_elem(&xdpns_names_128, key);
+	else
+		v = bpf_map_lookup_elem(&xdpns_names_256, key);
+	if (v) {
+		w->found = 1;
+		w->val = *v;
+		return 1;
+	}
+	c = w->buf[pos];
+	if (c == 0)
+		return 1; /* the root was the last suffix */
+	w->pos = pos + c + 1;
+	return 0;
+}
+
+/* Pointer words to write over the body once it is in the frame. */
+struct nx_patch {
+	__u32 zone; /* the zone's slot */
+	__u32 n;
+	__u32 sum; /* their part of the body's sum (blob.h.csum lacks it) */
+	__u16 off[XDPNS_NX_PTRS];
+	__u16 val[XDPNS_NX_PTRS];
+};
+
+/*
+ * For the (already parsed) qname in key that has no entry: fill b with the
+ * NXDOMAIN body of its zone (b->csum for this question length) and pt with
+ * the pointers to patch. Returns XDPNS_PASS_COUNT when XDP may answer,
+ * else a pass reason.
+ */
+static __always_inline int nx_lookup(const struct xdpns_key *key,
+				     const struct query *q,
+				     struct blob_view *b, struct nx_patch *pt)
+{
+	struct nx_walk w = {};
+	struct xdpns_nx_buf *nb;
+	struct xdpns_zone *zone;
+	struct xdpns_nx *nx;
+	__u32 zero = 0, idx, h, i, sum, gen;
+	__u16 delta;
+
+	nb = bpf_map_lookup_elem(&xdpns_nx_scratch, &zero);
+	if (!nb)
+		return XDPNS_PASS_ERROR;
+	/* the name as parsed (zero padded to 64 or 256 bytes), zeros up to
+	 * 256; bytes 256..511 are never written: a suffix key of any class
+	 * read in place ends in zeros */
+#ifdef __clang__
+#pragma unroll
+#endif
+	for (i = 0; i < XDPNS_KEY_NAME / 8; i++) {
+		__u64 x = 0;
+
+		if (i < XDPNS_LRU_SHORT / 8 || key->name_len > XDPNS_LRU_SHORT)
+			__builtin_memcpy(&x, key->name + i * 8, 8);
+		__builtin_memcpy(nb->name + i * 8, &x, 8);
+	}
+	w.buf = nb->name;
+	w.len = key->name_len;
+	bpf_loop(XDPNS_NAME_MAX / 2 + 1, nx_step, &w, 0);
+	if (!w.found || w.pos == 0)
+		return XDPNS_PASS_MISS; /* outside our zones, or the name exists */
+	idx = w.val.zone;
+	zone = bpf_map_lookup_elem(&xdpns_zones, &idx);
+	if (!zone)
+		return XDPNS_PASS_MISS;
+	/* one reading of the generation: the name's half and the body are
+	 * both of it (a flip meanwhile leaves that half alone for the grace
+	 * period) */
+	gen = *(volatile __u32 *)&zone->gen;
+	if (gen == 0)
+		return XDPNS_PASS_MISS;
+	if (zone->flags & XDPNS_ZONE_F_EXPIRED)
+		return XDPNS_PASS_ZONE_STATE;
+	h = gen & 1;
+	/* no variable index into the stack copy: the verifier refuses the
+	 * pointer arithmetic clang makes of it */
+	if ((h ? w.val.gen[1] : w.val.gen[0]) != gen ||
+	    !((h ? w.val.flags[1] : w.val.flags[0]) & XDPNS_NAME_F_SYNTH))
+		return XDPNS_PASS_MISS;
+	idx = idx * 2 + h;
+	nx = bpf_map_lookup_elem(&xdpns_nx, &idx);
+	if (!nx || nx->gen != gen)
+		return XDPNS_PASS_MISS;
+	b->h = &nx->blob.h;
+	b->data = nx->blob.data;
+	b->cap = XDPNS_BLOB_M_CAP;
+	delta = q->qlen - nx->qlen;
+	sum = 0;
+	pt->n = 0;
+#ifdef __clang__
+#pragma unroll
+#endif
+	for (i = 0; i < XDPNS_NX_PTRS; i++) {
+		__u16 v = nx->ptr_val[i] + delta, off = nx->ptr_off[i];
+
+		if (i >= nx->n_ptrs)
+			break;
+		pt->off[i] = off;
+		pt->val[i] = v;
+		pt->n = i + 1;
+		sum += (off & 1) ? (__u16)((v >> 8) | (v << 8)) : v;
+	}
+	pt->sum = sum;
+	pt->zone = w.val.zone;
+	return XDPNS_PASS_COUNT;
+}
+
+/* After answer_write: the pointers into the frame (its sums already count
+ * them), by direct packet access (bpf_xdp_store_bytes cost ~100 ns a
+ * call here). Returns 0 or -1 (the frame is half written: drop it). */
+static __always_inline int nx_patch_frame(struct xdp_md *ctx,
+					  const struct pkt *p,
+					  const struct query *q,
+					  const struct nx_patch *pt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 i, body_off = p->dns_off + DNS_HDR_LEN + q->qlen;
+
+#ifdef __clang__
+#pragma unroll
+#endif
+	for (i = 0; i < XDPNS_NX_PTRS; i++) {
+		__u8 *w;
+
+		if (i >= pt->n)
+			break;
+		w = data + ((body_off + pt->off[i]) & 0x7ff);
+		if ((void *)(w + 2) > data_end)
+			return -1;
+		w[0] = pt->val[i] >> 8;
+		w[1] = pt->val[i] & 0xff;
+	}
+	return 0;
+}
+
+#endif /* XDPNS_LIB_NX_H */
