@@ -82,6 +82,10 @@ $(BUILD)/fuzz:
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC) $(USER_HDRS) bpf/lib/dns.h include/xdpns_maps.h | $(BUILD)/fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_SRC) $(LDLIBS)
 
+# fuzz_xfr compiles xfr.c and tsig.c into itself (with sockets, time and
+# randomness replaced): rebuild it when they change
+$(BUILD)/fuzz/fuzz_xfr: userspace/xfr.c userspace/tsig.c
+
 fuzz-build: $(FUZZ_TARGETS)
 
 # replay every corpus file once (part of make test)
