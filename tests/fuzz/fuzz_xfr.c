@@ -17,6 +17,10 @@
  *     0x20  the remote has a second key (rotation): BADKEY/BADSIG from the
  *           primary makes the job try again with it
  *     0x40  limits of 50 records and 4 KB
+ *     0x80  the primary knows only the second key: a request signed with
+ *           the first is not verified (its replies come from the input
+ *           unsigned, e.g. NOTAUTH with a BADKEY TSIG), one signed with
+ *           the second is
  *   then replies, each as [length, 2 bytes big-endian][message]; the last
  *   one may be cut short. A UDP read takes one reply as a datagram; TCP
  *   reads take them as a stream with their length prefixes (a cut reply
@@ -177,8 +181,10 @@ static ssize_t fz_send(int fd, const void *buf, size_t n, int flags)
 	if (len >= 2)
 		fz.req_id = (uint16_t)(m[0] << 8 | m[1]);
 	if ((fz.flags & 0x03) == 0x03)
-		fz.srv_ok = tsig_verify_request(&fz.srv, fz_keys, 2, m, len, FZ_NOW,
-						&which) == TSIG_OK;
+		fz.srv_ok = tsig_verify_request(&fz.srv,
+						(fz.flags & 0x80) ? fz_keys + 1 : fz_keys,
+						(fz.flags & 0x80) ? 1 : 2, m, len,
+						FZ_NOW, &which) == TSIG_OK;
 	return n;
 }
 
@@ -409,9 +415,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	xfr_run(&j);
 	if (getenv("XDPNS_FUZZ_VERBOSE"))
 		fprintf(stderr, "flags 0x%02x: %s, %s, serial %u, %llu messages, "
-			"%s\n", fz.flags, j.result ? xfr_reason_name(j.result) : "ok",
+			"%d key fallbacks, %s\n", fz.flags,
+			j.result ? xfr_reason_name(j.result) : "ok",
 			xfr_kind_name(j.kind), j.remote_serial,
-			(unsigned long long)j.messages, j.error);
+			(unsigned long long)j.messages, j.key_fallbacks, j.error);
 
 	if (j.result < 0 || j.result >= XFR_R_COUNT)
 		abort();

@@ -88,6 +88,18 @@ soa_signed = sign(soa_req, [soa])
 reqs = requests(0x05, soa_signed)
 assert len(reqs) >= 2, "no IXFR request after the signed SOA reply"
 write("dnspython-ixfr-tsig", 0x05, soa_signed + sign(reqs[1], ixfr))
+# key rotation: the primary knows only the second key (0x80), answers the
+# request signed with the first NOTAUTH with an unsigned TSIG saying BADKEY
+# (RFC 8945 5.2.1); the job tries its second key and the harness signs the
+# AXFR with it (0x02)
+q = dns.message.from_wire(req, keyring=RING)
+badkey = (struct.pack("!HHHHHH", q.id, 0x8009, 1, 0, 0, 1)
+          + dns.name.from_text("example.com.").to_wire() + struct.pack("!HH", 252, 1)
+          + dns.name.from_text("xfr-key.").to_wire() + struct.pack("!HHIH", 250, 255, 0, 0))
+rdata = (dns.name.from_text("hmac-sha256.").to_wire() + struct.pack("!HIH", FZ_NOW >> 32,
+         FZ_NOW & 0xFFFFFFFF, 300) + struct.pack("!H", 0) + struct.pack("!HHH", q.id, 17, 0))
+badkey = badkey[:-2] + struct.pack("!H", len(rdata)) + rdata
+write("gen-rotation-badkey-then-second-key", 0xB3, [badkey] + axfr)
 # a reply whose MAC is wrong in its last message (one bit)
 bad = sign(req, axfr)
 last = bytearray(bad[-1])
