@@ -21,7 +21,7 @@ if [ -z "${XDPNS_SAN_DIR:-}" ]; then
 	chmod 1777 "$XDPNS_SAN_DIR"
 fi
 export XDPNS_SAN_DIR
-export ASAN_OPTIONS="log_path=$XDPNS_SAN_DIR/report:halt_on_error=1:abort_on_error=1:exitcode=86:detect_leaks=${XDPNS_LSAN:-1}:disable_coredump=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1"
+export ASAN_OPTIONS="log_path=$XDPNS_SAN_DIR/report:halt_on_error=1:abort_on_error=1:exitcode=86:detect_leaks=1:disable_coredump=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1"
 export UBSAN_OPTIONS="log_path=$XDPNS_SAN_DIR/report:halt_on_error=1:abort_on_error=1:print_stacktrace=1:disable_coredump=1"
 export LSAN_OPTIONS="log_path=$XDPNS_SAN_DIR/report"
 
