@@ -118,8 +118,10 @@ unit: $(UNIT_BIN)
 bpftest: $(BUILD)/tests/bpf_test
 	@$(BUILD)/tests/bpf_test
 
-e2e: $(BUILD)/xdpns
-	@tests/e2e/run.sh
+# the end-to-end suites alone, with the sanitizer build of the daemon
+e2e: all
+	@$(MAKE) --no-print-directory asan
+	@XDPNS=$(CURDIR)/$(ASAN_BUILD)/xdpns tests/run-all.sh --e2e
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BUILD)/tests/bpf_test $(FUZZ_TARGETS)

@@ -25,11 +25,13 @@ if [ "$(id -u)" != 0 ]; then
 fi
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
 
-for t in build/tests/test_*; do
-	run "unit $(basename "$t")" "$t"
-done
-run "bpf" build/tests/bpf_test
-run "fuzz corpora" tests/fuzz/replay.sh build/fuzz/fuzz_*
+if [ "${1:-}" != --e2e ]; then # --e2e: the end-to-end suites alone
+	for t in build/tests/test_*; do
+		run "unit $(basename "$t")" "$t"
+	done
+	run "bpf" build/tests/bpf_test
+	run "fuzz corpora" tests/fuzz/replay.sh build/fuzz/fuzz_*
+fi
 # End-to-end suites run the daemon named by XDPNS (make test: the ASan +
 # UBSan build, build-asan/xdpns). Each suite gets its own directory for
 # sanitizer reports, checked once the suite and its daemons are gone: a
