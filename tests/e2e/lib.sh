@@ -16,9 +16,14 @@ E2E_FAIL=0
 # by then, so leaks reported at exit count too). The directory is 1777: a
 # daemon that dropped privileges (server.user) still writes its report.
 # Options for a plain build are ignored by it.
+# A suite run by hand makes its own directory; e2e_summary then stops the
+# daemon first (so its exit is checked too) and removes the directory when
+# it holds no report.
+XDPNS_SAN_OWN=0
 if [ -z "${XDPNS_SAN_DIR:-}" ]; then
 	XDPNS_SAN_DIR=$(mktemp -d /tmp/xdpns-san.XXXXXX)
 	chmod 1777 "$XDPNS_SAN_DIR"
+	XDPNS_SAN_OWN=1
 fi
 export XDPNS_SAN_DIR
 export ASAN_OPTIONS="log_path=$XDPNS_SAN_DIR/report:halt_on_error=1:abort_on_error=1:exitcode=86:detect_leaks=1:disable_coredump=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1"
@@ -49,8 +54,10 @@ xdp_counter() {
 }
 
 e2e_summary() {
+	[ $XDPNS_SAN_OWN = 1 ] && [ -n "${XDPNS_PID:-}" ] && netns_stop_xdpns
 	if san_reports; then
 		ok "no sanitizer report (ASan/UBSan/LSan) so far"
+		[ $XDPNS_SAN_OWN = 1 ] && rmdir "$XDPNS_SAN_DIR" 2>/dev/null
 	else
 		fail "the sanitizer build reported memory errors or undefined behaviour"
 	fi
