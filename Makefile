@@ -15,7 +15,8 @@ WARN := -Wall -Wextra -Werror
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
 	-Wno-unused-function -Iinclude -Ibpf -I/usr/include/$(MULTIARCH)
 CFLAGS ?= -O2 -g
-CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Ibpf -Iuserspace -I$(BUILD)
+CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Ibpf -Iuserspace -I$(BUILD) \
+	$(SAN_CFLAGS)
 LDLIBS := -lxdp -lbpf -lldns -lyaml -lcrypto -lelf -lz -lpthread
 
 USER_SRC := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
@@ -25,7 +26,7 @@ USER_HDRS := $(wildcard userspace/*.h)
 PREFIX ?= /usr/local
 
 .SECONDARY:
-.PHONY: all deps test demo bench bench-scale bench-load install clean unit bpftest e2e fuzz fuzz-build fuzz-replay
+.PHONY: all deps test demo bench bench-scale bench-load install clean unit bpftest e2e fuzz fuzz-build fuzz-replay asan
 all: $(BUILD)/xdpns $(BUILD)/peer_pass.bpf.o
 
 deps:
@@ -81,6 +82,10 @@ $(BUILD)/fuzz:
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC) $(USER_HDRS) bpf/lib/dns.h include/xdpns_maps.h | $(BUILD)/fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_SRC) $(LDLIBS)
 
+# fuzz_xfr compiles xfr.c and tsig.c into itself (with sockets, time and
+# randomness replaced): rebuild it when they change
+$(BUILD)/fuzz/fuzz_xfr: userspace/xfr.c userspace/tsig.c
+
 fuzz-build: $(FUZZ_TARGETS)
 
 # replay every corpus file once (part of make test)
@@ -94,18 +99,34 @@ fuzz: $(FUZZ_TARGETS)
 		$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 			tests/fuzz/corpus/$${n#fuzz_} || exit 1; done
 
+# ---- sanitizer build of the daemon (ASan + UBSan), used by the e2e tests ----
+# The whole daemon with clang, into its own build dir; tests/run-all.sh runs
+# every end-to-end suite with it (tests/e2e/lib.sh sets ASAN_OPTIONS and
+# UBSAN_OPTIONS and fails a suite on any sanitizer report).
+ASAN_BUILD := build-asan
+ASAN_CC ?= clang
+ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CC=$(ASAN_CC) \
+		SAN_CFLAGS="$(ASAN_FLAGS)" $(ASAN_BUILD)/xdpns
+
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
 bpftest: $(BUILD)/tests/bpf_test
 	@$(BUILD)/tests/bpf_test
 
-e2e: $(BUILD)/xdpns
-	@tests/e2e/run.sh
+# the end-to-end suites alone, with the sanitizer build of the daemon
+e2e: all
+	@$(MAKE) --no-print-directory asan
+	@XDPNS=$(CURDIR)/$(ASAN_BUILD)/xdpns tests/run-all.sh --e2e
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BUILD)/tests/bpf_test $(FUZZ_TARGETS)
-	@tests/run-all.sh
+	@$(MAKE) --no-print-directory asan
+	@XDPNS=$(CURDIR)/$(ASAN_BUILD)/xdpns tests/run-all.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -146,4 +167,4 @@ install: $(BUILD)/xdpns
 		$(DESTDIR)$(SYSCONFDIR)/xdpns/xdpns.yaml.example
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD)
