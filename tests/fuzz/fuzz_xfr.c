@@ -313,8 +313,8 @@ static void fz_sign(uint8_t *msg, size_t *len, size_t cap)
 	}
 	id = get16(msg);
 	ar = get16(msg + 10);
-	if (tsig_mac(k, fz.srv.mac, fz.srv.mac_len, msg, *len, id, ar, 1, FZ_NOW,
-		     TSIG_FUDGE, 0, NULL, 0, mac, &mac_len))
+	if (tsig_mac(k, fz.srv.mac, fz.srv.mac_len, NULL, msg, *len, id, ar, 1,
+		     FZ_NOW, TSIG_FUDGE, 0, NULL, 0, mac, &mac_len))
 		return;
 	b = (struct buf){ msg, *len, cap, 0 };
 	put(&b, k->name, k->name_len);
