@@ -603,17 +603,22 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 		for (i = 0; i <= 16; i++)
 			fprintf(f, "%s\"%s\":%llu", i ? "," : "", rcode_names[i],
 				(unsigned long long)ss.rcode[i]);
-		fprintf(f, "}},\"maps\":{\"entries\":%llu,\"blobs_s\":%llu,"
+		fprintf(f, "}},\"maps\":{\"entries\":%llu,\"blobs_xs\":%llu,\"blobs_s\":%llu,"
 			   "\"blobs_m\":%llu,\"blobs_l\":%llu,\"blob_bytes\":%llu,"
-			   "\"publishes\":%llu,\"last_publish_us\":%llu,\"lru_inserts\":%llu},"
+			   "\"publishes\":%llu,\"last_publish_us\":%llu,"
+			   "\"last_publish_compiled\":%llu,\"last_publish_written\":%llu,"
+			   "\"lru_inserts\":%llu},"
 			   "\"zones\":[",
 			(unsigned long long)ms.entries,
+			(unsigned long long)ms.blobs[XDPNS_BLOB_XS],
 			(unsigned long long)ms.blobs[XDPNS_BLOB_S],
 			(unsigned long long)ms.blobs[XDPNS_BLOB_M],
 			(unsigned long long)ms.blobs[XDPNS_BLOB_L],
 			(unsigned long long)ms.blob_bytes,
 			(unsigned long long)ms.publishes,
 			(unsigned long long)ms.last_publish_us,
+			(unsigned long long)ms.last_compiled,
+			(unsigned long long)ms.last_written,
 			(unsigned long long)ms.lru_inserts);
 		for (i = 0, first = 1; i < d->eng.n_zones; i++) {
 			const struct zone *z = d->eng.zones[i].zone;
@@ -935,7 +940,7 @@ static void control_handle(struct daemon *d)
 /* "lookup NAME TYPE [do]": what XDP holds for that key. */
 static int control_lookup(struct daemon *d, const char *args, FILE *f, int json)
 {
-	static const char *const cls_name[] = { "none", "S", "M", "L" };
+	static const char *const cls_name[] = { "none", "S", "M", "L", "XS" };
 	char name[300], type[32], opt[16] = "";
 	struct mapsync_probe p;
 	ldns_rdf *dn;
@@ -1038,7 +1043,7 @@ static int daemon_start(struct daemon *d, const char *path)
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct mapsync_fds fds;
 	struct zone **pending = NULL;
-	uint64_t rrsets = 0;
+	struct mapsync_sizes sizes;
 	char err[CONFIG_ERR_LEN];
 	sigset_t mask;
 	int i, r;
@@ -1068,6 +1073,7 @@ static int daemon_start(struct daemon *d, const char *path)
 	pending = calloc(d->cfg.n_zones, sizeof(*pending));
 	if (!pending)
 		return -ENOMEM;
+	memset(&sizes, 0, sizeof(sizes));
 	for (i = 0; i < d->cfg.n_zones; i++) {
 		struct dzone *dz = &d->dz[i];
 		struct zone *z = NULL;
@@ -1097,11 +1103,11 @@ static int daemon_start(struct daemon *d, const char *path)
 				return r;
 			}
 		}
-		rrsets += z->n_rrsets;
+		mapsync_count(z, &sizes);
 		pending[i] = z;
 	}
-	/* room for each secondary to grow while both generations live */
-	r = loader_open(&d->loader, rrsets * 2);
+	/* sized from the keys the zones compile to, with headroom */
+	r = loader_open(&d->loader, &sizes);
 	if (r)
 		goto out;
 	loader_fds(&d->loader, &fds);

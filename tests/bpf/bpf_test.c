@@ -92,7 +92,7 @@ static int setup(void **state)
 	if (fd < 0)
 		return -1;
 	close(fd);
-	r = loader_open(&ld, 100);
+	r = loader_open(&ld, NULL);
 	if (r) {
 		fprintf(stderr, "FAIL: cannot load the XDP object (%s): these tests "
 				"need root and BPF\n", strerror(-r));
