@@ -90,8 +90,11 @@ const char *daemon_rcode_name(int rcode)
 /* ---- zones ---- */
 
 /* Make z (finished) the served data of zone i: maps flipped, engine
- * switched. Takes z; on failure frees it and what is served stays. */
-static int zone_publish(struct daemon *d, int i, struct zone *z)
+ * switched. Takes z; on failure frees it and what is served stays.
+ * changed (n names, from an IXFR; NULL: everything) limits what is
+ * recompiled to the answers those names reach. */
+static int zone_publish_changed(struct daemon *d, int i, struct zone *z,
+				const uint8_t *const *changed, size_t n)
 {
 	struct dzone *dz = &d->dz[i];
 	struct engine_zone *ez = &d->eng.zones[i];
@@ -111,7 +114,10 @@ static int zone_publish(struct daemon *d, int i, struct zone *z)
 	all[i] = fresh;
 	view.zones = all;
 	view.n_zones = d->eng.n_zones;
-	r = mapsync_publish(d->ms, &view, &all[i]);
+	if (changed && ez->zone)
+		r = mapsync_publish_names(d->ms, &view, &all[i], ez->zone, changed, n);
+	else
+		r = mapsync_publish(d->ms, &view, &all[i]);
 	free(all);
 	if (r) {
 		snprintf(dz->error, sizeof(dz->error),
@@ -128,6 +134,11 @@ static int zone_publish(struct daemon *d, int i, struct zone *z)
 		 dz->cz->name, z->serial, z->n_records, z->n_nodes,
 		 (unsigned long long)mapsync_zone_entries(d->ms, ez->slot));
 	return 0;
+}
+
+static int zone_publish(struct daemon *d, int i, struct zone *z)
+{
+	return zone_publish_changed(d, i, z, NULL, 0);
 }
 
 /* Load zone i from its file and make it served (maps flipped, engine
@@ -209,7 +220,12 @@ static void zone_job_done(struct daemon *d, int i)
 		struct zone *z = j->zone;
 
 		j->zone = NULL;
-		r = zone_publish(d, i, z);
+		if (j->kind == XFR_KIND_IXFR && !j->changed_all)
+			r = zone_publish_changed(d, i, z,
+						 (const uint8_t *const *)j->changed,
+						 j->n_changed);
+		else
+			r = zone_publish(d, i, z);
 		if (r) {
 			j->result = XFR_R_ZONE_INVALID;
 			j->fails[XFR_R_ZONE_INVALID]++;
@@ -234,6 +250,7 @@ static void zone_job_done(struct daemon *d, int i)
 				    REFRESH_NO_DATA_RETRY_S));
 	refresh_finish(rz, j, d->eng.zones[i].zone, now);
 	zone_free(j->zone);
+	xfr_changed_free(j);
 	free(j);
 	rz->job = NULL;
 	if (rz->pending) {
@@ -1224,6 +1241,7 @@ static void daemon_stop(struct daemon *d)
 		j->cancel = 1;
 		xfr_join(j);
 		zone_free(j->zone);
+		xfr_changed_free(j);
 		free(j);
 		d->dz[i].rz.job = NULL;
 	}

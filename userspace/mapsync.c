@@ -630,6 +630,13 @@ static int publish_key(void *ctx, const struct node *n, uint16_t qtype)
 		const void *val = &pc->blob;
 		size_t vsize;
 
+		if (v && !pc->ez->zone->signed_zone) {
+			/* the engine ignores DO in an unsigned zone: the
+			 * same body, one more reference */
+			refs[v] = refs[0];
+			blob_rec(ms, refs[0])->refcnt++;
+			continue;
+		}
 		r = engine_answer(pc->ez, n->name, n->len, qtype,
 				  v == XDPNS_VAR_DO, pc->ans);
 		if (!r) {
@@ -858,7 +865,11 @@ static int publish_nodes(struct publish_ctx *pc, const struct zone *z,
 		for (i = 0; i <= z->mask && !r; i++) {
 			const struct node *n = &z->nodes[i];
 
-			if (!n->name || engine_find_zone(pc->e, n->name, n->len) != pc->ez)
+			if (!n->name)
+				continue;
+			/* a name may belong to a zone cut below it */
+			if (pc->e->n_zones > 1 &&
+			    engine_find_zone(pc->e, n->name, n->len) != pc->ez)
 				continue;
 			r = node_keys(z, n, publish_key, pc);
 		}
@@ -884,6 +895,127 @@ static int publish_nodes(struct publish_ctx *pc, const struct zone *z,
 			r = node_keys(old, n, tomb_node_key, pc);
 	}
 	return r;
+}
+
+/* ---- which names a change reaches ---- */
+
+struct nameset {
+	struct keyset ks; /* records with qtype 0 */
+};
+
+static int nameset_add(struct nameset *s, const uint8_t *name, size_t len, int *added)
+{
+	uint8_t rec[3 + 256];
+	size_t before = s->ks.n;
+	long id;
+
+	key_rec(rec, name, len, 0);
+	id = keyset_add(&s->ks, rec);
+	if (id < 0)
+		return id;
+	if (added)
+		*added = s->ks.n != before;
+	return 0;
+}
+
+static int nameset_has(const struct nameset *s, const uint8_t *name, size_t len)
+{
+	uint8_t rec[3 + 256];
+
+	key_rec(rec, name, len, 0);
+	return keyset_find(&s->ks, rec) >= 0;
+}
+
+/* The rdata field holding the name whose records an answer for this
+ * type pulls in (CNAME chain, additional A/AAAA for NS, MX and SRV), or
+ * -1. */
+static int target_field(uint16_t type)
+{
+	switch (type) {
+	case LDNS_RR_TYPE_CNAME:
+	case LDNS_RR_TYPE_NS:
+		return 0;
+	case LDNS_RR_TYPE_MX:
+		return 1;
+	case LDNS_RR_TYPE_SRV:
+		return 3;
+	}
+	return -1;
+}
+
+static int node_changes_all(const struct zone *z, const struct node *n)
+{
+	/* a delegation changes every name below it; a wildcard the names it
+	 * covers; a DNAME-less engine has nothing else that reaches down */
+	if (n->len != z->apex_len && node_rrset(n, LDNS_RR_TYPE_NS))
+		return 1;
+	return n->len >= 2 && n->name[0] == 1 && n->name[1] == '*';
+}
+
+/* Expand the changed owners of an IXFR into every name whose eagerly
+ * compiled answers may differ: the owners themselves, owners of a CNAME,
+ * NS, MX or SRV pointing at one of them (to a fixed point: chains), and
+ * with the apex (its SOA changes with every serial) every CNAME owner,
+ * whose chain may end in a NODATA carrying the SOA. Returns 1 when the
+ * change reaches too far to list (a delegation, a wildcard, an NSEC3
+ * owner): then the whole zone is compiled. */
+static int affected_names(const struct zone *z, const struct zone *old,
+			  const uint8_t *const *names, size_t n_names,
+			  struct nameset *out)
+{
+	size_t i, round;
+	int r, grew = 1, apex = 0;
+
+	for (i = 0; i < n_names; i++) {
+		const uint8_t *name = names[i];
+		size_t len = name_wire_len(name);
+		const struct node *nn = zone_find(z, name, len);
+		const struct node *on = old ? zone_find(old, name, len) : NULL;
+
+		if (!len)
+			return 1;
+		if (!nn && !on)
+			return 1; /* not a node: an NSEC3 owner, or unknown */
+		if ((nn && node_changes_all(z, nn)) || (on && node_changes_all(old, on)))
+			return 1;
+		if (len == z->apex_len)
+			apex = 1;
+		if ((r = nameset_add(out, name, len, NULL)))
+			return 1;
+	}
+	for (round = 0; grew && round <= 17; round++) {
+		grew = 0;
+		for (i = 0; i <= z->mask; i++) {
+			const struct node *n = &z->nodes[i];
+			uint32_t j;
+
+			if (!n->name || nameset_has(out, n->name, n->len))
+				continue;
+			for (j = 0; j < n->n_sets; j++) {
+				int f = target_field(n->sets[j].type), add = 0;
+				size_t k;
+
+				if (apex && n->sets[j].type == LDNS_RR_TYPE_CNAME)
+					add = 1;
+				for (k = 0; f >= 0 && !add && n->sets[j].rrs &&
+					    k < ldns_rr_list_rr_count(n->sets[j].rrs); k++) {
+					const ldns_rdf *t = ldns_rr_rdf(
+						ldns_rr_list_rr(n->sets[j].rrs, k), f);
+
+					if (t && ldns_rdf_size(t) <= 255 &&
+					    nameset_has(out, ldns_rdf_data(t), ldns_rdf_size(t)))
+						add = 1;
+				}
+				if (add) {
+					if (nameset_add(out, n->name, n->len, NULL))
+						return 1;
+					grew = 1;
+					break;
+				}
+			}
+		}
+	}
+	return grew; /* still growing after 17 rounds: give up listing */
 }
 
 static int publish(struct mapsync *ms, const struct engine *e,
@@ -917,7 +1049,31 @@ static int publish(struct mapsync *ms, const struct engine *e,
 	if (!pc.ans)
 		return -ENOMEM;
 
-	r = publish_nodes(&pc, z, old, names, n_names);
+	if (names) {
+		struct nameset ns = { 0 };
+
+		if (affected_names(z, old, names, n_names, &ns)) {
+			names = NULL; /* the whole zone */
+		} else {
+			uint8_t **list = malloc((ns.ks.n + 1) * sizeof(*list));
+			size_t i;
+
+			if (!list) {
+				keyset_free(&ns.ks);
+				free(pc.ans);
+				return -ENOMEM;
+			}
+			for (i = 0; i < ns.ks.n; i++)
+				list[i] = (uint8_t *)keyset_rec(&ns.ks, i) + 3;
+			r = publish_nodes(&pc, z, old, (const uint8_t *const *)list,
+					  ns.ks.n);
+			free(list);
+			keyset_free(&ns.ks);
+			goto compiled;
+		}
+	}
+	r = publish_nodes(&pc, z, old, NULL, 0);
+compiled:
 	if (!r)
 		r = pend_write(&pc, 0, pc.n_pend, 0, &written);
 	if (!r) {
