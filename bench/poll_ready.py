@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Wait until a server answers one record, and say when (bench/scale.sh).
 
-usage: poll_ready.py [--xdpns-stats CMD] [--pid PID] SERVER NAME TYPE VALUE T0 TIMEOUT
+usage: poll_ready.py [--xdpns-stats CMD] [--pid PID] [--port N] SERVER NAME TYPE VALUE T0 TIMEOUT
 
-Sends NAME TYPE to SERVER port 53 every 20 ms (each query waits at most
+Sends NAME TYPE to SERVER port 53 (or --port) every 20 ms (each query waits at most
 50 ms: kdig's one-second granularity would swamp a load time) until the
 answer holds VALUE. With --xdpns-stats (a command printing `xdpns stats
 --json`), the XDP "answered" counter must also have moved across that
@@ -31,9 +31,9 @@ def xdp_answered(cmd):
         return None
 
 
-def answered(server, q, value):
+def answered(server, q, value, port=53):
     try:
-        r = dns.query.udp(q, server, timeout=0.05)
+        r = dns.query.udp(q, server, timeout=0.05, port=port)
     except (dns.exception.Timeout, OSError, dns.exception.DNSException):
         return False
     return any(value in (rd.to_text() for rd in rrset) for rrset in r.answer)
@@ -42,11 +42,14 @@ def answered(server, q, value):
 def main():
     args = sys.argv[1:]
     stats = pid = None
+    port = 53
     while args and args[0].startswith("--"):
         if args[0] == "--xdpns-stats" and len(args) > 1:
             stats, args = args[1], args[2:]
         elif args[0] == "--pid" and len(args) > 1:
             pid, args = int(args[1]), args[2:]
+        elif args[0] == "--port" and len(args) > 1:
+            port, args = int(args[1]), args[2:]
         else:
             break
     if len(args) != 6:
@@ -64,7 +67,7 @@ def main():
             print(f"process {pid} exited", file=sys.stderr)
             return 1
         a0 = xdp_answered(stats) if stats else 0
-        if a0 is not None and answered(server, q, value):
+        if a0 is not None and answered(server, q, value, port):
             t1 = time.time()
             if not stats:
                 print(f"{t1 - t0:.3f}")

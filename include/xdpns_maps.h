@@ -19,14 +19,16 @@
 #ifndef XDPNS_BLOB_XS_COUNT
 #define XDPNS_BLOB_XS_COUNT (1 << 14)
 #endif
+/* The blob counts are minimums: the loader adds room for the zones' keys
+ * (userspace/loader.c) and server.map-keys. */
 #ifndef XDPNS_BLOB_S_COUNT
-#define XDPNS_BLOB_S_COUNT (1 << 18)
+#define XDPNS_BLOB_S_COUNT (1 << 14)
 #endif
 #ifndef XDPNS_BLOB_M_COUNT
-#define XDPNS_BLOB_M_COUNT (1 << 16)
+#define XDPNS_BLOB_M_COUNT (1 << 12)
 #endif
 #ifndef XDPNS_BLOB_L_COUNT
-#define XDPNS_BLOB_L_COUNT (1 << 13)
+#define XDPNS_BLOB_L_COUNT (1 << 10)
 #endif
 
 #ifndef XDPNS_LRU_ENTRIES

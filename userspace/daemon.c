@@ -1123,7 +1123,9 @@ static int daemon_start(struct daemon *d, const char *path)
 		mapsync_count(z, &sizes);
 		pending[i] = z;
 	}
-	/* sized from the keys the zones compile to, with headroom */
+	/* sized from the keys the zones compile to, with headroom, and the
+	 * room server.map-keys asks for (secondaries without data yet) */
+	sizes.keys[0] += d->cfg.map_keys;
 	r = loader_open(&d->loader, &sizes);
 	if (r)
 		goto out;
