@@ -854,12 +854,6 @@ void xfr_run(struct xfr_job *j)
 	}
 	if (!r)
 		j->error[0] = 0;
-	if (!r && j->zone && j->save_path[0]) {
-		j->save_error = zone_write_file(j->zone, j->save_path);
-		if (j->save_error)
-			log_warn("zone %s: cannot save to %s: %s", j->origin,
-				 j->save_path, strerror(-j->save_error));
-	}
 	j->result = r;
 	if (!j->duration_ms)
 		j->duration_ms = mono_ms() - t0;

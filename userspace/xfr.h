@@ -68,7 +68,8 @@ struct xfr_job {
 	uint64_t max_records, max_bytes;
 	uint32_t idle_ms, timeout_ms;
 	int done_fd; /* eventfd written when the job ends (-1: none) */
-	char save_path[4096]; /* new data is saved here (temp + rename) */
+	char save_path[4096]; /* the caller saves the new data here (temp +
+			       * rename) once it serves it */
 	volatile int cancel;
 
 	/* out: read after the job is done */
@@ -90,7 +91,6 @@ struct xfr_job {
 	int changed_all;
 	int peer_rejected_key; /* the last failure: the peer's BADKEY/BADSIG */
 	char error[300];
-	int save_error; /* -errno of saving the new zone, 0: saved */
 
 	pthread_t thread;
 	int started;

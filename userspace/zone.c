@@ -863,29 +863,76 @@ int zone_foreach_rr(const struct zone *z, int (*fn)(const ldns_rr *rr, void *arg
 	return 0;
 }
 
-static int copy_one(const ldns_rr *rr, void *arg)
+/* Copy a node table slot for slot: the same hash and size, so nothing is
+ * inserted again. (Re-inserting a table's keys in its own slot order into
+ * a growing linear-probing table clusters them: that took a 1M-name zone
+ * 55 s.) */
+static int table_clone(struct node **dst, const struct node *src, size_t mask)
 {
-	struct zone *dst = arg;
-	ldns_rr *c = ldns_rr_clone(rr);
-	char why[64];
-	int r;
+	struct node *t;
+	size_t i;
 
-	if (!c)
+	*dst = NULL;
+	if (!src)
+		return 0;
+	t = calloc(mask + 1, sizeof(*t));
+	if (!t)
 		return -ENOMEM;
-	r = zone_add(dst, c, why, sizeof(why));
-	if (r)
-		ldns_rr_free(c);
-	return r;
+	*dst = t;
+	for (i = 0; i <= mask; i++) {
+		const struct node *o = &src[i];
+		struct node *n = &t[i];
+		uint32_t j;
+
+		if (!o->name)
+			continue;
+		n->name = malloc(o->len);
+		n->sets = o->n_sets ? calloc(o->n_sets, sizeof(*n->sets)) : NULL;
+		if (!n->name || (o->n_sets && !n->sets)) {
+			free(n->name);
+			free(n->sets);
+			n->name = NULL;
+			return -ENOMEM;
+		}
+		memcpy(n->name, o->name, o->len);
+		n->len = o->len;
+		n->cap = o->n_sets;
+		for (j = 0; j < o->n_sets; j++) {
+			struct rrset *d = &n->sets[n->n_sets];
+
+			d->type = o->sets[j].type;
+			d->rrs = ldns_rr_list_clone(o->sets[j].rrs);
+			d->sigs = o->sets[j].sigs ? ldns_rr_list_clone(o->sets[j].sigs) : NULL;
+			if (!d->rrs || (o->sets[j].sigs && !d->sigs)) {
+				ldns_rr_list_deep_free(d->rrs);
+				ldns_rr_list_deep_free(d->sigs);
+				return -ENOMEM;
+			}
+			n->n_sets++;
+		}
+	}
+	return 0;
 }
 
 struct zone *zone_clone_unfinished(const struct zone *src)
 {
 	struct zone *z = zone_new(src->name);
 
-	if (z && zone_foreach_rr(src, copy_one, z)) {
+	if (!z)
+		return NULL;
+	z->mask = src->mask;
+	z->n_nodes = src->n_nodes;
+	z->n3mask = src->n3mask;
+	z->n_n3nodes = src->n_n3nodes;
+	z->n_records = src->n_records;
+	z->signed_zone = src->signed_zone;
+	if (table_clone(&z->nodes, src->nodes, src->mask) ||
+	    table_clone(&z->n3nodes, src->n3nodes, src->n3mask)) {
 		zone_free(z);
-		z = NULL;
+		return NULL;
 	}
+	/* the rest (SOA, serial, counts, denial indexes, empty
+	 * non-terminals) is rebuilt by zone_finalize() */
 	return z;
 }
 
