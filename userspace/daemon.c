@@ -171,8 +171,10 @@ static int zone_publish_changed(struct daemon *d, int i, struct zone *z,
 		zone_free(z);
 		return r;
 	}
-	/* the maps flipped; the slow path switches before the next query */
-	zone_free(ez->zone);
+	/* the maps flipped; the slow path switches before the next query.
+	 * An IXFR's zone borrows the old one's unchanged nodes: they pass
+	 * to it. */
+	zone_free_into(ez->zone, z);
 	ez->zone = z;
 	dz->loaded = time(NULL);
 	dz->error[0] = 0;
