@@ -989,7 +989,13 @@ static int affected_names(const struct zone *z, const struct zone *old,
 			const struct node *n = &z->nodes[i];
 			uint32_t j;
 
-			if (!n->name || nameset_has(out, n->name, n->len))
+			if (!n->name)
+				continue;
+			/* most nodes point nowhere: no hashing for them */
+			for (j = 0; j < n->n_sets; j++)
+				if (target_field(n->sets[j].type) >= 0)
+					break;
+			if (j == n->n_sets || nameset_has(out, n->name, n->len))
 				continue;
 			for (j = 0; j < n->n_sets; j++) {
 				int f = target_field(n->sets[j].type), add = 0;
