@@ -99,6 +99,31 @@ static int keyset_grow(struct keyset *ks)
 	return 0;
 }
 
+/* Room for n keys without growing (a first publish knows its size). */
+static int keyset_reserve(struct keyset *ks, size_t n)
+{
+	size_t slots = 1024;
+	struct kstate *st;
+
+	if (ks->n)
+		return 0;
+	while (slots < 2 * n + 2)
+		slots *= 2;
+	free(ks->slots);
+	ks->slots = calloc(slots, sizeof(*ks->slots));
+	if (!ks->slots)
+		return -ENOMEM;
+	ks->mask = slots - 1;
+	if (n > ks->st_cap) {
+		st = realloc(ks->st, n * sizeof(*st));
+		if (!st)
+			return -ENOMEM;
+		ks->st = st;
+		ks->st_cap = n;
+	}
+	return 0;
+}
+
 /* The id of rec, added (state zero: not in the map) when new; -errno. */
 static long keyset_add(struct keyset *ks, const uint8_t *rec)
 {
@@ -1078,7 +1103,10 @@ static int publish(struct mapsync *ms, const struct engine *e,
 			goto compiled;
 		}
 	}
-	r = publish_nodes(&pc, z, old, NULL, 0);
+	/* a zone's first publish: its keys are about its RRsets */
+	r = keyset_reserve(&zs->keys, z->n_rrsets + 64);
+	if (!r)
+		r = publish_nodes(&pc, z, old, NULL, 0);
 compiled:
 	if (!r)
 		r = pend_write(&pc, 0, pc.n_pend, 0, &written);
