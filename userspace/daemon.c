@@ -38,6 +38,7 @@ struct dzone {
 	 * zone is not freed (no publish) until the saver is joined */
 	pthread_t saver;
 	int saving;
+	volatile int save_cancel; /* newer data arrived: it will be saved */
 	const struct zone *save_zone;
 	char save_path[4096];
 };
@@ -99,21 +100,29 @@ const char *daemon_rcode_name(int rcode)
 static void *zone_saver(void *arg)
 {
 	struct dzone *dz = arg;
-	int r = zone_write_file(dz->save_zone, dz->save_path);
+	int r = zone_write_file_cancel(dz->save_zone, dz->save_path,
+				       &dz->save_cancel);
 
-	if (r)
+	if (r == -ECANCELED)
+		log_debug("zone %s: save of an older serial given up for a newer one",
+			  dz->cz->name);
+	else if (r)
 		log_warn("zone %s: cannot save to %s: %s", dz->cz->name,
 			 dz->save_path, strerror(-r));
 	return NULL;
 }
 
-/* Wait for zone i's save, if one runs. */
-static void zone_saver_join(struct daemon *d, int i)
+/* End zone i's save, if one runs: finished, or given up when cancel
+ * (newer data is about to replace what it writes, and will be saved). */
+static void zone_saver_join(struct daemon *d, int i, int cancel)
 {
 	if (!d->dz[i].saving)
 		return;
+	if (cancel)
+		d->dz[i].save_cancel = 1;
 	pthread_join(d->dz[i].saver, NULL);
 	d->dz[i].saving = 0;
+	d->dz[i].save_cancel = 0;
 }
 
 /* Save zone i's served data to path in a thread: a transfer's result is
@@ -123,7 +132,7 @@ static void zone_save_async(struct daemon *d, int i, const char *path)
 {
 	struct dzone *dz = &d->dz[i];
 
-	zone_saver_join(d, i);
+	zone_saver_join(d, i, 1);
 	dz->save_zone = d->eng.zones[i].zone;
 	snprintf(dz->save_path, sizeof(dz->save_path), "%s", path);
 	if (pthread_create(&dz->saver, NULL, zone_saver, dz)) {
@@ -146,8 +155,9 @@ static int zone_publish_changed(struct daemon *d, int i, struct zone *z,
 	struct engine view;
 	int r;
 
-	/* the data being saved is about to be freed: wait for it */
-	zone_saver_join(d, i);
+	/* the data being saved is about to be freed: a transfer's newer data
+	 * replaces the save (it is saved in turn); a reload waits for it */
+	zone_saver_join(d, i, dz->secondary);
 	/* compile against a view of the engine where this zone is new */
 	all = malloc(d->eng.n_zones * sizeof(*all));
 	if (!all) {
@@ -178,9 +188,19 @@ static int zone_publish_changed(struct daemon *d, int i, struct zone *z,
 	ez->zone = z;
 	dz->loaded = time(NULL);
 	dz->error[0] = 0;
-	log_info("zone %s: serial %u, %zu records, %zu names, %llu XDP entries",
-		 dz->cz->name, z->serial, z->n_records, z->n_nodes,
-		 (unsigned long long)mapsync_zone_entries(d->ms, ez->slot));
+	{
+		struct mapsync_stats st;
+
+		mapsync_get_stats(d->ms, &st);
+		log_info("zone %s: serial %u, %zu records, %zu names, %llu XDP "
+			 "entries; published in %llu ms (%llu keys compiled, %llu "
+			 "entries written)",
+			 dz->cz->name, z->serial, z->n_records, z->n_nodes,
+			 (unsigned long long)mapsync_zone_entries(d->ms, ez->slot),
+			 (unsigned long long)st.last_publish_us / 1000,
+			 (unsigned long long)st.last_compiled,
+			 (unsigned long long)st.last_written);
+	}
 	return 0;
 }
 
@@ -1163,12 +1183,19 @@ static int daemon_start(struct daemon *d, const char *path)
 				continue;
 			}
 		} else {
+			struct timespec t0, t1;
+
+			clock_gettime(CLOCK_MONOTONIC, &t0);
 			r = zone_load_file(file, dz->cz->name, &z, err, sizeof(err));
 			if (r) {
 				log_err("zone %s: %s", dz->cz->name, err);
 				free(pending);
 				return r;
 			}
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			log_info("zone %s: %s parsed in %lld ms", dz->cz->name, file,
+				 (long long)((t1.tv_sec - t0.tv_sec) * 1000 +
+					     (t1.tv_nsec - t0.tv_nsec) / 1000000));
 		}
 		mapsync_count(z, &sizes);
 		pending[i] = z;
@@ -1315,7 +1342,7 @@ static void daemon_stop(struct daemon *d)
 		close(d->epfd);
 	mapsync_free(d->ms);
 	for (i = 0; d->dz && i < d->eng.n_zones; i++)
-		zone_saver_join(d, i);
+		zone_saver_join(d, i, 0);
 	for (i = 0; d->eng.zones && i < d->eng.n_zones; i++)
 		zone_free(d->eng.zones[i].zone);
 	free(d->eng.zones);

@@ -1022,20 +1022,36 @@ void zone_free_into(struct zone *old, struct zone *heir)
 	zone_free(old);
 }
 
+struct write_ctx {
+	FILE *f;
+	volatile int *cancel;
+};
+
 static int write_one(const ldns_rr *rr, void *arg)
 {
-	char *str = ldns_rr2str(rr);
+	struct write_ctx *w = arg;
+	char *str;
 	int r;
 
+	if (w->cancel && *w->cancel)
+		return -ECANCELED;
+	str = ldns_rr2str(rr);
 	if (!str)
 		return -ENOMEM;
-	r = fputs(str, arg) < 0 ? -EIO : 0;
+	r = fputs(str, w->f) < 0 ? -EIO : 0;
 	free(str);
 	return r;
 }
 
 int zone_write_file(const struct zone *z, const char *path)
 {
+	return zone_write_file_cancel(z, path, NULL);
+}
+
+int zone_write_file_cancel(const struct zone *z, const char *path,
+			   volatile int *cancel)
+{
+	struct write_ctx w = { NULL, cancel };
 	char tmp[4096];
 	FILE *f;
 	int fd, r;
@@ -1054,7 +1070,8 @@ int zone_write_file(const struct zone *z, const char *path)
 	}
 	fprintf(f, "; zone %s serial %u, written by xdpns after a transfer\n",
 		z->name, z->serial);
-	r = zone_foreach_rr(z, write_one, f);
+	w.f = f;
+	r = zone_foreach_rr(z, write_one, &w);
 	if (!r && (fflush(f) || fsync(fileno(f))))
 		r = -errno;
 	if (fclose(f) && !r)

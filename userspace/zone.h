@@ -83,6 +83,9 @@ int zone_foreach_rr(const struct zone *z,
 		    int (*fn)(const ldns_rr *rr, void *arg), void *arg);
 /* Presentation format, written to a temporary file then renamed. */
 int zone_write_file(const struct zone *z, const char *path);
+/* The same, given up (-ECANCELED, nothing renamed) once *cancel is set. */
+int zone_write_file_cancel(const struct zone *z, const char *path,
+			   volatile int *cancel);
 
 /* Lookups by canonical wire name. */
 struct node *zone_find(const struct zone *z, const uint8_t *name, size_t len);
