@@ -113,7 +113,7 @@ EOC
 	# Served from XDP: the right answer, and XDP's answered counter moved
 	# across that query (the slow path would answer the same bytes).
 	if t1=$(cli $PY "$ROOT/bench/poll_ready.py" --pid "$XDPNS_PID" \
-		--xdpns-stats "$XDPNS stats --json -s $SOCK" \
+		--xdpns-sock "$SOCK" \
 		$SRV4 "$name" "$type" "$value" "$t0" "$SCALE_TIMEOUT" 2>"$TMP/poll.err"); then
 		:
 	elif kill -0 "$XDPNS_PID" 2>/dev/null; then
@@ -342,7 +342,7 @@ EOC
 		XDPNS_PID=$!
 		NETNS_PIDS="$NETNS_PIDS $XDPNS_PID"
 		tx=$(cli $PY "$ROOT/bench/poll_ready.py" --pid "$XDPNS_PID" \
-			--xdpns-stats "$XDPNS stats --json -s $SOCK" \
+			--xdpns-sock "$SOCK" \
 			$SRV4 "$name" "$type" "$value" "$t0" "$SCALE_TIMEOUT" 2>"$TMP/poll.err") ||
 			err="xdpns secondary not serving: $(cat "$TMP/poll.err"; tail -3 "$d/xdpns.log")"
 	fi
@@ -368,7 +368,7 @@ EOC
 			ip netns exec "$NS_CLI" knotc -c "$d/p.conf" zone-commit $ORIGIN. >/dev/null ||
 			{ err="knotc could not change the zone"; break; }
 		cli $PY "$ROOT/bench/poll_ready.py" --pid "$XDPNS_PID" \
-			--xdpns-stats "$XDPNS stats --json -s $SOCK" \
+			--xdpns-sock "$SOCK" \
 			$SRV4 "chg$k.$ORIGIN." A "198.19.$k.$k" "$t0" 30 >"$d/x.$k" 2>"$d/x.$k.err" &
 		px=$!
 		cli $PY "$ROOT/bench/poll_ready.py" --pid "$SEC_PID" --port 5302 \

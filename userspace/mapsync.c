@@ -220,6 +220,10 @@ struct zone_state {
 	uint32_t flags;
 	uint64_t flip_us; /* when gen became visible */
 	struct keyset keys; /* every key this zone wrote, with its state */
+	/* names (qtype 0 records) of nodes with a CNAME, NS, MX or SRV: where
+	 * a change's reach is looked for; may hold names no longer there */
+	struct keyset ptrs;
+	int ptrs_ok; /* built by a whole publish */
 };
 
 struct mapsync {
@@ -268,8 +272,10 @@ void mapsync_free(struct mapsync *ms)
 
 	if (!ms)
 		return;
-	for (i = 0; i < XDPNS_MAX_ZONES; i++)
+	for (i = 0; i < XDPNS_MAX_ZONES; i++) {
 		keyset_free(&ms->zones[i].keys);
+		keyset_free(&ms->zones[i].ptrs);
+	}
 	for (c = 0; c < XDPNS_BLOB_CLASSES; c++) {
 		free(ms->recs[c]);
 		free(ms->free_idx[c].v);
@@ -590,6 +596,8 @@ void mapsync_count(const struct zone *z, struct mapsync_sizes *sz)
 
 /* ---- publishing: compile, write what changed, flip ---- */
 
+static int node_points(const struct node *n);
+
 /* An entry to write: a key whose answer changed, a new key, or a key the
  * new generation drops (tomb: its new half has no refs). */
 struct pending {
@@ -610,6 +618,7 @@ struct publish_ctx {
 	struct xdpns_blob_l blob;
 	struct xdpns_blob_xs xs;
 	uint64_t compiled; /* keys compiled */
+	struct keyset ptrs; /* a whole publish: the pointing names, rebuilt */
 };
 
 static int pend_push(struct publish_ctx *pc, uint32_t id, const uint32_t *ref,
@@ -896,6 +905,13 @@ static int publish_nodes(struct publish_ctx *pc, const struct zone *z,
 			if (pc->e->n_zones > 1 &&
 			    engine_find_zone(pc->e, n->name, n->len) != pc->ez)
 				continue;
+			if (node_points(n)) {
+				uint8_t rec[3 + 256];
+
+				key_rec(rec, n->name, n->len, 0);
+				if (keyset_add(&pc->ptrs, rec) < 0)
+					return -ENOMEM;
+			}
 			r = node_keys(z, n, publish_key, pc);
 		}
 		return r ? r : tomb_stale(pc);
@@ -908,6 +924,13 @@ static int publish_nodes(struct publish_ctx *pc, const struct zone *z,
 		if (engine_find_zone(pc->e, name, len) != pc->ez)
 			continue;
 		n = zone_find(z, name, len);
+		if (n && node_points(n)) {
+			uint8_t rec[3 + 256];
+
+			key_rec(rec, n->name, n->len, 0);
+			if (keyset_add(&pc->zs->ptrs, rec) < 0)
+				return -ENOMEM;
+		}
 		if (n)
 			r = node_keys(z, n, publish_key, pc);
 	}
@@ -968,6 +991,16 @@ static int target_field(uint16_t type)
 	return -1;
 }
 
+static int node_points(const struct node *n)
+{
+	uint32_t j;
+
+	for (j = 0; j < n->n_sets; j++)
+		if (target_field(n->sets[j].type) >= 0)
+			return 1;
+	return 0;
+}
+
 static int node_changes_all(const struct zone *z, const struct node *n)
 {
 	/* a delegation changes every name below it; a wildcard the names it
@@ -986,7 +1019,7 @@ static int node_changes_all(const struct zone *z, const struct node *n)
  * owner): then the whole zone is compiled. */
 static int affected_names(const struct zone *z, const struct zone *old,
 			  const uint8_t *const *names, size_t n_names,
-			  struct nameset *out)
+			  const struct keyset *ptrs, struct nameset *out)
 {
 	size_t i, round;
 	int r, grew = 1, apex = 0;
@@ -1010,17 +1043,23 @@ static int affected_names(const struct zone *z, const struct zone *old,
 	}
 	for (round = 0; grew && round <= 17; round++) {
 		grew = 0;
-		for (i = 0; i <= z->mask; i++) {
-			const struct node *n = &z->nodes[i];
+		/* the nodes that point somewhere: the zone's list of them, or
+		 * every node (no whole publish yet) */
+		for (i = 0; ptrs ? i < ptrs->n : i <= z->mask; i++) {
+			const struct node *n;
 			uint32_t j;
 
-			if (!n->name)
-				continue;
-			/* most nodes point nowhere: no hashing for them */
-			for (j = 0; j < n->n_sets; j++)
-				if (target_field(n->sets[j].type) >= 0)
-					break;
-			if (j == n->n_sets || nameset_has(out, n->name, n->len))
+			if (ptrs) {
+				const uint8_t *rec = keyset_rec(ptrs, i);
+
+				n = zone_find(z, rec + 3, rec[2]);
+				if (!n)
+					continue;
+			} else {
+				n = &z->nodes[i];
+			}
+			if (!n->name || !node_points(n) ||
+			    nameset_has(out, n->name, n->len))
 				continue;
 			for (j = 0; j < n->n_sets; j++) {
 				int f = target_field(n->sets[j].type), add = 0;
@@ -1083,7 +1122,8 @@ static int publish(struct mapsync *ms, const struct engine *e,
 	if (names) {
 		struct nameset ns = { 0 };
 
-		if (affected_names(z, old, names, n_names, &ns)) {
+		if (affected_names(z, old, names, n_names,
+				   zs->ptrs_ok ? &zs->ptrs : NULL, &ns)) {
 			names = NULL; /* the whole zone */
 		} else {
 			uint8_t **list = malloc((ns.ks.n + 1) * sizeof(*list));
@@ -1122,6 +1162,7 @@ compiled:
 		log_err("zone %s: compiling into the XDP maps failed: %s", z->name,
 			strerror(-r));
 		publish_abort(&pc, written || r);
+		keyset_free(&pc.ptrs);
 		free(pc.pend);
 		free(pc.ans);
 		return r;
@@ -1129,6 +1170,11 @@ compiled:
 	zs->flip_us = now_us();
 	zs->gen = pc.gen;
 	publish_commit(&pc);
+	if (!names) { /* a whole publish: its list of pointing names */
+		keyset_free(&zs->ptrs);
+		zs->ptrs = pc.ptrs;
+		zs->ptrs_ok = 1;
+	}
 	ms->st.entries = 0;
 	for (size_t i = 0; i < XDPNS_MAX_ZONES; i++)
 		ms->st.entries += ms->zones[i].keys.live;
@@ -1280,6 +1326,8 @@ int mapsync_remove(struct mapsync *ms, uint32_t slot)
 	}
 	ms->st.entries -= zs->keys.live;
 	keyset_free(&zs->keys);
+	keyset_free(&zs->ptrs);
+	zs->ptrs_ok = 0;
 	if (retire(ms, &old))
 		for (i = 0; i < old.n; i++)
 			blob_put(ms, old.v[i]);

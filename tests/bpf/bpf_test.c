@@ -700,6 +700,23 @@ static void t_incremental_publish(void **state)
 	expect_pass_frame(frame, flen, XDPNS_PASS_MISS);
 	/* an unchanged AAAA at a changed name: compiled, not written */
 	assert_true(live_half_gen("www.example.com", 28) <= gen);
+	/* a change at www alone (the apex left out on purpose): ftp, a
+	 * CNAME to www, is found through the zone's list of pointing names
+	 * and recompiled with it */
+	{
+		static const char *const www_only[] = { "www.example.com",
+							"only1.example.com",
+							"new3.example.com", NULL };
+
+		assert_int_equal(publish_version_names(1, www_only), 0);
+		mapsync_get_stats(ms, &st);
+		assert_true(st.last_compiled <= 1 + 1 + 1 + 7);
+		expect_answer("www.example.com", &o, 0, 0);
+		expect_answer("ftp.example.com", &o, 0, 0);
+		flen = make_query("ftp.example.com", &o, frame, dns, &dlen);
+		run_frame(frame, flen, &r);
+		assert_int_equal(r.out[r.out_len - 1], 80);
+	}
 	/* back to version 1 with a whole publish: every other test's zone */
 	assert_int_equal(publish_version(1), 0);
 	expect_answer("only1.example.com", &o, 0, 0);
