@@ -760,11 +760,12 @@ static int pend_write(struct publish_ctx *pc, size_t from, size_t to, int undo,
 
 			for (n = 0; i < to && n < BATCH; i++) {
 				const struct pending *p = &pc->pend[i];
+				const uint8_t *rec = keyset_rec(ks, p->id);
 				struct xdpns_key k;
 
-				keyset_rec_to_key(keyset_rec(ks, p->id), &k);
-				if (XDPNS_KEYCLASS(k.name_len) != c)
+				if (XDPNS_KEYCLASS(rec[2]) != c)
 					continue;
+				keyset_rec_to_key(rec, &k);
 				if (undo && !ks->st[p->id].gen) {
 					/* a key that was not there: delete */
 					bpf_map_delete_elem(ms->fds.entries[c], &k);

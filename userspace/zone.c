@@ -627,9 +627,19 @@ static void skip_blank_lines(FILE *fp, int *line)
 	char buf[4096];
 
 	for (;;) {
-		long pos = ftell(fp);
+		long pos;
 		const char *p;
+		int c = getc(fp);
 
+		/* the usual line starts with an owner or '$': one character
+		 * of look-ahead decides it, no seek (a seek per record made
+		 * the stream re-read its buffer every time) */
+		if (c == EOF)
+			return;
+		ungetc(c, fp);
+		if (c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != ';')
+			return;
+		pos = ftell(fp);
 		if (pos < 0 || !fgets(buf, sizeof(buf), fp))
 			return;
 		for (p = buf; *p == ' ' || *p == '\t' || *p == '\r'; p++)
