@@ -724,6 +724,76 @@ static void t_incremental_publish(void **state)
 	expect_pass_frame(frame, flen, XDPNS_PASS_MISS);
 }
 
+/* A publish that does not fit (more long names than the 256-byte class
+ * holds) fails and changes nothing served: the old answers, no half of
+ * the failed generation left behind, and the next publish (which reuses
+ * that generation number) is clean. */
+static void t_failed_publish_changes_nothing(void **state)
+{
+	struct frame_opts o = { .qtype = 1, .id = 60 };
+	uint8_t frame[FR_MAX], dns[FR_MAX];
+	size_t dlen, flen, len, i, n = 6000; /* the class-256 map holds 4096 */
+	char err[512], *text;
+	struct zone *z = NULL, *old;
+	uint32_t gen;
+	struct run r;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(publish_version(1), 0);
+	gen = mapsync_generation(ms, 0);
+	len = strlen(zone_text(2)) + n * 160 + 1;
+	text = malloc(len);
+	assert_non_null(text);
+	strcpy(text, zone_text(2)); /* www moves to .81, only1 goes */
+	for (i = 0; i < n; i++)
+		sprintf(text + strlen(text), "h%zu.%s.%s.example.com. A 198.18.0.7\n",
+			i, LONG_LABEL, LONG_LABEL);
+	f = fopen(zone_path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(text);
+	assert_int_equal(zone_load_file(zone_path, "example.com", &z, err, sizeof(err)), 0);
+	old = ez.zone;
+	ez.zone = z;
+	assert_int_not_equal(mapsync_publish(ms, &eng, &ez), 0);
+	ez.zone = old; /* as the daemon does: the served zone stays */
+	zone_free(z);
+	assert_int_equal(mapsync_generation(ms, 0), gen);
+	/* the old answers, from their old halves */
+	assert_true(live_half_gen("www.example.com", 1) <= gen);
+	flen = make_query("www.example.com", &o, frame, dns, &dlen);
+	run_frame(frame, flen, &r);
+	assert_int_equal(r.verdict, XDP_TX);
+	assert_int_equal(r.out[r.out_len - 1], 80);
+	expect_answer("only1.example.com", &o, 0, 0);
+	flen = make_query("h1." LONG_LABEL "." LONG_LABEL ".example.com", &o, frame,
+			  dns, &dlen);
+	expect_pass_frame(frame, flen, XDPNS_PASS_MISS);
+	/* no half of the failed generation is left to surface later */
+	{
+		struct mapsync_fds fds;
+		struct xdpns_entry ent;
+		struct xdpns_key k;
+		uint8_t w[300];
+		size_t wl = fr_name(w, "www.example.com");
+
+		loader_fds(&ld, &fds);
+		mapsync_key(&k, w, wl, 1);
+		assert_int_equal(bpf_map_lookup_elem(fds.entries[0], &k, &ent), 0);
+		assert_true(ent.half[0].gen <= gen && ent.half[1].gen <= gen);
+	}
+	/* and the next publish goes through */
+	assert_int_equal(publish_version(2), 0);
+	assert_int_equal(mapsync_generation(ms, 0), gen + 1);
+	flen = make_query("www.example.com", &o, frame, dns, &dlen);
+	run_frame(frame, flen, &r);
+	assert_int_equal(r.out[r.out_len - 1], 81);
+	assert_int_equal(publish_version(1), 0);
+	expect_answer("only1.example.com", &o, 0, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -745,6 +815,7 @@ int main(void)
 		cmocka_unit_test(t_lru_cache),
 		cmocka_unit_test(t_xs_blob),
 		cmocka_unit_test(t_incremental_publish),
+		cmocka_unit_test(t_failed_publish_changes_nothing),
 	};
 
 	return cmocka_run_group_tests_name("bpf", tests, setup, teardown);
