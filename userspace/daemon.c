@@ -39,6 +39,8 @@ struct dzone {
 	pthread_t saver;
 	int saving;
 	volatile int save_cancel; /* newer data arrived: it will be saved */
+	int save_again; /* a save was given up for a transfer: redo it if
+			 * that transfer brings nothing */
 	const struct zone *save_zone;
 	char save_path[4096];
 };
@@ -309,6 +311,9 @@ static void zone_job_done(struct daemon *d, int i)
 				 (unsigned long long)j->duration_ms);
 		}
 	}
+	if (dz->save_again && !dz->saving && j->save_path[0] && d->eng.zones[i].zone)
+		zone_save_async(d, i, j->save_path); /* nothing replaced it */
+	dz->save_again = 0;
 	if (j->result == XFR_OK)
 		zone_set_expired(d, i, 0);
 	else
@@ -379,6 +384,13 @@ static size_t daemon_notify(void *ctx, const uint8_t *q, size_t qlen,
 			rz->pending = 1;
 		} else {
 			rz->next_refresh = 0; /* started by refresh_tick, now */
+			/* newer data is likely on its way: the save of what is
+			 * served would be replaced; give its CPU to the
+			 * transfer (saved again if none comes) */
+			if (d->dz[zi].saving) {
+				zone_saver_join(d, zi, 1);
+				d->dz[zi].save_again = 1;
+			}
 		}
 	}
 	return n;
