@@ -1214,7 +1214,7 @@ static int daemon_start(struct daemon *d, const char *path)
 	}
 	/* sized from the keys the zones compile to, with headroom, and the
 	 * room server.map-keys asks for (secondaries without data yet) */
-	sizes.keys[0] += d->cfg.map_keys;
+	sizes.extra_keys = d->cfg.map_keys;
 	r = loader_open(&d->loader, &sizes);
 	if (r)
 		goto out;

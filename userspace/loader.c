@@ -33,8 +33,14 @@ static void size_maps(struct xdpns *skel, const struct mapsync_sizes *sz)
 		uint64_t k = sz ? sz->keys[c] : 0;
 
 		keys += k;
+		/* the room asked for may go to either short class: both get
+		 * it (buckets only), the blobs count it once */
+		if (sz && c < 2)
+			k += sz->extra_keys;
 		bpf_map__set_max_entries(em[c], k + k / 2 + emin[c]);
 	}
+	if (sz)
+		keys += sz->extra_keys;
 	bpf_map__set_max_entries(skel->maps.xdpns_blob_xs,
 				 2 * keys + XDPNS_BLOB_XS_COUNT);
 	bpf_map__set_max_entries(skel->maps.xdpns_blob_s,

@@ -28,6 +28,8 @@ struct mapsync_fds {
 struct mapsync_sizes {
 	uint64_t keys[XDPNS_KEYCLASS_COUNT]; /* by name-length class */
 	uint64_t signed_keys; /* of those, in signed zones */
+	uint64_t extra_keys; /* room asked for (server.map-keys): names of up
+			      * to 64 bytes, any of the two short classes */
 };
 /* Add z's keys to sz. */
 void mapsync_count(const struct zone *z, struct mapsync_sizes *sz);
