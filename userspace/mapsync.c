@@ -1125,6 +1125,7 @@ static int publish(struct mapsync *ms, const struct engine *e,
 
 		if (affected_names(z, old, names, n_names,
 				   zs->ptrs_ok ? &zs->ptrs : NULL, &ns)) {
+			keyset_free(&ns.ks);
 			names = NULL; /* the whole zone */
 		} else {
 			uint8_t **list = malloc((ns.ks.n + 1) * sizeof(*list));
