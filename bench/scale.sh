@@ -9,7 +9,8 @@
 #          across that query), the
 #          BPF map memory of the xdpns program as the kernel accounts it
 #          (`bpftool map show` bytes_memlock of each map the program uses),
-#          the daemon's VmRSS and VmHWM (/proc/PID/status);
+#          the daemon's VmRSS less its mapped BPF maps (the blob arrays,
+#          already in bytes_memlock) and VmHWM (/proc/PID/status, smaps);
 #   knotd  time from start to the last record answered, VmRSS and VmHWM, for
 #          the same zone file (plain UDP: XDP changes nothing in loading).
 #
@@ -19,11 +20,12 @@
 #
 # Knobs (environment): SCALE_SIZES="10000 100000 1000000", SCALE_5M=1 (adds
 # 5000000: ~0.5 GB of zone file, minutes to generate and load), SCALE_TIMEOUT=300
-# (s per server and size), OUT.
+# (s per server and size), CHANGE_SIZE=1000000 (the size change latency is
+# measured at; one not in SCALE_SIZES skips it), CHANGE_ROUNDS=3, OUT.
 #
-# Item 4 of issue 6 (NOTIFY -> served from XDP for a one-record IXFR into
-# the 1M zone, beside Knot) needs zone transfers in xdpns: see
-# change_latency() below, the hook where it goes.
+# Item 4 of issue 6: with the CHANGE_SIZE zone (1M), NOTIFY -> served from
+# XDP for a one-record IXFR, xdpns and a Knot secondary of the same Knot
+# primary side by side: change_latency() below.
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -83,6 +85,12 @@ echo "server $NS_SRV/$IF_SRV $SRV4, client $NS_CLI/$IF_CLI $CLI4"
 now() { date +%s.%N; }
 # status_kb PID FIELD: VmRSS, VmHWM... in kB
 status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null; }
+# bpfmap_rss_kb PID: resident kB of the BPF maps PID has mapped (xdpns
+# mmaps its blob arrays): already in bytes_memlock, so not counted twice
+bpfmap_rss_kb() {
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { m = ($0 ~ /bpf-map/) } m && $1 == "Rss:" { s += $2 }
+	     END { print s + 0 }' "/proc/$1/smaps" 2>/dev/null
+}
 
 # measure_xdpns N ZONE NAME TYPE VALUE: writes $RAW/xdpns.N.json
 measure_xdpns() {
@@ -105,7 +113,7 @@ EOC
 	# Served from XDP: the right answer, and XDP's answered counter moved
 	# across that query (the slow path would answer the same bytes).
 	if t1=$(cli $PY "$ROOT/bench/poll_ready.py" --pid "$XDPNS_PID" \
-		--xdpns-stats "$XDPNS stats --json -s $SOCK" \
+		--xdpns-sock "$SOCK" \
 		$SRV4 "$name" "$type" "$value" "$t0" "$SCALE_TIMEOUT" 2>"$TMP/poll.err"); then
 		:
 	elif kill -0 "$XDPNS_PID" 2>/dev/null; then
@@ -113,9 +121,11 @@ EOC
 	else
 		err="xdpns exited: $(grep -v '^$' "$TMP/xdpns.$n.log" | tail -3 | tr '\n' ' ')"
 	fi
-	local rss="" hwm="" stats="{}" mapsj="[]"
+	local rss="" hwm="" stats="{}" mapsj="[]" vmrss="" bpfrss=""
 	if [ -z "$err" ]; then
-		rss=$(status_kb "$XDPNS_PID" VmRSS)
+		vmrss=$(status_kb "$XDPNS_PID" VmRSS)
+		bpfrss=$(bpfmap_rss_kb "$XDPNS_PID")
+		rss=$((vmrss - bpfrss))
 		hwm=$(status_kb "$XDPNS_PID" VmHWM)
 		stats=$(srv "$XDPNS" stats --json -s "$SOCK")
 		prog=$(ip -n "$NS_SRV" -j link show "$IF_SRV" |
@@ -134,6 +144,7 @@ print(json.dumps(out))')
 	netns_stop_xdpns
 	ip -n "$NS_SRV" link set dev "$IF_SRV" xdp off 2>/dev/null
 	N=$n T0=$t0 T1=$t1 ERR=$err RSS=$rss HWM=$hwm STATS=$stats MAPS=$mapsj \
+		VMRSS=$vmrss BPFRSS=$bpfrss \
 		LOGF="$TMP/xdpns.$n.log" $PY - >"$RAW/xdpns.$n.json" <<'EOF'
 import json, os
 e = os.environ
@@ -142,7 +153,9 @@ if e["ERR"]:
     r["error"] = e["ERR"]
 else:
     r["serving_xdp_s"] = float(e["T1"])
-    r["rss_kb"] = int(e["RSS"] or 0)
+    r["rss_kb"] = int(e["RSS"] or 0)  # VmRSS without the mapped BPF maps
+    r["vmrss_kb"] = int(e["VMRSS"] or 0)
+    r["rss_bpf_maps_kb"] = int(e["BPFRSS"] or 0)
     r["hwm_kb"] = int(e["HWM"] or 0)
     r["stats"] = json.loads(e["STATS"])
     r["maps"] = [{k: m.get(k) for k in ("id", "name", "type", "max_entries",
@@ -219,21 +232,184 @@ EOF
 	  "serving after %.2f s, RSS %.1f MiB" % (r["serving_s"], r["rss_kb"]/1024))' "$RAW/knot.$n.json"
 }
 
-# change_latency: issue 6 item 4, the hook. Once xdpns is a secondary (zone
-# transfers are being built), this measures, with the 1M-RRset zone:
-#   1. knotd as the primary in the server namespace on another address or
-#      port, holding $ORIGIN; xdpns configured as its secondary (NOTIFY
-#      allowed from it), waited until serving from XDP as measure_xdpns does;
-#   2. one record changed on the primary (`knotc zone-begin/zone-set/
-#      zone-commit`, serial + 1, so knotd sends NOTIFY and serves an IXFR);
-#   3. the time from the commit to the new record answered from XDP (kdig
-#      polled as in measure_xdpns, XDP answered counter moving);
-#   4. the same for a Knot secondary of the same primary (time to serve the
-#      new record), beside it.
-# Until then it records why it was not measured, so the JSON says so.
+# change_latency N ZONE NAME TYPE VALUE: issue 6 item 4, with the N-RRset
+# zone (CHANGE_SIZE, 1M by default):
+#   1. knotd as the primary in the client namespace ($CLI4@5300, the zone
+#      file, journal on so it serves IXFR), NOTIFY to both secondaries;
+#   2. xdpns as its secondary ($SRV4@53, XDP), waited until the zone's last
+#      record is answered from XDP (the initial AXFR, recorded too), and a
+#      knotd secondary of the same primary in the server namespace
+#      ($SRV4@5302), waited until it answers the same record;
+#   3. CHANGE_ROUNDS times: one record added on the primary (`knotc
+#      zone-begin/zone-set/zone-commit`: Knot bumps the serial and sends
+#      NOTIFY, the secondaries ask IXFR), and the time from just before the
+#      commit to the new record answered, polled every 20 ms on both
+#      secondaries at once; for xdpns the XDP answered counter must move
+#      across that query (bench/poll_ready.py), as for the load time.
+# Writes $RAW/change_latency.json.
+CHANGE_SIZE=${CHANGE_SIZE:-1000000}
+CHANGE_ROUNDS=${CHANGE_ROUNDS:-3}
 change_latency() {
-	echo '{"measured": false, "reason": "needs zone transfers in xdpns (issue 6 item 4)"}' \
-		>"$RAW/change_latency.json"
+	local n=$1 zone=$2 name=$3 type=$4 value=$5 err="" t0 k xs ks px pk
+	local d=$TMP/chg PRIM_PID="" SEC_PID="" tx="" tk=""
+	rm -rf "$d"
+	mkdir -p "$d/p/zones" "$d/p/db" "$d/s/db" "$d/s/zones" "$d/xstore"
+	cp "$zone" "$d/p/zones/$ORIGIN.zone"
+	cat >"$d/p.conf" <<EOC
+server:
+    rundir: "$d/p"
+    listen: [ $CLI4@5300 ]
+    background-workers: 1
+database:
+    storage: "$d/p/db"
+log:
+  - target: stderr
+    any: info
+remote:
+  - id: xdpns
+    address: $SRV4@53
+  - id: knot2
+    address: $SRV4@5302
+acl:
+  - id: xfr
+    address: $SRV4
+    action: transfer
+template:
+  - id: default
+    storage: "$d/p/zones"
+    file: "%s.zone"
+    semantic-checks: off
+    zonefile-sync: -1
+    zonefile-load: difference
+    journal-content: changes
+zone:
+  - domain: $ORIGIN.
+    notify: [xdpns, knot2]
+    acl: xfr
+EOC
+	cat >"$d/s.conf" <<EOC
+server:
+    rundir: "$d/s"
+    listen: [ $SRV4@5302 ]
+    background-workers: 1
+database:
+    storage: "$d/s/db"
+log:
+  - target: stderr
+    any: info
+remote:
+  - id: primary
+    address: $CLI4@5300
+acl:
+  - id: notify
+    address: $CLI4
+    action: notify
+template:
+  - id: default
+    storage: "$d/s/zones"
+    file: "%s.zone"
+    semantic-checks: off
+zone:
+  - domain: $ORIGIN.
+    master: primary
+    acl: notify
+EOC
+	cat >"$d/xdpns.yaml" <<EOC
+server:
+  interfaces: [$IF_SRV]
+  listen: [$SRV4@53]
+  control: $SOCK
+  storage: $d/xstore
+  map-keys: $((n + 1000))
+remotes:
+  - id: primary
+    address: $CLI4@5300
+zones:
+  - name: $ORIGIN
+    primaries: [primary]
+EOC
+	t0=$(now)
+	ip netns exec "$NS_CLI" knotd -c "$d/p.conf" >"$d/p.log" 2>&1 &
+	PRIM_PID=$!
+	NETNS_PIDS="$NETNS_PIDS $PRIM_PID"
+	cli $PY "$ROOT/bench/poll_ready.py" --pid "$PRIM_PID" --port 5300 \
+		$CLI4 "$name" "$type" "$value" "$t0" "$SCALE_TIMEOUT" >/dev/null 2>"$TMP/poll.err" ||
+		err="primary not serving: $(cat "$TMP/poll.err")"
+	if [ -z "$err" ]; then
+		rm -f "$SOCK"
+		t0=$(now)
+		ip netns exec "$NS_SRV" "$XDPNS" serve -c "$d/xdpns.yaml" --log stderr >"$d/xdpns.log" 2>&1 &
+		XDPNS_PID=$!
+		NETNS_PIDS="$NETNS_PIDS $XDPNS_PID"
+		tx=$(cli $PY "$ROOT/bench/poll_ready.py" --pid "$XDPNS_PID" \
+			--xdpns-sock "$SOCK" \
+			$SRV4 "$name" "$type" "$value" "$t0" "$SCALE_TIMEOUT" 2>"$TMP/poll.err") ||
+			err="xdpns secondary not serving: $(cat "$TMP/poll.err"; tail -3 "$d/xdpns.log")"
+	fi
+	if [ -z "$err" ]; then
+		t0=$(now)
+		ip netns exec "$NS_SRV" knotd -c "$d/s.conf" >"$d/s.log" 2>&1 &
+		SEC_PID=$!
+		NETNS_PIDS="$NETNS_PIDS $SEC_PID"
+		tk=$(cli $PY "$ROOT/bench/poll_ready.py" --pid "$SEC_PID" --port 5302 \
+			$SRV4 "$name" "$type" "$value" "$t0" "$SCALE_TIMEOUT" 2>"$TMP/poll.err") ||
+			err="knot secondary not serving: $(cat "$TMP/poll.err")"
+	fi
+	printf '  secondaries of the %s-RRset zone (AXFR, from start): xdpns from XDP after %s s, knotd after %s s\n' \
+		"$n" "${tx:--}" "${tk:--}"
+	: >"$d/rounds"
+	for k in $(seq 1 "$CHANGE_ROUNDS"); do
+		[ -z "$err" ] || break
+		sleep 2 # both settled (Knot flushes, xdpns saved)
+		t0=$(now)
+		ip netns exec "$NS_CLI" knotc -c "$d/p.conf" zone-begin $ORIGIN. >/dev/null &&
+			ip netns exec "$NS_CLI" knotc -c "$d/p.conf" zone-set $ORIGIN. \
+				"chg$k.$ORIGIN." 300 A "198.19.$k.$k" >/dev/null &&
+			ip netns exec "$NS_CLI" knotc -c "$d/p.conf" zone-commit $ORIGIN. >/dev/null ||
+			{ err="knotc could not change the zone"; break; }
+		cli $PY "$ROOT/bench/poll_ready.py" --pid "$XDPNS_PID" \
+			--xdpns-sock "$SOCK" \
+			$SRV4 "chg$k.$ORIGIN." A "198.19.$k.$k" "$t0" 30 >"$d/x.$k" 2>"$d/x.$k.err" &
+		px=$!
+		cli $PY "$ROOT/bench/poll_ready.py" --pid "$SEC_PID" --port 5302 \
+			$SRV4 "chg$k.$ORIGIN." A "198.19.$k.$k" "$t0" 30 >"$d/k.$k" 2>"$d/k.$k.err" &
+		pk=$!
+		wait $px
+		wait $pk
+		xs=$(cat "$d/x.$k")
+		ks=$(cat "$d/k.$k")
+		echo "  change $k: xdpns ${xs:-not served ($(cat "$d/x.$k.err"))} s, knotd ${ks:-not served ($(cat "$d/k.$k.err"))} s"
+		echo "${xs:-null} ${ks:-null} $(srv "$XDPNS" stats --json -s "$SOCK" | $PY -c 'import json,sys
+m=json.load(sys.stdin)["maps"]; print(m["last_publish_us"], m.get("last_publish_compiled", "null"), m.get("last_publish_written", "null"), m["entries"])')" >>"$d/rounds"
+	done
+	grep -iE "ixfr|axfr" "$d/xdpns.log" | tail -4 >"$d/xfr.log"
+	if [ -n "$SEC_PID" ]; then
+		kill -TERM "$SEC_PID" 2>/dev/null && wait "$SEC_PID" 2>/dev/null
+	fi
+	netns_stop_xdpns
+	ip -n "$NS_SRV" link set dev "$IF_SRV" xdp off 2>/dev/null
+	kill -TERM "$PRIM_PID" 2>/dev/null && wait "$PRIM_PID" 2>/dev/null
+	N=$n ERR=$err TX=$tx TK=$tk ROUNDS="$d/rounds" XLOG="$d/xfr.log" $PY - >"$RAW/change_latency.json" <<'EOF'
+import json, os, statistics
+e = os.environ
+r = {"measured": True, "rrsets": int(e["N"]), "rounds": []}
+if e["ERR"]:
+    r["error"] = e["ERR"]
+r["secondary_initial_serving_s"] = {"xdpns_xdp": float(e["TX"]) if e["TX"] else None,
+                                    "knot": float(e["TK"]) if e["TK"] else None}
+num = lambda v: None if v == "null" else float(v)
+for line in open(e["ROUNDS"]):
+    f = line.split()
+    r["rounds"].append({"xdpns_xdp_s": num(f[0]), "knot_s": num(f[1]),
+                        "xdpns_publish_us": num(f[2]), "xdpns_keys_compiled": num(f[3]),
+                        "xdpns_entries_written": num(f[4]), "xdpns_entries": num(f[5])})
+xs = [x["xdpns_xdp_s"] for x in r["rounds"] if x["xdpns_xdp_s"] is not None]
+ks = [x["knot_s"] for x in r["rounds"] if x["knot_s"] is not None]
+r["xdpns_median_s"] = statistics.median(xs) if xs else None
+r["knot_median_s"] = statistics.median(ks) if ks else None
+r["xdpns_log"] = [l.rstrip() for l in open(e["XLOG"])]
+print(json.dumps(r))
+EOF
 }
 
 # memory_need N: bytes xdpns would take for N RRsets at the last loaded
@@ -271,9 +447,11 @@ for n in $SCALE_SIZES; do
 		grep -q '"error"' "$RAW/xdpns.$n.json" || LAST_OK=$n
 	fi
 	measure_knot "$n" "$TMP/z" "$1" "$2" "$3"
+	[ "$n" = "$CHANGE_SIZE" ] && change_latency "$n" "$TMP/z/$ORIGIN.zone" "$1" "$2" "$3"
 	rm -f "$TMP/z/$ORIGIN.zone"
 done
-change_latency
+[ -e "$RAW/change_latency.json" ] ||
+	echo "{\"measured\": false, \"reason\": \"CHANGE_SIZE=$CHANGE_SIZE is not among the sizes\"}" >"$RAW/change_latency.json"
 echo "measured in $(($(date +%s) - T0)) s"
 
 say "Results"

@@ -64,11 +64,44 @@ static __always_inline int finish(struct xdp_md *ctx, int outcome, int tc,
 	return XDP_PASS;
 }
 
-static __always_inline int blob_get(__u32 ref, struct blob_view *b)
+/* The XS blob class (tiny bodies, compact header). Defined beside its one
+ * reader; the loader sizes it from the zones and makes it mmapable, as it
+ * does the other blob arrays. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XDPNS_BLOB_XS_COUNT);
+	__type(key, __u32);
+	__type(value, struct xdpns_blob_xs);
+} xdpns_blob_xs SEC(".maps");
+
+static __always_inline int blob_get(__u32 ref, struct blob_view *b,
+				    struct xdpns_scratch *sc)
 {
 	__u32 idx = ref & XDPNS_REF_INDEX_MASK;
 
 	switch (ref >> XDPNS_REF_CLASS_SHIFT) {
+	case XDPNS_BLOB_XS: {
+		/* expand into the scratch S blob: the answer path sees one
+		 * header layout and an S-class capacity */
+		struct xdpns_blob_xs *x = bpf_map_lookup_elem(&xdpns_blob_xs, &idx);
+		struct xdpns_blob_hdr *h = &sc->xs.h;
+
+		if (!x)
+			return -1;
+		h->flags = x->h.flags;
+		h->ancount = x->h.ancount;
+		h->nscount = x->h.nscount;
+		h->arcount = x->h.arcount;
+		h->len = x->h.len;
+		h->n_cuts = 0;
+		h->bflags = x->h.bflags;
+		h->csum = x->h.csum;
+		__builtin_memcpy(sc->xs.data, x->data, XDPNS_BLOB_XS_CAP);
+		b->h = h;
+		b->data = sc->xs.data;
+		b->cap = XDPNS_BLOB_S_CAP;
+		return 0;
+	}
 	case XDPNS_BLOB_S: {
 		struct xdpns_blob_s *s = bpf_map_lookup_elem(&xdpns_blob_s, &idx);
 
@@ -111,7 +144,7 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 	struct xdpns_scratch *sc;
 	struct xdpns_entry *ent;
 	struct xdpns_zone *zone;
-	struct xdpns_half *half;
+	const struct xdpns_half *half;
 	struct nx_patch pt = {};
 	struct dns_question dq = {};
 	struct blob_view b = {};
@@ -197,11 +230,11 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 			return XDPNS_PASS_MISS;
 		if (zone->flags & XDPNS_ZONE_F_EXPIRED)
 			return XDPNS_PASS_ZONE_STATE;
-		half = &ent->half[zone->gen & 1];
-		if (half->gen != zone->gen)
+		half = xdpns_half_pick(ent, zone->gen);
+		if (!half)
 			return XDPNS_PASS_MISS;
 		ref = half->ref[q.dnssec_ok ? XDPNS_VAR_DO : XDPNS_VAR_NODO];
-		if (blob_get(ref, &b))
+		if (blob_get(ref, &b, sc))
 			return XDPNS_PASS_MISS;
 	} else {
 		/* an answer the slow path computed earlier? */

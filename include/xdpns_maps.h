@@ -16,14 +16,19 @@
 #ifndef XDPNS_MAX_ZONES
 #define XDPNS_MAX_ZONES 1024
 #endif
+#ifndef XDPNS_BLOB_XS_COUNT
+#define XDPNS_BLOB_XS_COUNT (1 << 14)
+#endif
+/* The blob counts are minimums: the loader adds room for the zones' keys
+ * (userspace/loader.c) and server.map-keys. */
 #ifndef XDPNS_BLOB_S_COUNT
-#define XDPNS_BLOB_S_COUNT (1 << 18)
+#define XDPNS_BLOB_S_COUNT (1 << 14)
 #endif
 #ifndef XDPNS_BLOB_M_COUNT
-#define XDPNS_BLOB_M_COUNT (1 << 16)
+#define XDPNS_BLOB_M_COUNT (1 << 12)
 #endif
 #ifndef XDPNS_BLOB_L_COUNT
-#define XDPNS_BLOB_L_COUNT (1 << 13)
+#define XDPNS_BLOB_L_COUNT (1 << 10)
 #endif
 
 #ifndef XDPNS_LRU_ENTRIES
@@ -39,6 +44,7 @@
 /* Blob capacities: body bytes after the question (answer, authority and
  * additional records, never the OPT). A body larger than the L class cannot
  * be sent over UDP by XDP anyway (1232 - header - smallest question). */
+#define XDPNS_BLOB_XS_CAP 32 /* an A or AAAA answer: 16 or 28 bytes */
 #define XDPNS_BLOB_S_CAP 120
 #define XDPNS_BLOB_M_CAP 504
 #define XDPNS_BLOB_L_CAP 1216
@@ -77,14 +83,16 @@ struct xdpns_key_128 {
 /* the LRU has two classes: short names and the rest */
 #define XDPNS_LRU_SHORT XDPNS_KEYCLASS_1
 
-/* A reference to a blob: class in the top 2 bits, index below. 0 = none. */
-#define XDPNS_REF_CLASS_SHIFT 30
+/* A reference to a blob: class in the top 3 bits, index below. 0 = none. */
+#define XDPNS_REF_CLASS_SHIFT 29
 #define XDPNS_REF_INDEX_MASK ((1u << XDPNS_REF_CLASS_SHIFT) - 1)
 enum xdpns_blob_class {
 	XDPNS_BLOB_NONE = 0,
 	XDPNS_BLOB_S = 1,
 	XDPNS_BLOB_M = 2,
 	XDPNS_BLOB_L = 3,
+	XDPNS_BLOB_XS = 4, /* compact header, no cut points: see below */
+	XDPNS_BLOB_CLASSES = 5,
 };
 
 /* Response variants: the body depends on DO only. The header and the
@@ -105,13 +113,32 @@ struct xdpns_half {
 _Static_assert(sizeof(struct xdpns_half) == 16, "xdpns_half size");
 
 /* Entries hold two halves so a zone's next generation is written beside the
- * one being served; the zone's flip selects the half (gen & 1). */
+ * one being served. A half is valid from its generation on: for the zone's
+ * generation G the entry answers from the half with the highest gen <= G
+ * (gen 0 = empty). So a publish writes only the entries that change (their
+ * other half, with gen G + 1), an entry it does not touch keeps answering
+ * across the flip, and a key the new generation drops gets a G + 1 half
+ * with no refs (a miss) until it is deleted after the flip. */
 struct xdpns_entry {
 	__u32 zone; /* index into the zones map */
 	__u32 pad;
 	struct xdpns_half half[2];
 };
 _Static_assert(sizeof(struct xdpns_entry) == 40, "xdpns_entry size");
+
+/* The half of e that answers for zone generation gen, or NULL (a miss). */
+static inline __attribute__((always_inline)) const struct xdpns_half *
+xdpns_half_pick(const struct xdpns_entry *e, __u32 gen)
+{
+	__u32 g0 = e->half[0].gen, g1 = e->half[1].gen;
+	int ok0 = g0 && g0 <= gen, ok1 = g1 && g1 <= gen;
+
+	if (ok0 && (!ok1 || g0 > g1))
+		return &e->half[0];
+	if (ok1)
+		return &e->half[1];
+	return 0;
+}
 
 /* Per-zone state read by XDP. A flip is one aligned 32-bit store of gen. */
 #define XDPNS_ZONE_F_EXPIRED 0x1 /* answer nothing from XDP (slow path: SERVFAIL) */
@@ -159,6 +186,26 @@ struct xdpns_blob_l {
 	struct xdpns_blob_hdr h;
 	__u8 data[XDPNS_BLOB_L_CAP];
 };
+/* The XS class holds the many tiny bodies (one A or AAAA) in 48 bytes
+ * instead of 168: a 16-byte header without cut points (a body this short
+ * always fits: 12 + 259 + 32 + 11 < 512). XDP expands it into the per-CPU
+ * scratch (struct xdpns_scratch.xs) so the answer path sees an S blob. */
+struct xdpns_blob_xs_hdr {
+	__be16 flags;
+	__be16 ancount;
+	__be16 nscount;
+	__be16 arcount;
+	__u16 len; /* 1..XDPNS_BLOB_XS_CAP */
+	__u8 bflags;
+	__u8 pad;
+	__u32 csum;
+};
+struct xdpns_blob_xs {
+	struct xdpns_blob_xs_hdr h;
+	__u8 data[XDPNS_BLOB_XS_CAP];
+};
+_Static_assert(sizeof(struct xdpns_blob_xs_hdr) == 16, "blob_xs hdr size");
+_Static_assert(sizeof(struct xdpns_blob_xs) == 48, "blob_xs size");
 _Static_assert(sizeof(struct xdpns_blob_s) == 168, "blob_s size");
 _Static_assert(sizeof(struct xdpns_blob_m) == 552, "blob_m size");
 _Static_assert(sizeof(struct xdpns_blob_l) == 1264, "blob_l size");
@@ -373,8 +420,9 @@ struct xdpns_scratch {
 	struct xdpns_key key;
 	__u8 qbuf[XDPNS_QBUF_LEN];
 	__u8 move[XDPNS_MOVE_LEN];
+	struct xdpns_blob_s xs; /* an XS blob expanded for the answer path */
 };
-_Static_assert(sizeof(struct xdpns_scratch) == 1044, "scratch size");
+_Static_assert(sizeof(struct xdpns_scratch) == 1044 + 168, "scratch size");
 
 /* Pin paths (bpffs) for maps shared with other tools. */
 #define XDPNS_PIN_DIR "/sys/fs/bpf/xdpns"

@@ -55,7 +55,7 @@
 #define CONFIG_DEFAULT_RRL_IPV4_PREFIX 24
 #define CONFIG_DEFAULT_RRL_IPV6_PREFIX 56
 
-#define CFG_MAX_KEYS 16 /* keys per section table */
+#define CFG_MAX_KEYS 24 /* keys per section table */
 #define CFG_KEY_LEN 128 /* "zones[12].name" */
 #define CFG_QUOTE_LEN 96 /* a value shown in a message */
 #define CFG_LIST_LEN 256 /* "one of a, b, c" */
@@ -747,6 +747,12 @@ static int cfg_parse_xfr_max_records(struct cfg_ctx *ctx, const char *key,
 			&((struct config *)obj)->xfr_max_records);
 }
 
+static int cfg_parse_map_keys(struct cfg_ctx *ctx, const char *key,
+			      yaml_node_t *node, void *obj)
+{
+	return cfg_uint(ctx, key, node, 0, 1u << 26, &((struct config *)obj)->map_keys);
+}
+
 static int cfg_parse_xfr_max_bytes(struct cfg_ctx *ctx, const char *key,
 				   yaml_node_t *node, void *obj)
 {
@@ -805,6 +811,7 @@ static const struct cfg_key server_keys[] = {
 	{ "control", cfg_parse_control },
 	{ "storage", cfg_parse_storage },
 	{ "xdp-mode", cfg_parse_xdp_mode },
+	{ "map-keys", cfg_parse_map_keys },
 	{ "xfr-max-records", cfg_parse_xfr_max_records },
 	{ "xfr-max-bytes", cfg_parse_xfr_max_bytes },
 	{ "xfr-idle-timeout", cfg_parse_xfr_idle },

@@ -107,6 +107,7 @@ struct config {
 	struct config_remote *remotes;
 	int n_remotes;
 	/* zone transfer limits (server.xfr-*) */
+	uint64_t map_keys; /* XDP map room beyond the zones on disk at start */
 	uint64_t xfr_max_records; /* per transfer (and zone) */
 	uint64_t xfr_max_bytes; /* message bytes per transfer */
 	uint32_t xfr_idle_ms; /* no byte from the primary for that long */

@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <pthread.h>
 #include <endian.h>
 #include <errno.h>
 #include <net/if.h>
@@ -37,6 +38,15 @@ struct dzone {
 	struct stat file_st; /* the zone file as last loaded (file zones) */
 	int file_st_ok;
 	int stale_job; /* the running job uses primaries since replaced */
+	/* saving the served data after a transfer, off the event loop: the
+	 * zone is not freed (no publish) until the saver is joined */
+	pthread_t saver;
+	int saving;
+	volatile int save_cancel; /* newer data arrived: it will be saved */
+	int save_again; /* a save was given up for a transfer: redo it if
+			 * that transfer brings nothing */
+	const struct zone *save_zone;
+	char save_path[4096];
 };
 
 struct daemon {
@@ -159,9 +169,57 @@ const char *daemon_rcode_name(int rcode)
 
 /* ---- zones ---- */
 
+static void *zone_saver(void *arg)
+{
+	struct dzone *dz = arg;
+	int r = zone_write_file_cancel(dz->save_zone, dz->save_path,
+				       &dz->save_cancel);
+
+	if (r == -ECANCELED)
+		log_debug("zone %s: save of an older serial given up for a newer one",
+			  dz->cz->name);
+	else if (r)
+		log_warn("zone %s: cannot save to %s: %s", dz->cz->name,
+			 dz->save_path, strerror(-r));
+	return NULL;
+}
+
+/* End zone i's save, if one runs: finished, or given up when cancel
+ * (newer data is about to replace what it writes, and will be saved). */
+static void zone_saver_join(struct daemon *d, int i, int cancel)
+{
+	if (!d->dz[i].saving)
+		return;
+	if (cancel)
+		d->dz[i].save_cancel = 1;
+	pthread_join(d->dz[i].saver, NULL);
+	d->dz[i].saving = 0;
+	d->dz[i].save_cancel = 0;
+}
+
+/* Save zone i's served data to path in a thread: a transfer's result is
+ * served first and written to disk after (a 1M-record zone takes ~1.5 s
+ * to write). Saved inline when no thread can start. */
+static void zone_save_async(struct daemon *d, int i, const char *path)
+{
+	struct dzone *dz = &d->dz[i];
+
+	zone_saver_join(d, i, 1);
+	dz->save_zone = d->eng.zones[i].zone;
+	snprintf(dz->save_path, sizeof(dz->save_path), "%s", path);
+	if (pthread_create(&dz->saver, NULL, zone_saver, dz)) {
+		zone_saver(dz);
+		return;
+	}
+	dz->saving = 1;
+}
+
 /* Make z (finished) the served data of zone i: maps flipped, engine
- * switched. Takes z; on failure frees it and what is served stays. */
-static int zone_publish(struct daemon *d, int i, struct zone *z)
+ * switched. Takes z; on failure frees it and what is served stays.
+ * changed (n names, from an IXFR; NULL: everything) limits what is
+ * recompiled to the answers those names reach. */
+static int zone_publish_changed(struct daemon *d, int i, struct zone *z,
+				const uint8_t *const *changed, size_t n)
 {
 	struct dzone *dz = &d->dz[i];
 	struct engine_zone *ez = &d->eng.zones[i];
@@ -171,6 +229,9 @@ static int zone_publish(struct daemon *d, int i, struct zone *z)
 	int r;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* the data being saved is about to be freed: a transfer's newer data
+	 * replaces the save (it is saved in turn); a reload waits for it */
+	zone_saver_join(d, i, dz->secondary);
 	/* compile against a view of the engine where this zone is new */
 	all = malloc(d->eng.n_zones * sizeof(*all));
 	if (!all) {
@@ -183,7 +244,10 @@ static int zone_publish(struct daemon *d, int i, struct zone *z)
 	all[i] = fresh;
 	view.zones = all;
 	view.n_zones = d->eng.n_zones;
-	r = mapsync_publish(d->ms, &view, &all[i]);
+	if (changed && ez->zone)
+		r = mapsync_publish_names(d->ms, &view, &all[i], ez->zone, changed, n);
+	else
+		r = mapsync_publish(d->ms, &view, &all[i]);
 	free(all);
 	if (r) {
 		snprintf(dz->error, sizeof(dz->error),
@@ -191,20 +255,36 @@ static int zone_publish(struct daemon *d, int i, struct zone *z)
 		zone_free(z);
 		return r;
 	}
-	/* the maps flipped; the slow path switches before the next query */
-	zone_free(ez->zone);
+	/* the maps flipped; the slow path switches before the next query.
+	 * An IXFR's zone borrows the old one's unchanged nodes: they pass
+	 * to it. */
+	zone_free_into(ez->zone, z);
 	ez->zone = z;
 	dz->loaded = time(NULL);
 	dz->error[0] = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	log_info_kv("zone loaded", "zone=%s serial=%u records=%zu rrsets=%zu "
-		    "names=%zu entries=%llu slot=%u ms=%lld", dz->cz->name,
-		    z->serial, z->n_records, z->n_rrsets, z->n_nodes,
-		    (unsigned long long)mapsync_zone_entries(d->ms, ez->slot),
-		    ez->slot,
-		    (long long)((t1.tv_sec - t0.tv_sec) * 1000 +
-				(t1.tv_nsec - t0.tv_nsec) / 1000000));
+	{
+		struct mapsync_stats st;
+
+		mapsync_get_stats(d->ms, &st);
+		log_info_kv("zone loaded", "zone=%s serial=%u records=%zu rrsets=%zu "
+			    "names=%zu entries=%llu slot=%u ms=%lld publish_ms=%llu "
+			    "compiled=%llu written=%llu", dz->cz->name,
+			    z->serial, z->n_records, z->n_rrsets, z->n_nodes,
+			    (unsigned long long)mapsync_zone_entries(d->ms, ez->slot),
+			    ez->slot,
+			    (long long)((t1.tv_sec - t0.tv_sec) * 1000 +
+					(t1.tv_nsec - t0.tv_nsec) / 1000000),
+			    (unsigned long long)st.last_publish_us / 1000,
+			    (unsigned long long)st.last_compiled,
+			    (unsigned long long)st.last_written);
+	}
 	return 0;
+}
+
+static int zone_publish(struct daemon *d, int i, struct zone *z)
+{
+	return zone_publish_changed(d, i, z, NULL, 0);
 }
 
 static int stat_same(const struct stat *a, const struct stat *b)
@@ -299,12 +379,19 @@ static void zone_job_done(struct daemon *d, int i)
 		struct zone *z = j->zone;
 
 		j->zone = NULL;
-		r = zone_publish(d, i, z);
+		if (j->kind == XFR_KIND_IXFR && !j->changed_all)
+			r = zone_publish_changed(d, i, z,
+						 (const uint8_t *const *)j->changed,
+						 j->n_changed);
+		else
+			r = zone_publish(d, i, z);
 		if (r) {
 			j->result = XFR_R_ZONE_INVALID;
 			j->fails[XFR_R_ZONE_INVALID]++;
 			snprintf(j->error, sizeof(j->error), "%.250s", dz->error);
 		} else {
+			if (j->save_path[0])
+				zone_save_async(d, i, j->save_path);
 			log_info_kv("transfer done", "zone=%s kind=%s primary=%s "
 				    "address=%s from_serial=%u serial=%u bytes=%llu "
 				    "ms=%llu", dz->cz->name, xfr_kind_name(j->kind),
@@ -315,6 +402,9 @@ static void zone_job_done(struct daemon *d, int i)
 				    (unsigned long long)j->duration_ms);
 		}
 	}
+	if (dz->save_again && !dz->saving && j->save_path[0] && d->eng.zones[i].zone)
+		zone_save_async(d, i, j->save_path); /* nothing replaced it */
+	dz->save_again = 0;
 	if (j->result == XFR_OK)
 		zone_set_expired(d, i, 0);
 	else {
@@ -339,6 +429,7 @@ static void zone_job_done(struct daemon *d, int i)
 		dz->stale_job = 0;
 	}
 	zone_free(j->zone);
+	xfr_changed_free(j);
 	free(j);
 	rz->job = NULL;
 	if (rz->pending) {
@@ -398,6 +489,13 @@ static size_t daemon_notify(void *ctx, const uint8_t *q, size_t qlen,
 			rz->pending = 1;
 		} else {
 			rz->next_refresh = 0; /* started by refresh_tick, now */
+			/* newer data is likely on its way: the save of what is
+			 * served would be replaced; give its CPU to the
+			 * transfer (saved again if none comes) */
+			if (d->dz[zi].saving) {
+				zone_saver_join(d, zi, 1);
+				d->dz[zi].save_again = 1;
+			}
 		}
 	}
 	return n;
@@ -854,18 +952,22 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 				(unsigned long long)ss.rcode[i]);
 		fprintf(f, "},\"rrl\":");
 		rrl_json(f, &ss.rrl[0][0]);
-		fprintf(f, "},\"maps\":{\"entries\":%llu,\"blobs_s\":%llu,"
+		fprintf(f, "},\"maps\":{\"entries\":%llu,\"blobs_xs\":%llu,\"blobs_s\":%llu,"
 			   "\"blobs_m\":%llu,\"blobs_l\":%llu,\"blob_bytes\":%llu,"
-			   "\"publishes\":%llu,\"last_publish_us\":%llu,\"lru_inserts\":%llu,"
-			   "\"names\":%llu,\"nx_zones\":%llu},"
+			   "\"publishes\":%llu,\"last_publish_us\":%llu,"
+			   "\"last_publish_compiled\":%llu,\"last_publish_written\":%llu,"
+			   "\"lru_inserts\":%llu,\"names\":%llu,\"nx_zones\":%llu},"
 			   "\"zones\":[",
 			(unsigned long long)ms.entries,
+			(unsigned long long)ms.blobs[XDPNS_BLOB_XS],
 			(unsigned long long)ms.blobs[XDPNS_BLOB_S],
 			(unsigned long long)ms.blobs[XDPNS_BLOB_M],
 			(unsigned long long)ms.blobs[XDPNS_BLOB_L],
 			(unsigned long long)ms.blob_bytes,
 			(unsigned long long)ms.publishes,
 			(unsigned long long)ms.last_publish_us,
+			(unsigned long long)ms.last_compiled,
+			(unsigned long long)ms.last_written,
 			(unsigned long long)ms.lru_inserts,
 			(unsigned long long)ms.names,
 			(unsigned long long)ms.nx_zones);
@@ -1872,7 +1974,7 @@ static void control_handle(struct daemon *d)
 /* "lookup NAME TYPE [do]": what XDP holds for that key. */
 static int control_lookup(struct daemon *d, const char *args, FILE *f, int json)
 {
-	static const char *const cls_name[] = { "none", "S", "M", "L" };
+	static const char *const cls_name[] = { "none", "S", "M", "L", "XS" };
 	char name[300], type[32], opt[16] = "";
 	struct mapsync_probe p;
 	ldns_rdf *dn;
@@ -1994,7 +2096,7 @@ static int daemon_start(struct daemon *d, const char *path)
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct mapsync_fds fds;
 	struct zone **pending = NULL;
-	uint64_t rrsets = 0;
+	struct mapsync_sizes sizes;
 	char err[CONFIG_ERR_LEN];
 	sigset_t mask;
 	int i, r;
@@ -2026,6 +2128,7 @@ static int daemon_start(struct daemon *d, const char *path)
 	pending = calloc(d->cfg.n_zones, sizeof(*pending));
 	if (!pending)
 		return -ENOMEM;
+	memset(&sizes, 0, sizeof(sizes));
 	for (i = 0; i < d->cfg.n_zones; i++) {
 		struct dzone *dz = &d->dz[i];
 		struct zone *z = NULL;
@@ -2049,6 +2152,9 @@ static int daemon_start(struct daemon *d, const char *path)
 				continue;
 			}
 		} else {
+			struct timespec t0, t1;
+
+			clock_gettime(CLOCK_MONOTONIC, &t0);
 			r = zone_file_load(dz->cz->name, file, &z, err, sizeof(err),
 					   &dz->file_st, &dz->file_st_ok);
 			if (r) {
@@ -2057,12 +2163,19 @@ static int daemon_start(struct daemon *d, const char *path)
 				free(pending);
 				return r;
 			}
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			log_info_kv("zone parsed", "zone=%s file=%s ms=%lld",
+				    dz->cz->name, file,
+				    (long long)((t1.tv_sec - t0.tv_sec) * 1000 +
+						(t1.tv_nsec - t0.tv_nsec) / 1000000));
 		}
-		rrsets += z->n_rrsets;
+		mapsync_count(z, &sizes);
 		pending[i] = z;
 	}
-	/* room for each secondary to grow while both generations live */
-	r = loader_open(&d->loader, rrsets * 2);
+	/* sized from the keys the zones compile to, with headroom, and the
+	 * room server.map-keys asks for (secondaries without data yet) */
+	sizes.extra_keys = d->cfg.map_keys;
+	r = loader_open(&d->loader, &sizes);
 	if (r)
 		goto out;
 	loader_fds(&d->loader, &fds);
@@ -2204,6 +2317,7 @@ static void daemon_stop(struct daemon *d)
 		j->cancel = 1;
 		xfr_join(j);
 		zone_free(j->zone);
+		xfr_changed_free(j);
 		free(j);
 		d->dz[i].rz.job = NULL;
 	}
@@ -2224,6 +2338,8 @@ static void daemon_stop(struct daemon *d)
 	if (d->epfd > 0)
 		close(d->epfd);
 	mapsync_free(d->ms);
+	for (i = 0; d->dz && i < d->eng.n_zones; i++)
+		zone_saver_join(d, i, 0);
 	for (i = 0; d->eng.zones && i < d->eng.n_zones; i++)
 		zone_free(d->eng.zones[i].zone);
 	free(d->eng.zones);

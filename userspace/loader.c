@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -10,59 +11,85 @@
 #include "loader.h"
 #include "xdpns.skel.h"
 
-static uint32_t clamp_pow2(uint64_t want, uint32_t min, uint32_t max)
+/* Map sizes from the keys the zones will compile to (see mapsync_count).
+ * The entries hashes are not preallocated, but their bucket arrays are
+ * (16 bytes per power-of-two slot of max_entries); the blob arrays are
+ * wholly preallocated. Headroom: half again the keys for names a zone
+ * gains, and for the tiny XS bodies twice their number, so a transfer that
+ * changes every A/AAAA can be written beside the served generation. What
+ * does not fit fails that publish (the served data stays): restart to
+ * resize, the zones on disk are counted again. */
+static void size_maps(struct xdpns *skel, const struct mapsync_sizes *sz)
 {
-	uint32_t v = min;
+	struct bpf_map *em[XDPNS_KEYCLASS_COUNT] = {
+		skel->maps.xdpns_entries_32, skel->maps.xdpns_entries_64,
+		skel->maps.xdpns_entries_128, skel->maps.xdpns_entries_256,
+	};
+	struct bpf_map *nm[XDPNS_KEYCLASS_COUNT] = {
+		skel->maps.xdpns_names_32, skel->maps.xdpns_names_64,
+		skel->maps.xdpns_names_128, skel->maps.xdpns_names_256,
+	};
+	static const uint64_t emin[XDPNS_KEYCLASS_COUNT] = { 65536, 65536, 4096, 4096 };
+	static const uint64_t nmin[XDPNS_KEYCLASS_COUNT] = { 16384, 16384, 4096, 4096 };
+	uint64_t keys = 0, sig = sz ? sz->signed_keys : 0;
+	int c;
 
-	while (v < want && v < max)
-		v <<= 1;
-	return v;
+	for (c = 0; c < XDPNS_KEYCLASS_COUNT; c++) {
+		uint64_t k = sz ? sz->keys[c] : 0;
+
+		keys += k;
+		/* the room asked for may go to either short class: both get
+		 * it (buckets only), the blobs count it once */
+		if (sz && c < 2)
+			k += sz->extra_keys;
+		bpf_map__set_max_entries(em[c], k + k / 2 + emin[c]);
+		/* names (NXDOMAIN in XDP): one per owner and empty
+		 * non-terminal, fewer than keys in most zones; a zone that
+		 * overflows them keeps its NXDOMAIN on the slow path */
+		bpf_map__set_max_entries(nm[c], k + nmin[c]);
+	}
+	if (sz)
+		keys += sz->extra_keys;
+	bpf_map__set_max_entries(skel->maps.xdpns_blob_xs,
+				 2 * keys + XDPNS_BLOB_XS_COUNT);
+	bpf_map__set_max_entries(skel->maps.xdpns_blob_s,
+				 keys / 8 + sig / 2 + XDPNS_BLOB_S_COUNT);
+	bpf_map__set_max_entries(skel->maps.xdpns_blob_m,
+				 keys / 32 + 2 * sig + XDPNS_BLOB_M_COUNT);
+	bpf_map__set_max_entries(skel->maps.xdpns_blob_l,
+				 keys / 256 + sig / 8 + XDPNS_BLOB_L_COUNT);
 }
 
-int loader_open(struct loader *l, uint64_t expected_rrsets)
+static struct bpf_map *blob_map(const struct xdpns *skel, int cls)
+{
+	switch (cls) {
+	case XDPNS_BLOB_XS:
+		return skel->maps.xdpns_blob_xs;
+	case XDPNS_BLOB_S:
+		return skel->maps.xdpns_blob_s;
+	case XDPNS_BLOB_M:
+		return skel->maps.xdpns_blob_m;
+	case XDPNS_BLOB_L:
+		return skel->maps.xdpns_blob_l;
+	}
+	return NULL;
+}
+
+int loader_open(struct loader *l, const struct mapsync_sizes *sz)
 {
 	struct xdpns *skel;
-	int r;
+	int r, c;
 
 	memset(l, 0, sizeof(*l));
 	log_route_libbpf();
 	skel = xdpns__open();
 	if (!skel)
 		return -errno ? -errno : -EINVAL;
-	/* each (name, type) has up to two distinct bodies; most are small */
-	{
-		struct bpf_map *em[XDPNS_KEYCLASS_COUNT] = {
-			skel->maps.xdpns_entries_32, skel->maps.xdpns_entries_64,
-			skel->maps.xdpns_entries_128, skel->maps.xdpns_entries_256,
-		};
-		struct bpf_map *nm[XDPNS_KEYCLASS_COUNT] = {
-			skel->maps.xdpns_names_32, skel->maps.xdpns_names_64,
-			skel->maps.xdpns_names_128, skel->maps.xdpns_names_256,
-		};
-		int c;
-
-		/* not preallocated: max_entries is a cap, but the kernel
-		 * allocates a 16-byte bucket per entry of it. Names (NXDOMAIN
-		 * in XDP) are fewer than RRsets in most zones (one per owner
-		 * and empty non-terminal): one RRset's worth, rounded up to a
-		 * power of two; a zone that overflows them keeps its NXDOMAIN
-		 * on the slow path */
-		for (c = 0; c < XDPNS_KEYCLASS_COUNT; c++) {
-			bpf_map__set_max_entries(em[c], clamp_pow2(expected_rrsets * 2,
-								   1 << 16, 1u << 26));
-			bpf_map__set_max_entries(nm[c], clamp_pow2(expected_rrsets,
-								   1 << 14, 1u << 26));
-		}
-	}
-	bpf_map__set_max_entries(skel->maps.xdpns_blob_s,
-				 clamp_pow2(expected_rrsets * 2, XDPNS_BLOB_S_COUNT,
-					    1u << 26));
-	bpf_map__set_max_entries(skel->maps.xdpns_blob_m,
-				 clamp_pow2(expected_rrsets / 4, XDPNS_BLOB_M_COUNT,
-					    1u << 24));
-	bpf_map__set_max_entries(skel->maps.xdpns_blob_l,
-				 clamp_pow2(expected_rrsets / 32, XDPNS_BLOB_L_COUNT,
-					    1u << 22));
+	size_maps(skel, sz);
+	/* blob bodies are written in place through a shared mapping: no
+	 * syscall per blob */
+	for (c = 1; c < XDPNS_BLOB_CLASSES; c++)
+		bpf_map__set_map_flags(blob_map(skel, c), BPF_F_MMAPABLE);
 	r = xdpns__load(skel);
 	if (r) {
 		log_err_kv("loading the XDP object failed", "reason=%s hint=%s",
@@ -71,6 +98,25 @@ int loader_open(struct loader *l, uint64_t expected_rrsets)
 		return r;
 	}
 	l->skel = skel;
+	for (c = 1; c < XDPNS_BLOB_CLASSES; c++) {
+		struct bpf_map *m = blob_map(skel, c);
+		size_t len = (size_t)bpf_map__max_entries(m) * bpf_map__value_size(m);
+		long pg = sysconf(_SC_PAGESIZE);
+		void *p;
+
+		len = (len + pg - 1) / pg * pg;
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 bpf_map__fd(m), 0);
+		if (p == MAP_FAILED) {
+			r = -errno;
+			log_err("mapping the blob array %s failed: %s",
+				bpf_map__name(m), strerror(-r));
+			loader_close(l);
+			return r;
+		}
+		l->blob_mem[c] = p;
+		l->blob_len[c] = len;
+	}
 	return 0;
 }
 
@@ -90,19 +136,25 @@ void loader_limit_fds(const struct loader *l, struct loader_limit_fds *fds)
 
 void loader_fds(const struct loader *l, struct mapsync_fds *fds)
 {
+	int c;
+
 	fds->entries[0] = bpf_map__fd(l->skel->maps.xdpns_entries_32);
 	fds->entries[1] = bpf_map__fd(l->skel->maps.xdpns_entries_64);
 	fds->entries[2] = bpf_map__fd(l->skel->maps.xdpns_entries_128);
 	fds->entries[3] = bpf_map__fd(l->skel->maps.xdpns_entries_256);
 	fds->zones = bpf_map__fd(l->skel->maps.xdpns_zones);
-	fds->blob_s = bpf_map__fd(l->skel->maps.xdpns_blob_s);
-	fds->blob_m = bpf_map__fd(l->skel->maps.xdpns_blob_m);
-	fds->blob_l = bpf_map__fd(l->skel->maps.xdpns_blob_l);
 	fds->lru_short = bpf_map__fd(l->skel->maps.xdpns_lru_short);
 	fds->lru_long = bpf_map__fd(l->skel->maps.xdpns_lru_long);
-	fds->n_blob_s = bpf_map__max_entries(l->skel->maps.xdpns_blob_s);
-	fds->n_blob_m = bpf_map__max_entries(l->skel->maps.xdpns_blob_m);
-	fds->n_blob_l = bpf_map__max_entries(l->skel->maps.xdpns_blob_l);
+	fds->blob[0] = -1;
+	fds->n_blob[0] = 0;
+	fds->blob_mem[0] = NULL;
+	for (c = 1; c < XDPNS_BLOB_CLASSES; c++) {
+		struct bpf_map *m = blob_map(l->skel, c);
+
+		fds->blob[c] = bpf_map__fd(m);
+		fds->n_blob[c] = bpf_map__max_entries(m);
+		fds->blob_mem[c] = l->blob_mem[c];
+	}
 	fds->nx.names[0] = bpf_map__fd(l->skel->maps.xdpns_names_32);
 	fds->nx.names[1] = bpf_map__fd(l->skel->maps.xdpns_names_64);
 	fds->nx.names[2] = bpf_map__fd(l->skel->maps.xdpns_names_128);
@@ -206,6 +258,9 @@ void loader_close(struct loader *l)
 			l->n_ifs--;
 		}
 	}
+	for (int c = 1; c < XDPNS_BLOB_CLASSES; c++)
+		if (l->blob_mem[c])
+			munmap(l->blob_mem[c], l->blob_len[c]);
 	if (l->skel)
 		xdpns__destroy(l->skel);
 	l->skel = NULL;

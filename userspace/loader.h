@@ -24,10 +24,13 @@ struct loader {
 	struct xdpns *skel;
 	struct loader_iface ifs[LOADER_MAX_IFACES];
 	int n_ifs;
+	void *blob_mem[XDPNS_BLOB_CLASSES]; /* the blob arrays, mapped */
+	size_t blob_len[XDPNS_BLOB_CLASSES];
 };
 
-/* Open and load the object; blob maps are sized for expected_rrsets. */
-int loader_open(struct loader *l, uint64_t expected_rrsets);
+/* Open and load the object, maps sized for the keys counted in sz (NULL:
+ * the minimum sizes); the blob arrays are mapped for mapsync. */
+int loader_open(struct loader *l, const struct mapsync_sizes *sz);
 /* mode: "native" (fallback to generic with a warning) or "generic". */
 int loader_attach(struct loader *l, const char *ifname, const char *mode);
 int loader_detach(struct loader *l, const char *ifname);

@@ -31,12 +31,25 @@ static int u32vec_push(struct u32vec *a, uint32_t x)
 	return 0;
 }
 
-/* ---- key sets: compact keys in an arena, hashed by offset ---- */
+/* ---- key sets: compact keys in an arena, each with its map state ---- */
+
+/* What the entries map holds for a key, as this process wrote it. */
+struct kstate {
+	uint32_t ref[XDPNS_VAR_COUNT]; /* refs of the live half (held) */
+	uint32_t gen; /* generation of the live half; 0: not in the map */
+	uint32_t seen; /* the last publish that compiled this key */
+	uint32_t off; /* arena offset of the key record */
+	uint8_t half; /* index of the live half */
+};
+
 struct keyset {
 	uint8_t *arena; /* records: qtype(2) len(1) name(len) */
 	size_t used, cap;
-	uint32_t *slots; /* arena offset + 1; 0 = empty */
-	size_t mask, n;
+	uint32_t *slots; /* key id + 1; 0 = empty */
+	size_t mask;
+	struct kstate *st; /* by key id */
+	size_t n, st_cap; /* ids in use (live or not) */
+	size_t live; /* ids with gen != 0 */
 };
 
 /* A key record: qtype(2) len(1) name(len), hashed like names. */
@@ -45,16 +58,22 @@ static uint64_t key_hash(const uint8_t *rec)
 	return name_hash(rec, 3 + rec[2]);
 }
 
-static int keyset_has(const struct keyset *ks, const uint8_t *rec)
+static const uint8_t *keyset_rec(const struct keyset *ks, uint32_t id)
+{
+	return ks->arena + ks->st[id].off;
+}
+
+/* The id of rec, or -1. */
+static long keyset_find(const struct keyset *ks, const uint8_t *rec)
 {
 	size_t i, n = 3 + rec[2];
 
 	if (!ks->slots)
-		return 0;
+		return -1;
 	for (i = key_hash(rec) & ks->mask; ks->slots[i]; i = (i + 1) & ks->mask)
-		if (!memcmp(ks->arena + ks->slots[i] - 1, rec, n))
-			return 1;
-	return 0;
+		if (!memcmp(keyset_rec(ks, ks->slots[i] - 1), rec, n))
+			return ks->slots[i] - 1;
+	return -1;
 }
 
 static int keyset_grow(struct keyset *ks)
@@ -69,7 +88,7 @@ static int keyset_grow(struct keyset *ks)
 
 		if (!ks->slots[i])
 			continue;
-		j = key_hash(ks->arena + ks->slots[i] - 1) & (size - 1);
+		j = key_hash(keyset_rec(ks, ks->slots[i] - 1)) & (size - 1);
 		while (slots[j])
 			j = (j + 1) & (size - 1);
 		slots[j] = ks->slots[i];
@@ -80,17 +99,39 @@ static int keyset_grow(struct keyset *ks)
 	return 0;
 }
 
-static int keyset_add(struct keyset *ks, const struct xdpns_key *k)
+/* Room for n keys without growing (a first publish knows its size). */
+static int keyset_reserve(struct keyset *ks, size_t n)
 {
-	uint8_t rec[3 + 256];
-	size_t n = 3 + k->name_len, i;
+	size_t slots = 1024;
+	struct kstate *st;
 
-	rec[0] = k->qtype >> 8;
-	rec[1] = k->qtype & 0xff;
-	rec[2] = k->name_len;
-	memcpy(rec + 3, k->name, k->name_len);
-	if (keyset_has(ks, rec))
+	if (ks->n)
 		return 0;
+	while (slots < 2 * n + 2)
+		slots *= 2;
+	free(ks->slots);
+	ks->slots = calloc(slots, sizeof(*ks->slots));
+	if (!ks->slots)
+		return -ENOMEM;
+	ks->mask = slots - 1;
+	if (n > ks->st_cap) {
+		st = realloc(ks->st, n * sizeof(*st));
+		if (!st)
+			return -ENOMEM;
+		ks->st = st;
+		ks->st_cap = n;
+	}
+	return 0;
+}
+
+/* The id of rec, added (state zero: not in the map) when new; -errno. */
+static long keyset_add(struct keyset *ks, const uint8_t *rec)
+{
+	size_t n = 3 + rec[2], i;
+	long id = keyset_find(ks, rec);
+
+	if (id >= 0)
+		return id;
 	if ((ks->n + 1) * 2 > (ks->mask + 1) || !ks->slots)
 		if (keyset_grow(ks))
 			return -ENOMEM;
@@ -108,19 +149,30 @@ static int keyset_add(struct keyset *ks, const struct xdpns_key *k)
 		ks->arena = a;
 		ks->cap = cap;
 	}
+	if (ks->n == ks->st_cap) {
+		size_t cap = ks->st_cap ? ks->st_cap * 2 : 1024;
+		struct kstate *st = realloc(ks->st, cap * sizeof(*st));
+
+		if (!st)
+			return -ENOMEM;
+		ks->st = st;
+		ks->st_cap = cap;
+	}
 	memcpy(ks->arena + ks->used, rec, n);
+	memset(&ks->st[ks->n], 0, sizeof(ks->st[0]));
+	ks->st[ks->n].off = ks->used;
 	for (i = key_hash(rec) & ks->mask; ks->slots[i]; i = (i + 1) & ks->mask)
 		;
-	ks->slots[i] = ks->used + 1;
+	ks->slots[i] = ks->n + 1;
 	ks->used += n;
-	ks->n++;
-	return 0;
+	return ks->n++;
 }
 
 static void keyset_free(struct keyset *ks)
 {
 	free(ks->arena);
 	free(ks->slots);
+	free(ks->st);
 	memset(ks, 0, sizeof(*ks));
 }
 
@@ -132,15 +184,31 @@ static void keyset_rec_to_key(const uint8_t *rec, struct xdpns_key *k)
 	memcpy(k->name, rec + 3, rec[2]);
 }
 
+static void key_rec(uint8_t *rec, const uint8_t *name, size_t len, uint16_t qtype)
+{
+	rec[0] = qtype >> 8;
+	rec[1] = qtype & 0xff;
+	rec[2] = len;
+	name_lower(rec + 3, name, len);
+}
+
 /* ---- blobs: deduplicated, refcounted, freed after a grace period ---- */
+
+/* The bytes live in the mapped array itself: a record keeps the count of
+ * references and the length written (the dedupe compares that prefix). */
 struct blobrec {
-	uint64_t hash;
 	uint32_t refcnt; /* 0 = free index */
 	uint32_t size;
-	uint8_t *content; /* value bytes as written to the map */
 };
 
 #define BLOB_TOMB UINT32_MAX
+
+static const size_t blob_vsize[XDPNS_BLOB_CLASSES] = {
+	[XDPNS_BLOB_XS] = sizeof(struct xdpns_blob_xs),
+	[XDPNS_BLOB_S] = sizeof(struct xdpns_blob_s),
+	[XDPNS_BLOB_M] = sizeof(struct xdpns_blob_m),
+	[XDPNS_BLOB_L] = sizeof(struct xdpns_blob_l),
+};
 
 struct retired {
 	uint64_t deadline_us;
@@ -150,17 +218,19 @@ struct retired {
 struct zone_state {
 	uint32_t gen;
 	uint32_t flags;
-	struct keyset keys; /* keys of gen */
-	struct u32vec refs; /* blob refs held by gen (one per use) */
+	uint64_t flip_us; /* when gen became visible */
+	struct keyset keys; /* every key this zone wrote, with its state */
+	/* names (qtype 0 records) of nodes with a CNAME, NS, MX or SRV: where
+	 * a change's reach is looked for; may hold names no longer there */
+	struct keyset ptrs;
+	int ptrs_ok; /* built by a whole publish */
 };
 
 struct mapsync {
 	struct mapsync_fds fds;
-	int blob_fd[4];
-	uint32_t blob_cap[4];
-	uint32_t next_free[4]; /* never-used indexes start here (0 reserved) */
-	struct u32vec free_idx[4];
-	struct blobrec *recs[4]; /* by class, indexed by blob index */
+	uint32_t next_free[XDPNS_BLOB_CLASSES]; /* never-used indexes (0 reserved) */
+	struct u32vec free_idx[XDPNS_BLOB_CLASSES];
+	struct blobrec *recs[XDPNS_BLOB_CLASSES]; /* by class, by blob index */
 	uint32_t *table; /* content hash -> ref; 0 empty, BLOB_TOMB deleted */
 	size_t table_mask, n_blobs, n_tomb;
 	struct zone_state zones[XDPNS_MAX_ZONES];
@@ -180,19 +250,17 @@ static uint64_t now_us(void)
 
 int mapsync_new(const struct mapsync_fds *fds, struct mapsync **out)
 {
-	struct mapsync *ms = calloc(1, sizeof(*ms));
+	struct mapsync *ms;
 	int c;
 
+	for (c = 1; c < XDPNS_BLOB_CLASSES; c++)
+		if (!fds->blob_mem[c] || fds->n_blob[c] < 2)
+			return -EINVAL;
+	ms = calloc(1, sizeof(*ms));
 	if (!ms)
 		return -ENOMEM;
 	ms->fds = *fds;
-	ms->blob_fd[XDPNS_BLOB_S] = fds->blob_s;
-	ms->blob_fd[XDPNS_BLOB_M] = fds->blob_m;
-	ms->blob_fd[XDPNS_BLOB_L] = fds->blob_l;
-	ms->blob_cap[XDPNS_BLOB_S] = fds->n_blob_s;
-	ms->blob_cap[XDPNS_BLOB_M] = fds->n_blob_m;
-	ms->blob_cap[XDPNS_BLOB_L] = fds->n_blob_l;
-	for (c = 1; c < 4; c++)
+	for (c = 1; c < XDPNS_BLOB_CLASSES; c++)
 		ms->next_free[c] = 1; /* index 0 is never used: ref 0 = none */
 	if (fds->nx.nx >= 0 && (c = nxsync_new(&fds->nx, &ms->nx))) {
 		free(ms);
@@ -212,20 +280,25 @@ void mapsync_free(struct mapsync *ms)
 	nxsync_free(ms->nx);
 	for (i = 0; i < XDPNS_MAX_ZONES; i++) {
 		keyset_free(&ms->zones[i].keys);
-		free(ms->zones[i].refs.v);
+		keyset_free(&ms->zones[i].ptrs);
 	}
-	for (c = 1; c < 4; c++) {
-		for (i = 0; ms->recs[c] && i < ms->blob_cap[c]; i++)
-			free(ms->recs[c][i].content);
+	for (c = 0; c < XDPNS_BLOB_CLASSES; c++) {
 		free(ms->recs[c]);
+		free(ms->free_idx[c].v);
 	}
 	free(ms->table);
 	for (i = 0; i < ms->n_retired; i++)
 		free(ms->retired[i].refs.v);
 	free(ms->retired);
-	for (c = 0; c < 4; c++)
-		free(ms->free_idx[c].v);
 	free(ms);
+}
+
+static uint8_t *blob_mem(const struct mapsync *ms, uint32_t ref)
+{
+	uint32_t cls = ref >> XDPNS_REF_CLASS_SHIFT;
+
+	return ms->fds.blob_mem[cls] +
+	       (size_t)(ref & XDPNS_REF_INDEX_MASK) * blob_vsize[cls];
 }
 
 static struct blobrec *blob_rec(struct mapsync *ms, uint32_t ref)
@@ -233,9 +306,15 @@ static struct blobrec *blob_rec(struct mapsync *ms, uint32_t ref)
 	uint32_t cls = ref >> XDPNS_REF_CLASS_SHIFT;
 	uint32_t idx = ref & XDPNS_REF_INDEX_MASK;
 
-	if (cls == 0 || !ms->recs[cls] || idx >= ms->blob_cap[cls])
+	if (cls == 0 || cls >= XDPNS_BLOB_CLASSES || !ms->recs[cls] ||
+	    idx >= ms->fds.n_blob[cls])
 		return NULL;
 	return &ms->recs[cls][idx];
+}
+
+static uint64_t blob_hash(const void *value, uint32_t size, uint32_t cls)
+{
+	return name_hash(value, size) ^ cls; /* FNV-1a of the bytes */
 }
 
 static int table_grow(struct mapsync *ms)
@@ -254,7 +333,8 @@ static int table_grow(struct mapsync *ms)
 
 		if (!ref || ref == BLOB_TOMB)
 			continue;
-		j = blob_rec(ms, ref)->hash & (size - 1);
+		j = blob_hash(blob_mem(ms, ref), blob_rec(ms, ref)->size,
+			      ref >> XDPNS_REF_CLASS_SHIFT) & (size - 1);
 		while (t[j])
 			j = (j + 1) & (size - 1);
 		t[j] = ref;
@@ -266,15 +346,13 @@ static int table_grow(struct mapsync *ms)
 	return 0;
 }
 
-/* Find or create the blob with these value bytes; takes one reference. */
+/* Find or create the blob with these value bytes; takes one reference.
+ * A new blob is written straight into the mapped array, at an index no
+ * entry refers to. */
 static int blob_get(struct mapsync *ms, enum xdpns_blob_class cls,
 		    const void *value, uint32_t size, uint32_t *ref)
 {
-	uint64_t h = name_hash(value, size) ^ cls; /* FNV-1a of the bytes */
-	uint8_t full[sizeof(struct xdpns_blob_l)];
-	size_t vsize = cls == XDPNS_BLOB_S ? sizeof(struct xdpns_blob_s) :
-		       cls == XDPNS_BLOB_M ? sizeof(struct xdpns_blob_m) :
-					     sizeof(struct xdpns_blob_l);
+	uint64_t h = blob_hash(value, size, cls);
 	struct blobrec *b;
 	size_t i, tomb = SIZE_MAX;
 	uint32_t idx;
@@ -284,60 +362,46 @@ static int blob_get(struct mapsync *ms, enum xdpns_blob_class cls,
 		if ((r = table_grow(ms)))
 			return r;
 	for (i = h & ms->table_mask; ms->table[i]; i = (i + 1) & ms->table_mask) {
-		if (ms->table[i] == BLOB_TOMB) {
+		uint32_t t = ms->table[i];
+
+		if (t == BLOB_TOMB) {
 			if (tomb == SIZE_MAX)
 				tomb = i;
 			continue;
 		}
-		b = blob_rec(ms, ms->table[i]);
-		if (b->hash == h && b->size == size &&
-		    (ms->table[i] >> XDPNS_REF_CLASS_SHIFT) == (uint32_t)cls &&
-		    !memcmp(b->content, value, size)) {
+		b = blob_rec(ms, t);
+		if (b->size == size && (t >> XDPNS_REF_CLASS_SHIFT) == (uint32_t)cls &&
+		    !memcmp(blob_mem(ms, t), value, size)) {
 			b->refcnt++;
-			*ref = ms->table[i];
+			*ref = t;
 			return 0;
 		}
 	}
 	if (!ms->recs[cls]) {
-		ms->recs[cls] = calloc(ms->blob_cap[cls], sizeof(struct blobrec));
+		ms->recs[cls] = calloc(ms->fds.n_blob[cls], sizeof(struct blobrec));
 		if (!ms->recs[cls])
 			return -ENOMEM;
 	}
 	/* a new blob: a free index of this class */
 	if (ms->free_idx[cls].n)
 		idx = ms->free_idx[cls].v[--ms->free_idx[cls].n];
-	else if (ms->next_free[cls] < ms->blob_cap[cls])
+	else if (ms->next_free[cls] < ms->fds.n_blob[cls])
 		idx = ms->next_free[cls]++;
 	else
 		return -ENOSPC;
 	b = &ms->recs[cls][idx];
-	b->content = malloc(size);
-	if (!b->content) {
-		u32vec_push(&ms->free_idx[cls], idx);
-		return -ENOMEM;
-	}
-	memset(full, 0, vsize);
-	memcpy(full, value, size);
-	if (bpf_map_update_elem(ms->blob_fd[cls], &idx, full, BPF_ANY)) {
-		r = -errno;
-		free(b->content);
-		b->content = NULL;
-		u32vec_push(&ms->free_idx[cls], idx);
-		return r;
-	}
-	memcpy(b->content, value, size);
-	b->hash = h;
+	*ref = ((uint32_t)cls << XDPNS_REF_CLASS_SHIFT) | idx;
+	memcpy(blob_mem(ms, *ref), value, size);
 	b->size = size;
 	b->refcnt = 1;
 	if (tomb != SIZE_MAX) {
 		i = tomb;
 		ms->n_tomb--;
 	}
-	ms->table[i] = ((uint32_t)cls << XDPNS_REF_CLASS_SHIFT) | idx;
+	ms->table[i] = *ref;
 	ms->n_blobs++;
 	ms->st.blobs[cls]++;
-	ms->st.blob_bytes += vsize;
-	*ref = ms->table[i];
+	ms->st.blob_bytes += blob_vsize[cls];
 	return 0;
 }
 
@@ -349,8 +413,8 @@ static void blob_put(struct mapsync *ms, uint32_t ref)
 
 	if (!b || !b->refcnt || --b->refcnt)
 		return;
-	for (i = b->hash & ms->table_mask; ms->table[i];
-	     i = (i + 1) & ms->table_mask)
+	for (i = blob_hash(blob_mem(ms, ref), b->size, cls) & ms->table_mask;
+	     ms->table[i]; i = (i + 1) & ms->table_mask)
 		if (ms->table[i] == ref) {
 			ms->table[i] = BLOB_TOMB;
 			ms->n_tomb++;
@@ -358,15 +422,12 @@ static void blob_put(struct mapsync *ms, uint32_t ref)
 		}
 	u32vec_push(&ms->free_idx[cls], ref & XDPNS_REF_INDEX_MASK);
 	ms->st.blobs[cls]--;
-	ms->st.blob_bytes -= cls == XDPNS_BLOB_S ? sizeof(struct xdpns_blob_s) :
-			     cls == XDPNS_BLOB_M ? sizeof(struct xdpns_blob_m) :
-						   sizeof(struct xdpns_blob_l);
-	free(b->content);
+	ms->st.blob_bytes -= blob_vsize[cls];
 	memset(b, 0, sizeof(*b));
 	ms->n_blobs--;
 }
 
-/* ---- retiring a generation's blobs ---- */
+/* ---- retiring blobs a generation no longer uses ---- */
 static int retire(struct mapsync *ms, struct u32vec *refs)
 {
 	struct retired *r;
@@ -470,69 +531,184 @@ int mapsync_blob_from_answer(const struct answer *a, struct xdpns_blob_l *b,
 	return 0;
 }
 
+int mapsync_blob_xs(const struct xdpns_blob_l *b, struct xdpns_blob_xs *x,
+		    size_t *value_size)
+{
+	if (b->h.len < 1 || b->h.len > XDPNS_BLOB_XS_CAP)
+		return -1;
+	/* no cut points needed: 12 + 259 + 32 + 11 bytes always fit 512 */
+	memset(&x->h, 0, sizeof(x->h));
+	x->h.flags = b->h.flags;
+	x->h.ancount = b->h.ancount;
+	x->h.nscount = b->h.nscount;
+	x->h.arcount = b->h.arcount;
+	x->h.len = b->h.len;
+	x->h.bflags = b->h.bflags & ~XDPNS_BLOB_F_MORE_CUTS;
+	x->h.csum = b->h.csum;
+	memcpy(x->data, b->data, b->h.len);
+	*value_size = sizeof(x->h) + b->h.len;
+	return 0;
+}
+
 /* Types answered for a node beyond those it holds: NODATA at the apex and
  * the CNAME answer for common types at a CNAME owner. */
 static const uint16_t apex_extra[] = { 1, 2, 6, 15, 16, 28, 43, 48, 64, 65, 257 };
 static const uint16_t cname_extra[] = { 1, 15, 16, 28, 64, 65 };
 
-struct publish_ctx {
-	struct mapsync *ms;
-	const struct engine_zone *ez;
-	uint32_t gen;
-	struct keyset keys;
-	struct u32vec refs;
-	struct answer *ans;
-	struct xdpns_blob_l blob;
+/* Call fn for every key node n compiles to in zone z. */
+static int node_keys(const struct zone *z, const struct node *n,
+		     int (*fn)(void *ctx, const struct node *n, uint16_t qtype),
+		     void *ctx)
+{
+	uint32_t j;
+	size_t k;
+	int r = 0;
+
+	for (j = 0; j < n->n_sets && !r; j++)
+		if (n->sets[j].rrs && ldns_rr_list_rr_count(n->sets[j].rrs))
+			r = fn(ctx, n, n->sets[j].type);
+	if (n->len == z->apex_len)
+		for (k = 0; k < sizeof(apex_extra) / 2 && !r; k++)
+			r = fn(ctx, n, apex_extra[k]);
+	if (node_rrset(n, LDNS_RR_TYPE_CNAME))
+		for (k = 0; k < sizeof(cname_extra) / 2 && !r; k++)
+			r = fn(ctx, n, cname_extra[k]);
+	return r;
+}
+
+static int count_key(void *ctx, const struct node *n, uint16_t qtype)
+{
+	struct mapsync_sizes *sz = ctx;
+
+	(void)qtype;
+	sz->keys[XDPNS_KEYCLASS(n->len)]++;
+	return 0;
+}
+
+void mapsync_count(const struct zone *z, struct mapsync_sizes *sz)
+{
+	uint64_t before = 0, after = 0;
+	size_t i;
+	int c;
+
+	for (c = 0; c < XDPNS_KEYCLASS_COUNT; c++)
+		before += sz->keys[c];
+	for (i = 0; i <= z->mask; i++)
+		if (z->nodes[i].name)
+			node_keys(z, &z->nodes[i], count_key, sz);
+	for (c = 0; c < XDPNS_KEYCLASS_COUNT; c++)
+		after += sz->keys[c];
+	if (z->signed_zone)
+		sz->signed_keys += after - before;
+}
+
+/* ---- publishing: compile, write what changed, flip ---- */
+
+static int node_points(const struct node *n);
+
+/* An entry to write: a key whose answer changed, a new key, or a key the
+ * new generation drops (tomb: its new half has no refs). */
+struct pending {
+	uint32_t id;
+	uint32_t ref[XDPNS_VAR_COUNT];
+	int tomb;
 };
 
-static int publish_key(struct publish_ctx *pc, const struct node *n,
-		       uint16_t qtype)
+struct publish_ctx {
+	struct mapsync *ms;
+	const struct engine *e;
+	const struct engine_zone *ez;
+	struct zone_state *zs;
+	uint32_t gen;
+	struct pending *pend;
+	size_t n_pend, cap_pend;
+	struct answer *ans;
+	struct xdpns_blob_l blob;
+	struct xdpns_blob_xs xs;
+	uint64_t compiled; /* keys compiled */
+	struct keyset ptrs; /* a whole publish: the pointing names, rebuilt */
+};
+
+static int pend_push(struct publish_ctx *pc, uint32_t id, const uint32_t *ref,
+		     int tomb)
 {
-	struct mapsync *ms = pc->ms;
-	struct xdpns_entry ent;
-	struct xdpns_key key;
-	int v, r, h = pc->gen & 1;
-	uint32_t refs[XDPNS_VAR_COUNT];
+	struct pending *p;
 
-	mapsync_key(&key, n->name, n->len, qtype);
-	{
-		uint8_t rec[3 + 256];
+	if (pc->n_pend == pc->cap_pend) {
+		size_t cap = pc->cap_pend ? pc->cap_pend * 2 : 256;
 
-		rec[0] = qtype >> 8;
-		rec[1] = qtype & 0xff;
-		rec[2] = n->len;
-		memcpy(rec + 3, key.name, n->len);
-		if (keyset_has(&pc->keys, rec))
-			return 0;
+		p = realloc(pc->pend, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		pc->pend = p;
+		pc->cap_pend = cap;
 	}
+	p = &pc->pend[pc->n_pend++];
+	p->id = id;
+	p->tomb = tomb;
+	memcpy(p->ref, ref, sizeof(p->ref));
+	return 0;
+}
+
+static int publish_key(void *ctx, const struct node *n, uint16_t qtype)
+{
+	struct publish_ctx *pc = ctx;
+	struct mapsync *ms = pc->ms;
+	struct keyset *ks = &pc->zs->keys;
+	uint32_t refs[XDPNS_VAR_COUNT];
+	uint8_t rec[3 + 256];
+	struct kstate *st;
+	long id;
+	int v, r;
+
+	key_rec(rec, n->name, n->len, qtype);
+	id = keyset_add(ks, rec);
+	if (id < 0)
+		return id;
+	if (ks->st[id].seen == pc->gen)
+		return 0; /* compiled already in this publish */
 	for (v = 0; v < XDPNS_VAR_COUNT; v++) {
 		enum xdpns_blob_class cls;
+		const void *val = &pc->blob;
 		size_t vsize;
 
+		if (v && !pc->ez->zone->signed_zone) {
+			/* the engine ignores DO in an unsigned zone: the
+			 * same body, one more reference */
+			refs[v] = refs[0];
+			blob_rec(ms, refs[0])->refcnt++;
+			continue;
+		}
 		r = engine_answer(pc->ez, n->name, n->len, qtype,
 				  v == XDPNS_VAR_DO, pc->ans);
-		if (r)
-			return r;
-		mapsync_blob_from_answer(pc->ans, &pc->blob, &cls, &vsize);
-		r = blob_get(ms, cls, &pc->blob, vsize, &refs[v]);
-		if (r)
-			return r;
-		r = u32vec_push(&pc->refs, refs[v]);
+		if (!r) {
+			mapsync_blob_from_answer(pc->ans, &pc->blob, &cls, &vsize);
+			if (cls == XDPNS_BLOB_S && !mapsync_blob_xs(&pc->blob, &pc->xs, &vsize)) {
+				cls = XDPNS_BLOB_XS;
+				val = &pc->xs;
+			}
+			r = blob_get(ms, cls, val, vsize, &refs[v]);
+		}
 		if (r) {
-			blob_put(ms, refs[v]);
+			while (v--)
+				blob_put(ms, refs[v]);
 			return r;
 		}
 	}
-	if (bpf_map_lookup_elem(ENTRIES_FD(ms, &key), &key, &ent) ||
-	    ent.zone != pc->ez->slot)
-		memset(&ent, 0, sizeof(ent));
-	ent.zone = pc->ez->slot;
-	ent.half[h].gen = pc->gen;
-	for (v = 0; v < XDPNS_VAR_COUNT; v++)
-		ent.half[h].ref[v] = refs[v];
-	if (bpf_map_update_elem(ENTRIES_FD(ms, &key), &key, &ent, BPF_ANY))
-		return -errno;
-	return keyset_add(&pc->keys, &key);
+	pc->compiled++;
+	st = &ks->st[id];
+	st->seen = pc->gen;
+	if (st->gen && !memcmp(st->ref, refs, sizeof(refs))) {
+		/* the same answer: the live half serves the new generation */
+		for (v = 0; v < XDPNS_VAR_COUNT; v++)
+			blob_put(ms, refs[v]);
+		return 0;
+	}
+	r = pend_push(pc, id, refs, 0);
+	if (r)
+		for (v = 0; v < XDPNS_VAR_COUNT; v++)
+			blob_put(ms, refs[v]);
+	return r;
 }
 
 /* Delete an entry if zone slot still owns it: a zone added inside
@@ -548,115 +724,520 @@ static void delete_owned(struct mapsync *ms, struct xdpns_key *key,
 		bpf_map_delete_elem(ENTRIES_FD(ms, key), key);
 }
 
-/* Delete the keys of set that keep lacks (those slot still owns). */
-static void drop_new_keys(struct mapsync *ms, const struct keyset *set,
-			  const struct keyset *keep, uint32_t slot)
+/* The entry value for pending p: the live half kept, the other one the
+ * new generation's (or empty, when undo). */
+static void pend_value(const struct publish_ctx *pc, const struct pending *p,
+		       int undo, struct xdpns_entry *ent)
 {
-	size_t i;
+	const struct kstate *st = &pc->zs->keys.st[p->id];
+	int other = st->gen ? !st->half : 0;
 
-	for (i = 0; set->slots && i <= set->mask; i++) {
-		struct xdpns_key key;
-		const uint8_t *rec;
-
-		if (!set->slots[i])
-			continue;
-		rec = set->arena + set->slots[i] - 1;
-		if (keyset_has(keep, rec))
-			continue;
-		keyset_rec_to_key(rec, &key);
-		delete_owned(ms, &key, slot);
+	memset(ent, 0, sizeof(*ent));
+	ent->zone = pc->ez->slot;
+	if (st->gen) {
+		ent->half[st->half].gen = st->gen;
+		memcpy(ent->half[st->half].ref, st->ref, sizeof(st->ref));
 	}
+	if (undo)
+		return;
+	ent->half[other].gen = pc->gen;
+	if (!p->tomb)
+		memcpy(ent->half[other].ref, p->ref, sizeof(p->ref));
 }
 
-int mapsync_publish(struct mapsync *ms, const struct engine *e,
-		    const struct engine_zone *ez)
+#define BATCH 4096
+
+/* Write (or, undo=1, take back) the pending entries [from, to), batched
+ * per key class. Returns 0 or -errno; *done counts entries written in
+ * order before a failure. */
+static int pend_write(struct publish_ctx *pc, size_t from, size_t to, int undo,
+		      size_t *done)
+{
+	static const uint32_t ksize[XDPNS_KEYCLASS_COUNT] = {
+		XDPNS_KEY_HDR + XDPNS_KEYCLASS_0, XDPNS_KEY_HDR + XDPNS_KEYCLASS_1,
+		XDPNS_KEY_HDR + XDPNS_KEYCLASS_2, XDPNS_KEY_HDR + XDPNS_KEYCLASS_3,
+	};
+	const struct keyset *ks = &pc->zs->keys;
+	struct mapsync *ms = pc->ms;
+	uint8_t *keys = NULL;
+	struct xdpns_entry *vals = NULL;
+	size_t i, n;
+	int c, r = 0;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+
+	*done = 0;
+	keys = malloc((size_t)BATCH * sizeof(struct xdpns_key));
+	vals = malloc((size_t)BATCH * sizeof(*vals));
+	if (!keys || !vals) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* one pass per class keeps each batch to one map; entries are
+	 * independent, so order across classes does not matter */
+	for (c = 0; c < XDPNS_KEYCLASS_COUNT && !r; c++) {
+		i = from;
+		while (i < to && !r) {
+			uint32_t cnt;
+
+			for (n = 0; i < to && n < BATCH; i++) {
+				const struct pending *p = &pc->pend[i];
+				const uint8_t *rec = keyset_rec(ks, p->id);
+				struct xdpns_key k;
+
+				if (XDPNS_KEYCLASS(rec[2]) != c)
+					continue;
+				keyset_rec_to_key(rec, &k);
+				if (p->tomb && !undo) {
+					struct xdpns_entry cur;
+
+					/* taken over by a zone inside this one
+					 * (a reload): not ours to end */
+					if (!bpf_map_lookup_elem(ms->fds.entries[c], &k, &cur) &&
+					    cur.zone != pc->ez->slot)
+						continue;
+				}
+				if (undo && !ks->st[p->id].gen) {
+					/* a key that was not there: delete */
+					bpf_map_delete_elem(ms->fds.entries[c], &k);
+					continue;
+				}
+				memcpy(keys + n * ksize[c], &k, ksize[c]);
+				pend_value(pc, p, undo, &vals[n]);
+				n++;
+			}
+			if (!n)
+				continue;
+			cnt = n;
+			if (bpf_map_update_batch(ms->fds.entries[c], keys, vals, &cnt,
+						 &opts)) {
+				r = -errno;
+				*done += cnt;
+				break;
+			}
+			*done += n;
+		}
+	}
+out:
+	free(keys);
+	free(vals);
+	return r;
+}
+
+/* Keys of the old generation the new one lacks: tombstones. */
+static int tomb_stale(struct publish_ctx *pc)
+{
+	struct keyset *ks = &pc->zs->keys;
+	static const uint32_t none[XDPNS_VAR_COUNT];
+	size_t id;
+	int r;
+
+	for (id = 0; id < ks->n; id++)
+		if (ks->st[id].gen && ks->st[id].seen != pc->gen)
+			if ((r = pend_push(pc, id, none, 1)))
+				return r;
+	return 0;
+}
+
+static int tomb_node_key(void *ctx, const struct node *n, uint16_t qtype)
+{
+	struct publish_ctx *pc = ctx;
+	struct keyset *ks = &pc->zs->keys;
+	static const uint32_t none[XDPNS_VAR_COUNT];
+	uint8_t rec[3 + 256];
+	long id;
+
+	key_rec(rec, n->name, n->len, qtype);
+	id = keyset_find(ks, rec);
+	if (id < 0 || !ks->st[id].gen || ks->st[id].seen == pc->gen)
+		return 0;
+	ks->st[id].seen = pc->gen; /* once */
+	return pend_push(pc, id, none, 1);
+}
+
+/* Undo a publish that did not flip: nothing it wrote is visible (its
+ * halves carry a generation the zone never reached); take them back so a
+ * later publish of the same number starts clean. */
+static void publish_abort(struct publish_ctx *pc, size_t written)
+{
+	size_t i, done;
+
+	if (written)
+		pend_write(pc, 0, pc->n_pend, 1, &done);
+	for (i = 0; i < pc->n_pend; i++) {
+		int v;
+
+		if (pc->pend[i].tomb)
+			continue;
+		for (v = 0; v < XDPNS_VAR_COUNT; v++)
+			blob_put(pc->ms, pc->pend[i].ref[v]);
+	}
+	/* forget which keys this attempt saw */
+	for (i = 0; i < pc->zs->keys.n; i++)
+		if (pc->zs->keys.st[i].seen == pc->gen)
+			pc->zs->keys.st[i].seen = 0;
+}
+
+/* After the flip: the pending entries are the zone's state; the blobs the
+ * old halves held retire; dropped keys leave the map. */
+static void publish_commit(struct publish_ctx *pc)
+{
+	struct mapsync *ms = pc->ms;
+	struct keyset *ks = &pc->zs->keys;
+	struct u32vec old = { 0 };
+	size_t i;
+
+	for (i = 0; i < pc->n_pend; i++) {
+		const struct pending *p = &pc->pend[i];
+		struct kstate *st = &ks->st[p->id];
+		int v;
+
+		if (st->gen)
+			for (v = 0; v < XDPNS_VAR_COUNT; v++)
+				if (u32vec_push(&old, st->ref[v]))
+					blob_put(ms, st->ref[v]); /* no memory: at once */
+		if (p->tomb) {
+			struct xdpns_key k;
+
+			keyset_rec_to_key(keyset_rec(ks, p->id), &k);
+			delete_owned(ms, &k, pc->ez->slot);
+			if (st->gen)
+				ks->live--;
+			st->gen = 0;
+			memset(st->ref, 0, sizeof(st->ref));
+			continue;
+		}
+		if (!st->gen)
+			ks->live++;
+		st->half = st->gen ? !st->half : 0;
+		st->gen = pc->gen;
+		memcpy(st->ref, p->ref, sizeof(st->ref));
+	}
+	if (retire(ms, &old))
+		for (i = 0; i < old.n; i++)
+			blob_put(ms, old.v[i]);
+	free(old.v);
+}
+
+/* Each node of z that ez serves, or (names != NULL) only those names. */
+static int publish_nodes(struct publish_ctx *pc, const struct zone *z,
+			 const struct zone *old, const uint8_t *const *names,
+			 size_t n_names)
+{
+	size_t i;
+	int r = 0;
+
+	if (!names) {
+		for (i = 0; i <= z->mask && !r; i++) {
+			const struct node *n = &z->nodes[i];
+
+			if (!n->name)
+				continue;
+			/* a name may belong to a zone cut below it */
+			if (pc->e->n_zones > 1 &&
+			    engine_find_zone(pc->e, n->name, n->len) != pc->ez)
+				continue;
+			if (node_points(n)) {
+				uint8_t rec[3 + 256];
+
+				key_rec(rec, n->name, n->len, 0);
+				if (keyset_add(&pc->ptrs, rec) < 0)
+					return -ENOMEM;
+			}
+			r = node_keys(z, n, publish_key, pc);
+		}
+		return r ? r : tomb_stale(pc);
+	}
+	for (i = 0; i < n_names && !r; i++) {
+		const uint8_t *name = names[i];
+		size_t len = name_wire_len(name);
+		const struct node *n;
+
+		if (engine_find_zone(pc->e, name, len) != pc->ez)
+			continue;
+		n = zone_find(z, name, len);
+		if (n && node_points(n)) {
+			uint8_t rec[3 + 256];
+
+			key_rec(rec, n->name, n->len, 0);
+			if (keyset_add(&pc->zs->ptrs, rec) < 0)
+				return -ENOMEM;
+		}
+		if (n)
+			r = node_keys(z, n, publish_key, pc);
+	}
+	/* keys the names had before and have no longer */
+	for (i = 0; i < n_names && !r && old; i++) {
+		const uint8_t *name = names[i];
+		const struct node *n = zone_find(old, name, name_wire_len(name));
+
+		if (n)
+			r = node_keys(old, n, tomb_node_key, pc);
+	}
+	return r;
+}
+
+/* ---- which names a change reaches ---- */
+
+struct nameset {
+	struct keyset ks; /* records with qtype 0 */
+};
+
+static int nameset_add(struct nameset *s, const uint8_t *name, size_t len, int *added)
+{
+	uint8_t rec[3 + 256];
+	size_t before = s->ks.n;
+	long id;
+
+	key_rec(rec, name, len, 0);
+	id = keyset_add(&s->ks, rec);
+	if (id < 0)
+		return id;
+	if (added)
+		*added = s->ks.n != before;
+	return 0;
+}
+
+static int nameset_has(const struct nameset *s, const uint8_t *name, size_t len)
+{
+	uint8_t rec[3 + 256];
+
+	key_rec(rec, name, len, 0);
+	return keyset_find(&s->ks, rec) >= 0;
+}
+
+/* The rdata field holding the name whose records an answer for this
+ * type pulls in (CNAME chain, additional A/AAAA for NS, MX and SRV), or
+ * -1. */
+static int target_field(uint16_t type)
+{
+	switch (type) {
+	case LDNS_RR_TYPE_CNAME:
+	case LDNS_RR_TYPE_NS:
+		return 0;
+	case LDNS_RR_TYPE_MX:
+		return 1;
+	case LDNS_RR_TYPE_SRV:
+		return 3;
+	}
+	return -1;
+}
+
+static int node_points(const struct node *n)
+{
+	uint32_t j;
+
+	for (j = 0; j < n->n_sets; j++)
+		if (target_field(n->sets[j].type) >= 0)
+			return 1;
+	return 0;
+}
+
+static int node_changes_all(const struct zone *z, const struct node *n)
+{
+	/* a delegation changes every name below it; a wildcard the names it
+	 * covers; a DNAME-less engine has nothing else that reaches down */
+	if (n->len != z->apex_len && node_rrset(n, LDNS_RR_TYPE_NS))
+		return 1;
+	return n->len >= 2 && n->name[0] == 1 && n->name[1] == '*';
+}
+
+/* Expand the changed owners of an IXFR into every name whose eagerly
+ * compiled answers may differ: the owners themselves, owners of a CNAME,
+ * NS, MX or SRV pointing at one of them (to a fixed point: chains), and
+ * with the apex (its SOA changes with every serial) every CNAME owner,
+ * whose chain may end in a NODATA carrying the SOA. Returns 1 when the
+ * change reaches too far to list (a delegation, a wildcard, an NSEC3
+ * owner): then the whole zone is compiled. */
+static int affected_names(const struct zone *z, const struct zone *old,
+			  const uint8_t *const *names, size_t n_names,
+			  const struct keyset *ptrs, struct nameset *out)
+{
+	size_t i, round;
+	int r, grew = 1, apex = 0;
+
+	for (i = 0; i < n_names; i++) {
+		const uint8_t *name = names[i];
+		size_t len = name_wire_len(name);
+		const struct node *nn = zone_find(z, name, len);
+		const struct node *on = old ? zone_find(old, name, len) : NULL;
+
+		if (!len)
+			return 1;
+		if (!nn && !on)
+			return 1; /* not a node: an NSEC3 owner, or unknown */
+		if ((nn && node_changes_all(z, nn)) || (on && node_changes_all(old, on)))
+			return 1;
+		if (len == z->apex_len)
+			apex = 1;
+		if ((r = nameset_add(out, name, len, NULL)))
+			return 1;
+	}
+	for (round = 0; grew && round <= 17; round++) {
+		grew = 0;
+		/* the nodes that point somewhere: the zone's list of them, or
+		 * every node (no whole publish yet) */
+		for (i = 0; ptrs ? i < ptrs->n : i <= z->mask; i++) {
+			const struct node *n;
+			uint32_t j;
+
+			if (ptrs) {
+				const uint8_t *rec = keyset_rec(ptrs, i);
+
+				n = zone_find(z, rec + 3, rec[2]);
+				if (!n)
+					continue;
+			} else {
+				n = &z->nodes[i];
+			}
+			if (!n->name || !node_points(n) ||
+			    nameset_has(out, n->name, n->len))
+				continue;
+			for (j = 0; j < n->n_sets; j++) {
+				int f = target_field(n->sets[j].type), add = 0;
+				size_t k;
+
+				if (apex && n->sets[j].type == LDNS_RR_TYPE_CNAME)
+					add = 1;
+				for (k = 0; f >= 0 && !add && n->sets[j].rrs &&
+					    k < ldns_rr_list_rr_count(n->sets[j].rrs); k++) {
+					const ldns_rdf *t = ldns_rr_rdf(
+						ldns_rr_list_rr(n->sets[j].rrs, k), f);
+
+					if (t && ldns_rdf_size(t) <= 255 &&
+					    nameset_has(out, ldns_rdf_data(t), ldns_rdf_size(t)))
+						add = 1;
+				}
+				if (add) {
+					if (nameset_add(out, n->name, n->len, NULL))
+						return 1;
+					grew = 1;
+					break;
+				}
+			}
+		}
+	}
+	return grew; /* still growing after 17 rounds: give up listing */
+}
+
+static int publish(struct mapsync *ms, const struct engine *e,
+		   const struct engine_zone *ez, const struct zone *old,
+		   const uint8_t *const *names, size_t n_names)
 {
 	struct zone_state *zs;
 	struct publish_ctx pc;
 	const struct zone *z = ez->zone;
 	struct xdpns_zone zv;
-	uint64_t t0 = now_us();
-	size_t i, k;
+	uint64_t t0 = now_us(), t;
+	size_t written = 0;
 	int r = 0;
 
 	if (ez->slot >= XDPNS_MAX_ZONES)
 		return -EINVAL;
 	zs = &ms->zones[ez->slot];
-	reclaim(ms, 1); /* the half we are about to write must be unused */
+	/* the halves we are about to write must be unused: a reader of the
+	 * generation before the last flip is done after the grace period */
+	reclaim(ms, 1);
+	t = now_us();
+	if (zs->flip_us + MAPSYNC_GRACE_MS * 1000 > t)
+		usleep(zs->flip_us + MAPSYNC_GRACE_MS * 1000 - t);
 	memset(&pc, 0, sizeof(pc));
 	pc.ms = ms;
+	pc.e = e;
 	pc.ez = ez;
+	pc.zs = zs;
 	pc.gen = zs->gen + 1 ? zs->gen + 1 : 1;
 	pc.ans = malloc(sizeof(*pc.ans));
 	if (!pc.ans)
 		return -ENOMEM;
 
-	for (i = 0; i <= z->mask && !r; i++) {
-		const struct node *n = &z->nodes[i];
-		uint32_t j;
+	if (names) {
+		struct nameset ns = { 0 };
 
-		if (!n->name || engine_find_zone(e, n->name, n->len) != ez)
-			continue;
-		for (j = 0; j < n->n_sets && !r; j++)
-			if (n->sets[j].rrs && ldns_rr_list_rr_count(n->sets[j].rrs))
-				r = publish_key(&pc, n, n->sets[j].type);
-		if (n->len == z->apex_len)
-			for (k = 0; k < sizeof(apex_extra) / 2 && !r; k++)
-				r = publish_key(&pc, n, apex_extra[k]);
-		if (node_rrset(n, LDNS_RR_TYPE_CNAME))
-			for (k = 0; k < sizeof(cname_extra) / 2 && !r; k++)
-				r = publish_key(&pc, n, cname_extra[k]);
+		if (affected_names(z, old, names, n_names,
+				   zs->ptrs_ok ? &zs->ptrs : NULL, &ns)) {
+			keyset_free(&ns.ks);
+			names = NULL; /* the whole zone */
+		} else {
+			uint8_t **list = malloc((ns.ks.n + 1) * sizeof(*list));
+			size_t i;
+
+			if (!list) {
+				keyset_free(&ns.ks);
+				free(pc.ans);
+				return -ENOMEM;
+			}
+			for (i = 0; i < ns.ks.n; i++)
+				list[i] = (uint8_t *)keyset_rec(&ns.ks, i) + 3;
+			r = publish_nodes(&pc, z, old, (const uint8_t *const *)list,
+					  ns.ks.n);
+			free(list);
+			keyset_free(&ns.ks);
+			goto compiled;
+		}
+	}
+	/* a zone's first publish: its keys are about its RRsets */
+	r = keyset_reserve(&zs->keys, z->n_rrsets + 64);
+	if (!r)
+		r = publish_nodes(&pc, z, old, NULL, 0);
+compiled:
+	if (!r)
+		r = pend_write(&pc, 0, pc.n_pend, 0, &written);
+	if (!r) {
+		/* names and NXDOMAIN body of the new generation (nxsync.c) */
+		if (ms->nx)
+			nxsync_stage(ms->nx, e, ez, pc.gen);
+		/* the flip */
+		zv.gen = pc.gen;
+		zv.flags = zs->flags;
+		if (bpf_map_update_elem(ms->fds.zones, &ez->slot, &zv, BPF_ANY)) {
+			r = -errno;
+			if (ms->nx)
+				nxsync_abort(ms->nx, ez->slot);
+		}
 	}
 	if (r) {
-		/* nothing was flipped: the served half is intact. Release the
-		 * blobs now-unreferenced (after grace: XDP never saw them, but
-		 * keep the rule simple) and leave stale halves to be
-		 * overwritten by the next attempt. */
+		/* nothing was flipped: the served halves are intact */
 		log_err_kv("compiling into the XDP maps failed", "zone=%s reason=%s",
 			   z->name, strerror(-r));
-		retire(ms, &pc.refs);
-		/* keys only this attempt wrote must go: the next successful
-		 * publish reuses this generation number */
-		drop_new_keys(ms, &pc.keys, &zs->keys, ez->slot);
-		keyset_free(&pc.keys);
+		publish_abort(&pc, written || r);
+		keyset_free(&pc.ptrs);
+		free(pc.pend);
 		free(pc.ans);
 		return r;
 	}
-
-	/* names and NXDOMAIN body of the new generation (nxsync.c) */
-	if (ms->nx)
-		nxsync_stage(ms->nx, e, ez, pc.gen);
-
-	/* the flip */
-	zv.gen = pc.gen;
-	zv.flags = zs->flags;
-	if (bpf_map_update_elem(ms->fds.zones, &ez->slot, &zv, BPF_ANY)) {
-		r = -errno;
-		if (ms->nx)
-			nxsync_abort(ms->nx, ez->slot);
-		retire(ms, &pc.refs);
-		drop_new_keys(ms, &pc.keys, &zs->keys, ez->slot);
-		keyset_free(&pc.keys);
-		free(pc.ans);
-		return r;
-	}
-
-	/* keys of the old generation that the new one lacks: they are
-	 * already misses (stale generation); delete them */
-	drop_new_keys(ms, &zs->keys, &pc.keys, ez->slot);
+	zs->flip_us = now_us();
+	zs->gen = pc.gen;
+	publish_commit(&pc);
 	if (ms->nx)
 		nxsync_commit(ms->nx, ez->slot);
-	ms->st.entries += pc.keys.n;
-	ms->st.entries -= zs->keys.n;
-	keyset_free(&zs->keys);
-	zs->keys = pc.keys;
-	retire(ms, &zs->refs);
-	zs->refs = pc.refs;
-	zs->gen = pc.gen;
-	free(pc.ans);
+	if (!names) { /* a whole publish: its list of pointing names */
+		keyset_free(&zs->ptrs);
+		zs->ptrs = pc.ptrs;
+		zs->ptrs_ok = 1;
+	}
+	ms->st.entries = 0;
+	for (size_t i = 0; i < XDPNS_MAX_ZONES; i++)
+		ms->st.entries += ms->zones[i].keys.live;
 	ms->st.publishes++;
 	ms->st.last_publish_us = now_us() - t0;
+	ms->st.last_compiled = pc.compiled;
+	ms->st.last_written = pc.n_pend;
+	free(pc.pend);
+	free(pc.ans);
 	return 0;
+}
+
+int mapsync_publish(struct mapsync *ms, const struct engine *e,
+		    const struct engine_zone *ez)
+{
+	return publish(ms, e, ez, NULL, NULL, 0);
+}
+
+int mapsync_publish_names(struct mapsync *ms, const struct engine *e,
+			  const struct engine_zone *ez, const struct zone *old,
+			  const uint8_t *const *names, size_t n_names)
+{
+	return publish(ms, e, ez, old, names, n_names);
 }
 
 int mapsync_cache(struct mapsync *ms, const struct engine_zone *ez,
@@ -704,23 +1285,41 @@ int mapsync_probe(struct mapsync *ms, const uint8_t *name, size_t len,
 		return -EINVAL;
 	mapsync_key(&key, name, len, qtype);
 	if (!bpf_map_lookup_elem(ENTRIES_FD(ms, &key), &key, &ent)) {
-		struct xdpns_blob_l blob;
+		const struct xdpns_half *half;
 
 		out->zone = ent.zone;
 		if (bpf_map_lookup_elem(ms->fds.zones, &ent.zone, &zv) || !zv.gen)
 			return 0;
 		out->gen = zv.gen;
-		if (ent.half[zv.gen & 1].gen != zv.gen) {
+		half = xdpns_half_pick(&ent, zv.gen);
+		if (!half) {
 			out->stale = 1;
 			return 0;
 		}
-		ref = ent.half[zv.gen & 1].ref[dnssec_ok ? XDPNS_VAR_DO : XDPNS_VAR_NODO];
+		ref = half->ref[dnssec_ok ? XDPNS_VAR_DO : XDPNS_VAR_NODO];
+		if (!ref) {
+			out->stale = 1; /* dropped by the zone's generation */
+			return 0;
+		}
 		out->cls = ref >> XDPNS_REF_CLASS_SHIFT;
 		idx = ref & XDPNS_REF_INDEX_MASK;
-		if (out->cls < XDPNS_BLOB_S || out->cls > XDPNS_BLOB_L ||
-		    bpf_map_lookup_elem(ms->blob_fd[out->cls], &idx, &blob))
+		if (out->cls < XDPNS_BLOB_S || out->cls >= XDPNS_BLOB_CLASSES ||
+		    idx >= ms->fds.n_blob[out->cls])
 			return -EIO;
-		out->hdr = blob.h;
+		if (out->cls == XDPNS_BLOB_XS) {
+			const struct xdpns_blob_xs *x = (const void *)blob_mem(ms, ref);
+
+			memset(&out->hdr, 0, sizeof(out->hdr));
+			out->hdr.flags = x->h.flags;
+			out->hdr.ancount = x->h.ancount;
+			out->hdr.nscount = x->h.nscount;
+			out->hdr.arcount = x->h.arcount;
+			out->hdr.len = x->h.len;
+			out->hdr.bflags = x->h.bflags;
+			out->hdr.csum = x->h.csum;
+		} else {
+			memcpy(&out->hdr, blob_mem(ms, ref), sizeof(out->hdr));
+		}
 		out->found = 1;
 		return 0;
 	}
@@ -758,7 +1357,9 @@ int mapsync_remove(struct mapsync *ms, uint32_t slot)
 {
 	struct zone_state *zs;
 	struct xdpns_zone zv = { 0, 0 };
+	struct u32vec old = { 0 };
 	size_t i;
+	int v;
 
 	if (slot >= XDPNS_MAX_ZONES)
 		return -EINVAL;
@@ -767,18 +1368,28 @@ int mapsync_remove(struct mapsync *ms, uint32_t slot)
 		return -errno;
 	if (ms->nx)
 		nxsync_remove(ms->nx, slot);
-	for (i = 0; zs->keys.slots && i <= zs->keys.mask; i++) {
+	for (i = 0; i < zs->keys.n; i++) {
+		struct kstate *st = &zs->keys.st[i];
 		struct xdpns_key key;
 
-		if (!zs->keys.slots[i])
+		if (!st->gen)
 			continue;
-		keyset_rec_to_key(zs->keys.arena + zs->keys.slots[i] - 1, &key);
+		keyset_rec_to_key(keyset_rec(&zs->keys, i), &key);
 		delete_owned(ms, &key, slot);
+		for (v = 0; v < XDPNS_VAR_COUNT; v++)
+			if (u32vec_push(&old, st->ref[v]))
+				blob_put(ms, st->ref[v]);
 	}
-	ms->st.entries -= zs->keys.n;
+	ms->st.entries -= zs->keys.live;
 	keyset_free(&zs->keys);
-	retire(ms, &zs->refs);
+	keyset_free(&zs->ptrs);
+	zs->ptrs_ok = 0;
+	if (retire(ms, &old))
+		for (i = 0; i < old.n; i++)
+			blob_put(ms, old.v[i]);
+	free(old.v);
 	zs->flags = 0;
+	zs->flip_us = now_us();
 	/* gen is kept so a later publish on this slot moves forward */
 	return 0;
 }
@@ -790,7 +1401,7 @@ int mapsync_set_flags(struct mapsync *ms, uint32_t slot, uint32_t flags)
 	if (slot >= XDPNS_MAX_ZONES)
 		return -EINVAL;
 	ms->zones[slot].flags = flags;
-	if (!ms->zones[slot].keys.n)
+	if (!ms->zones[slot].keys.live)
 		return 0;
 	zv.gen = ms->zones[slot].gen;
 	zv.flags = flags;
@@ -804,7 +1415,7 @@ uint32_t mapsync_generation(const struct mapsync *ms, uint32_t slot)
 
 uint64_t mapsync_zone_entries(const struct mapsync *ms, uint32_t slot)
 {
-	return slot < XDPNS_MAX_ZONES ? ms->zones[slot].keys.n : 0;
+	return slot < XDPNS_MAX_ZONES ? ms->zones[slot].keys.live : 0;
 }
 
 uint64_t mapsync_zone_names(const struct mapsync *ms, uint32_t slot)

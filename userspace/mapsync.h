@@ -15,19 +15,36 @@
 
 struct mapsync_fds {
 	int entries[XDPNS_KEYCLASS_COUNT]; /* by XDPNS_KEYCLASS(name_len) */
-	int zones, blob_s, blob_m, blob_l;
+	int zones;
 	int lru_short, lru_long; /* slow-path answers; -1: none */
-	uint32_t n_blob_s, n_blob_m, n_blob_l; /* map sizes */
+	/* blob arrays by enum xdpns_blob_class (0 unused): fd, size, and the
+	 * array mapped (BPF_F_MMAPABLE), where bodies are written in place */
+	int blob[XDPNS_BLOB_CLASSES];
+	uint32_t n_blob[XDPNS_BLOB_CLASSES];
+	uint8_t *blob_mem[XDPNS_BLOB_CLASSES];
 	struct nxsync_fds nx; /* NXDOMAIN in XDP; nx.nx < 0: none */
 };
+
+/* Keys the zones will compile to, counted before the maps are made so
+ * they can be sized (loader_open). */
+struct mapsync_sizes {
+	uint64_t keys[XDPNS_KEYCLASS_COUNT]; /* by name-length class */
+	uint64_t signed_keys; /* of those, in signed zones */
+	uint64_t extra_keys; /* room asked for (server.map-keys): names of up
+			      * to 64 bytes, any of the two short classes */
+};
+/* Add z's keys to sz. */
+void mapsync_count(const struct zone *z, struct mapsync_sizes *sz);
 
 struct mapsync_stats {
 	uint64_t lru_inserts; /* slow-path answers offered to XDP */
 	uint64_t entries; /* keys in the maps */
-	uint64_t blobs[4]; /* live blobs per class (index = class) */
+	uint64_t blobs[XDPNS_BLOB_CLASSES]; /* live blobs per class (index = class) */
 	uint64_t blob_bytes; /* value bytes of live blobs */
 	uint64_t publishes;
 	uint64_t last_publish_us;
+	uint64_t last_compiled; /* keys compiled by the last publish */
+	uint64_t last_written; /* entries it wrote (changed, new, dropped) */
 	uint64_t names; /* names for NXDOMAIN in XDP (nxsync) */
 	uint64_t nx_zones; /* zones whose NXDOMAIN XDP makes */
 };
@@ -42,6 +59,14 @@ void mapsync_free(struct mapsync *ms);
  * changes. */
 int mapsync_publish(struct mapsync *ms, const struct engine *e,
 		    const struct engine_zone *ez);
+/* The same after a change to a few names (an IXFR): old is the zone ez
+ * replaces, names the owners the change added or deleted records at, and
+ * the names whose answers depend on them (mapsync_affected). Only their
+ * keys are compiled and only what changed is written; every other entry
+ * keeps answering across the flip. */
+int mapsync_publish_names(struct mapsync *ms, const struct engine *e,
+			  const struct engine_zone *ez, const struct zone *old,
+			  const uint8_t *const *names, size_t n_names);
 /* Offer an answer the slow path computed for (name, qtype, DO) in zone
  * ez to the XDP LRU. Valid until the zone's next generation. Answers too
  * big for an LRU value are not cached. Returns 0, 1 when not cached, or
@@ -80,6 +105,9 @@ void mapsync_get_stats(const struct mapsync *ms, struct mapsync_stats *st);
 /* Build the blob for an answer (exposed for tests). */
 int mapsync_blob_from_answer(const struct answer *a, struct xdpns_blob_l *b,
 			     enum xdpns_blob_class *cls, size_t *value_size);
+/* The XS form of an S blob whose body fits XDPNS_BLOB_XS_CAP (0), or -1. */
+int mapsync_blob_xs(const struct xdpns_blob_l *b, struct xdpns_blob_xs *x,
+		    size_t *value_size);
 /* The canonical key for (name, type). */
 void mapsync_key(struct xdpns_key *k, const uint8_t *name, size_t len,
 		 uint16_t qtype);

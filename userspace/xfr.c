@@ -342,6 +342,55 @@ static int is_apex_soa(const struct xfr_job *j, const ldns_rr *rr,
 	       !ldns_dname_compare(ldns_rr_owner(rr), origin);
 }
 
+#define XFR_CHANGED_MAX 65536 /* beyond: recompile the whole zone */
+
+void xfr_changed_free(struct xfr_job *j)
+{
+	size_t i;
+
+	for (i = 0; i < j->n_changed; i++)
+		free(j->changed[i]);
+	free(j->changed);
+	j->changed = NULL;
+	j->n_changed = j->cap_changed = 0;
+}
+
+/* Note the owner of a record a diff deletes or adds. */
+static void note_changed(struct xfr_job *j, const ldns_rr *rr)
+{
+	const ldns_rdf *o = ldns_rr_owner(rr);
+	size_t len = ldns_rdf_size(o);
+	uint8_t *n;
+
+	if (j->changed_all)
+		return;
+	if (j->n_changed >= XFR_CHANGED_MAX || len < 1 || len > 255) {
+		xfr_changed_free(j);
+		j->changed_all = 1;
+		return;
+	}
+	if (j->n_changed == j->cap_changed) {
+		size_t cap = j->cap_changed ? j->cap_changed * 2 : 16;
+		uint8_t **v = realloc(j->changed, cap * sizeof(*v));
+
+		if (!v) {
+			xfr_changed_free(j);
+			j->changed_all = 1;
+			return;
+		}
+		j->changed = v;
+		j->cap_changed = cap;
+	}
+	n = malloc(len);
+	if (!n) {
+		xfr_changed_free(j);
+		j->changed_all = 1;
+		return;
+	}
+	name_lower(n, ldns_rdf_data(o), len);
+	j->changed[j->n_changed++] = n;
+}
+
 /* Feed one record (not owned; cloned when kept). */
 static int sm_feed(struct xfr_job *j, const struct xfr_primary *p,
 		   struct xfr_sm *sm, const ldns_rr *rr, const ldns_rdf *origin)
@@ -411,9 +460,11 @@ static int sm_feed(struct xfr_job *j, const struct xfr_primary *p,
 					    soa_serial(rr), sm->at);
 			sm->at = soa_serial(rr);
 			sm->state = SM_ADD;
+			note_changed(j, rr); /* the SOA itself changes */
 			break;
 		}
 	del:
+		note_changed(j, rr);
 		c = ldns_rr_clone(rr);
 		if (!c)
 			return fail(j, XFR_R_ZONE_INVALID, p, "out of memory");
@@ -453,6 +504,8 @@ static int sm_feed(struct xfr_job *j, const struct xfr_primary *p,
 		return fail(j, XFR_R_MALFORMED, p, "records after the closing SOA");
 	}
 	/* add rr to the zone being built */
+	if (sm->is_diff)
+		note_changed(j, rr);
 	c = ldns_rr_clone(rr);
 	if (!c)
 		return fail(j, XFR_R_ZONE_INVALID, p, "out of memory");
@@ -484,6 +537,10 @@ static int transfer(struct xfr_job *j, const struct xfr_primary *p,
 	size_t qlen = 0;
 	uint16_t id;
 	int fd = -1, r, eof;
+
+	/* what an earlier attempt noted does not apply to this one */
+	xfr_changed_free(j);
+	j->changed_all = 0;
 	char why[256];
 
 	if (!origin)
@@ -807,13 +864,6 @@ void xfr_run(struct xfr_job *j)
 	}
 	if (!r)
 		j->error[0] = 0;
-	if (!r && j->zone && j->save_path[0]) {
-		j->save_error = zone_write_file(j->zone, j->save_path);
-		if (j->save_error)
-			log_warn_kv("cannot save zone", "zone=%s path=%s reason=%s",
-				    j->origin, j->save_path,
-				    strerror(-j->save_error));
-	}
 	j->result = r;
 	if (!j->duration_ms)
 		j->duration_ms = mono_ms() - t0;

@@ -68,7 +68,8 @@ struct xfr_job {
 	uint64_t max_records, max_bytes;
 	uint32_t idle_ms, timeout_ms;
 	int done_fd; /* eventfd written when the job ends (-1: none) */
-	char save_path[4096]; /* new data is saved here (temp + rename) */
+	char save_path[4096]; /* the caller saves the new data here (temp +
+			       * rename) once it serves it */
 	volatile int cancel;
 
 	/* out: read after the job is done */
@@ -82,9 +83,14 @@ struct xfr_job {
 	uint64_t bytes, messages, duration_ms;
 	int fails[XFR_R_COUNT]; /* attempts failed, by reason */
 	int key_fallbacks; /* BADKEY/BADSIG from a primary: next key tried */
+	/* IXFR: owners of the records the diffs deleted or added (wire,
+	 * lowercased, owned; may repeat), so only their answers are
+	 * recompiled. changed_all: too many to list, recompile everything. */
+	uint8_t **changed;
+	size_t n_changed, cap_changed;
+	int changed_all;
 	int peer_rejected_key; /* the last failure: the peer's BADKEY/BADSIG */
 	char error[300];
-	int save_error; /* -errno of saving the new zone, 0: saved */
 
 	pthread_t thread;
 	int started;
@@ -94,6 +100,8 @@ struct xfr_job {
 int xfr_start(struct xfr_job *j);
 /* Wait for the thread (after done, or after setting cancel). */
 void xfr_join(struct xfr_job *j);
+/* Free the changed-name list. */
+void xfr_changed_free(struct xfr_job *j);
 /* Run it in the calling thread (tests). */
 void xfr_run(struct xfr_job *j);
 

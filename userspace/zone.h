@@ -15,8 +15,10 @@ struct rrset {
 };
 
 struct node {
-	uint8_t *name; /* canonical wire name (owned) */
+	uint8_t *name; /* canonical wire name (owned unless borrowed) */
 	uint8_t len;
+	uint8_t borrowed; /* name and sets belong to the zone this one was
+			   * cloned from (zone_clone_unfinished) */
 	struct rrset *sets;
 	uint32_t n_sets; /* up to every type (65536) */
 	uint32_t cap;
@@ -53,6 +55,7 @@ struct zone {
 	uint16_t nsec3_iterations;
 	uint8_t nsec3_salt_len;
 	uint8_t nsec3_salt[255];
+	int borrows; /* some nodes are borrowed: free with zone_free_into() */
 };
 
 /* Parse FILE as zone ORIGIN (presentation form). On error returns -EINVAL
@@ -71,11 +74,18 @@ int zone_add_rr(struct zone *z, ldns_rr *rr, char *why, size_t whylen);
 int zone_del_rr(struct zone *z, ldns_rr *rr);
 int zone_finalize(struct zone *z, char *why, size_t whylen);
 struct zone *zone_clone_unfinished(const struct zone *src);
+/* Free old, which heir was cloned from, except the nodes heir still
+ * borrows: those become heir's own. Plain zone_free() when heir borrows
+ * nothing. */
+void zone_free_into(struct zone *old, struct zone *heir);
 /* Every record, the SOA first; stops at fn's first non-zero return. */
 int zone_foreach_rr(const struct zone *z,
 		    int (*fn)(const ldns_rr *rr, void *arg), void *arg);
 /* Presentation format, written to a temporary file then renamed. */
 int zone_write_file(const struct zone *z, const char *path);
+/* The same, given up (-ECANCELED, nothing renamed) once *cancel is set. */
+int zone_write_file_cancel(const struct zone *z, const char *path,
+			   volatile int *cancel);
 
 /* Lookups by canonical wire name. */
 struct node *zone_find(const struct zone *z, const uint8_t *name, size_t len);

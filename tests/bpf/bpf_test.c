@@ -57,8 +57,15 @@ static const char *zone_text(int version)
 		 "%s.%s.%s.%s.example.com. A 198.18.0.255\n",
 		 version, version == 1 ? 80 : 81, 1, 2, 3, LONG_LABEL, LONG_LABEL,
 		 LONG_LABEL, "mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm");
+	if (version == 3) {
+		/* version 3 (an IXFR from 1): www moves to .83, new3 appears */
+		char *p = strstr(buf, "198.18.0.81\n");
+
+		p[10] = '3';
+		strcat(buf, "new3 A 198.18.0.3\n");
+	}
 	if (version != 1) {
-		/* version 2: only1 is gone */
+		/* versions 2 and 3: only1 is gone */
 		char *p = strstr(buf, "only1 A 198.18.0.1\n");
 
 		memmove(p, p + strlen("only1 A 198.18.0.1\n"),
@@ -84,8 +91,11 @@ static struct zone *load_text(const char *text, const char *origin)
 	return z;
 }
 
-/* Serve text as the zone of slot (the engine switches at the flip). */
-static int publish_zone(int slot, const char *text, const char *origin)
+/* Serve text as the zone of slot (the engine switches at the flip);
+ * names (NULL-terminated strings) make it an incremental publish of those
+ * owners, as after an IXFR. */
+static int publish_zone_names(int slot, const char *text, const char *origin,
+			      const char *const *names)
 {
 	struct zone *z = load_text(text, origin), *old = ezs[slot].zone;
 	int r;
@@ -93,7 +103,19 @@ static int publish_zone(int slot, const char *text, const char *origin)
 	if (!z)
 		return -EINVAL;
 	ezs[slot].zone = z;
-	r = mapsync_publish(ms, &eng, &ezs[slot]);
+	if (names) {
+		uint8_t wire[16][300];
+		const uint8_t *list[16];
+		size_t n = 0;
+
+		for (; names[n] && n < 16; n++) {
+			fr_name(wire[n], names[n]);
+			list[n] = wire[n];
+		}
+		r = mapsync_publish_names(ms, &eng, &ezs[slot], old, list, n);
+	} else {
+		r = mapsync_publish(ms, &eng, &ezs[slot]);
+	}
 	if (r) {
 		ezs[slot].zone = old;
 		zone_free(z);
@@ -103,9 +125,19 @@ static int publish_zone(int slot, const char *text, const char *origin)
 	return 0;
 }
 
+static int publish_zone(int slot, const char *text, const char *origin)
+{
+	return publish_zone_names(slot, text, origin, NULL);
+}
+
+static int publish_version_names(int version, const char *const *names)
+{
+	return publish_zone_names(0, zone_text(version), "example.com", names);
+}
+
 static int publish_version(int version)
 {
-	return publish_zone(0, zone_text(version), "example.com");
+	return publish_version_names(version, NULL);
 }
 
 static int setup(void **state)
@@ -127,7 +159,7 @@ static int setup(void **state)
 	if (fd < 0)
 		return -1;
 	close(fd);
-	r = loader_open(&ld, 100);
+	r = loader_open(&ld, NULL);
 	if (r) {
 		fprintf(stderr, "FAIL: cannot load the XDP object (%s): these tests "
 				"need root and BPF\n", strerror(-r));
@@ -1516,6 +1548,210 @@ static void t_rrl_cost(void **state)
 	limits_off();
 }
 
+
+/* A and AAAA bodies (16 and 28 bytes) live in the XS class (48-byte
+ * values); XDP expands them and answers byte for byte as the slow path,
+ * with and without EDNS/DO, over IPv4 and IPv6. */
+static void t_xs_blob(void **state)
+{
+	static const struct {
+		const char *name;
+		uint16_t qtype;
+		int cls;
+	} cases[] = {
+		{ "www.example.com", 1, XDPNS_BLOB_XS },
+		{ "www.example.com", 28, XDPNS_BLOB_XS },
+		{ "ns1.example.com", 1, XDPNS_BLOB_XS },
+		{ "big.example.com", 16, XDPNS_BLOB_L },
+	};
+	size_t i;
+	int v;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mapsync_probe p;
+		uint8_t w[300];
+		size_t wl = fr_name(w, cases[i].name);
+
+		assert_int_equal(mapsync_probe(ms, w, wl, cases[i].qtype, 0, &p), 0);
+		assert_true(p.found);
+		assert_int_equal(p.cls, cases[i].cls);
+		for (v = 0; v < 8; v++) {
+			struct frame_opts o = { .qtype = cases[i].qtype, .id = 40 + v,
+						.ipv6 = v & 1, .edns = (v >> 1) & 1,
+						.dnssec_ok = (v >> 2) & 1,
+						.udp_size = 1232 };
+
+			if (cases[i].cls == XDPNS_BLOB_L && !o.edns)
+				continue; /* TC without EDNS: t_truncated_reply */
+			if (o.dnssec_ok && !o.edns)
+				continue;
+			expect_answer(cases[i].name, &o, 0, 0);
+		}
+	}
+}
+
+/* The generation of the half that answers for (name, qtype) now. */
+static uint32_t live_half_gen(const char *name, uint16_t qtype)
+{
+	struct mapsync_fds fds;
+	struct xdpns_entry ent;
+	const struct xdpns_half *h;
+	struct xdpns_key k;
+	uint8_t w[300];
+	size_t wl = fr_name(w, name);
+
+	loader_fds(&ld, &fds);
+	mapsync_key(&k, w, wl, qtype);
+	if (bpf_map_lookup_elem(fds.entries[XDPNS_KEYCLASS(k.name_len)], &k, &ent))
+		return 0;
+	h = xdpns_half_pick(&ent, mapsync_generation(ms, 0));
+	return h ? h->gen : 0;
+}
+
+/* An IXFR touching www (and the SOA), deleting only1 and adding new3:
+ * only the entries those names reach are compiled and written; every
+ * other entry is not rewritten and answers across the flip from the half
+ * it had. */
+static void t_incremental_publish(void **state)
+{
+	static const char *const changed[] = { "example.com", "www.example.com",
+					       "only1.example.com", "new3.example.com",
+					       NULL };
+	struct frame_opts o = { .qtype = 1, .id = 50 };
+	uint8_t frame[FR_MAX], dns[FR_MAX];
+	struct mapsync_stats st;
+	uint32_t gen, ns1_gen, big_gen;
+	size_t dlen, flen;
+	struct run r;
+
+	(void)state;
+	assert_int_equal(publish_version(1), 0);
+	gen = mapsync_generation(ms, 0);
+	ns1_gen = live_half_gen("ns1.example.com", 1);
+	big_gen = live_half_gen("big.example.com", 16);
+	assert_int_not_equal(ns1_gen, 0);
+	assert_int_equal(publish_version_names(3, changed), 0);
+	assert_int_equal(mapsync_generation(ms, 0), gen + 1);
+	mapsync_get_stats(ms, &st);
+	/* compiled: the apex and its NODATA shapes, www, new3, and ftp (a
+	 * CNAME to www); never ns1, big or the long name */
+	fprintf(stderr, "  incremental: %llu keys compiled, %llu written, %llu entries\n",
+		(unsigned long long)st.last_compiled,
+		(unsigned long long)st.last_written, (unsigned long long)st.entries);
+	assert_true(st.last_compiled > 0);
+	assert_true(st.last_compiled < st.entries);
+	assert_true(st.last_written >= 3); /* www A, new3 A, only1 dropped */
+	assert_true(st.last_written <= st.last_compiled + 1);
+	/* untouched entries: the same half, still answering */
+	assert_int_equal(live_half_gen("ns1.example.com", 1), ns1_gen);
+	assert_int_equal(live_half_gen("big.example.com", 16), big_gen);
+	expect_answer("ns1.example.com", &o, 0, 0);
+	/* the changed ones answer the new data, from the new half */
+	assert_int_equal(live_half_gen("www.example.com", 1), gen + 1);
+	flen = make_query("www.example.com", &o, frame, dns, &dlen);
+	run_frame(frame, flen, &r);
+	assert_int_equal(r.verdict, XDP_TX);
+	assert_int_equal(r.out[r.out_len - 1], 83);
+	expect_answer("www.example.com", &o, 0, 0);
+	expect_answer("ftp.example.com", &o, 0, 0); /* CNAME to www: .83 */
+	expect_answer("new3.example.com", &o, 0, 0);
+	expect_nx("only1.example.com", &o); /* gone: NXDOMAIN made in XDP */
+	/* an unchanged AAAA at a changed name: compiled, not written */
+	assert_true(live_half_gen("www.example.com", 28) <= gen);
+	/* a change at www alone (the apex left out on purpose): ftp, a
+	 * CNAME to www, is found through the zone's list of pointing names
+	 * and recompiled with it */
+	{
+		static const char *const www_only[] = { "www.example.com",
+							"only1.example.com",
+							"new3.example.com", NULL };
+
+		assert_int_equal(publish_version_names(1, www_only), 0);
+		mapsync_get_stats(ms, &st);
+		assert_true(st.last_compiled <= 1 + 1 + 1 + 7);
+		expect_answer("www.example.com", &o, 0, 0);
+		expect_answer("ftp.example.com", &o, 0, 0);
+		flen = make_query("ftp.example.com", &o, frame, dns, &dlen);
+		run_frame(frame, flen, &r);
+		assert_int_equal(r.out[r.out_len - 1], 80);
+	}
+	/* back to version 1 with a whole publish: every other test's zone */
+	assert_int_equal(publish_version(1), 0);
+	expect_answer("only1.example.com", &o, 0, 0);
+	expect_nx("new3.example.com", &o); /* gone again */
+}
+
+/* A publish that does not fit (more long names than the 256-byte class
+ * holds) fails and changes nothing served: the old answers, no half of
+ * the failed generation left behind, and the next publish (which reuses
+ * that generation number) is clean. */
+static void t_failed_publish_changes_nothing(void **state)
+{
+	struct frame_opts o = { .qtype = 1, .id = 60 };
+	uint8_t frame[FR_MAX], dns[FR_MAX];
+	size_t dlen, flen, len, i, n = 6000; /* the class-256 map holds 4096 */
+	char err[512], *text;
+	struct zone *z = NULL, *old;
+	uint32_t gen;
+	struct run r;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(publish_version(1), 0);
+	gen = mapsync_generation(ms, 0);
+	len = strlen(zone_text(2)) + n * 160 + 1;
+	text = malloc(len);
+	assert_non_null(text);
+	strcpy(text, zone_text(2)); /* www moves to .81, only1 goes */
+	for (i = 0; i < n; i++)
+		sprintf(text + strlen(text), "h%zu.%s.%s.example.com. A 198.18.0.7\n",
+			i, LONG_LABEL, LONG_LABEL);
+	f = fopen(zone_path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(text);
+	assert_int_equal(zone_load_file(zone_path, "example.com", &z, err, sizeof(err)), 0);
+	old = ezs[0].zone;
+	ezs[0].zone = z;
+	assert_int_not_equal(mapsync_publish(ms, &eng, &ezs[0]), 0);
+	ezs[0].zone = old; /* as the daemon does: the served zone stays */
+	zone_free(z);
+	assert_int_equal(mapsync_generation(ms, 0), gen);
+	/* the old answers, from their old halves */
+	assert_true(live_half_gen("www.example.com", 1) <= gen);
+	flen = make_query("www.example.com", &o, frame, dns, &dlen);
+	run_frame(frame, flen, &r);
+	assert_int_equal(r.verdict, XDP_TX);
+	assert_int_equal(r.out[r.out_len - 1], 80);
+	expect_answer("only1.example.com", &o, 0, 0);
+	/* a name only the failed generation has: NXDOMAIN, from the names
+	 * of the served one */
+	expect_nx("h1." LONG_LABEL "." LONG_LABEL ".example.com", &o);
+	/* no half of the failed generation is left to surface later */
+	{
+		struct mapsync_fds fds;
+		struct xdpns_entry ent;
+		struct xdpns_key k;
+		uint8_t w[300];
+		size_t wl = fr_name(w, "www.example.com");
+
+		loader_fds(&ld, &fds);
+		mapsync_key(&k, w, wl, 1);
+		assert_int_equal(bpf_map_lookup_elem(fds.entries[0], &k, &ent), 0);
+		assert_true(ent.half[0].gen <= gen && ent.half[1].gen <= gen);
+	}
+	/* and the next publish goes through */
+	assert_int_equal(publish_version(2), 0);
+	assert_int_equal(mapsync_generation(ms, 0), gen + 1);
+	flen = make_query("www.example.com", &o, frame, dns, &dlen);
+	run_frame(frame, flen, &r);
+	assert_int_equal(r.out[r.out_len - 1], 81);
+	assert_int_equal(publish_version(1), 0);
+	expect_answer("only1.example.com", &o, 0, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1551,6 +1787,9 @@ int main(void)
 		cmocka_unit_test(t_nx_nested),
 		cmocka_unit_test(t_nx_flip),
 		cmocka_unit_test(t_nx_cost),
+		cmocka_unit_test(t_xs_blob),
+		cmocka_unit_test(t_incremental_publish),
+		cmocka_unit_test(t_failed_publish_changes_nothing),
 	};
 
 	return cmocka_run_group_tests_name("bpf", tests, setup, teardown);

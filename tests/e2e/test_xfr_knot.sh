@@ -89,6 +89,19 @@ out=$(q "www.$XFR_ZONE" A)
 a1=$(xdp_counter answered)
 check "new data from XDP" [ "$out/$((a1 - a0))" = "198.18.0.81/1" ]
 check "IXFR was used" [ "$(zstat $XFR_ZONE transfers.ixfr)" = 1 ]
+# The IXFR changed the SOA, www's A and txt's TXT: only the keys those
+# names reach were compiled (the apex's 11 and www, txt), only changed
+# entries written; the 20 hosts' entries were not touched and answer on.
+read -r compiled written entries <<<"$(ip netns exec "$NS_SRV" "$XDPNS" stats --json -s "$SOCK" |
+	$PY -c 'import json,sys; m=json.load(sys.stdin)["maps"]
+print(m["last_publish_compiled"], m["last_publish_written"], m["entries"])')"
+echo "  (IXFR publish: $compiled keys compiled, $written entries written, of $entries)"
+check "IXFR publish compiled only the changed names' keys" [ "$compiled" -le 13 -a "$entries" -ge 34 ]
+check "and wrote at most those" [ "$written" -ge 2 -a "$written" -le "$compiled" ]
+a0=$(xdp_counter answered)
+out=$(q "h7.$XFR_ZONE" A)
+a1=$(xdp_counter answered)
+check "an untouched host still answered from XDP" [ "$out/$((a1 - a0))" = "198.18.1.7/1" ]
 check "NOTIFY accepted (signed)" [ "$(zstat $XFR_ZONE notify.accepted)" -ge 1 ]
 check "serial 2 saved" wait_for 2 grep -q '^serial 2$' "$TMP/storage/$XFR_ZONE.timers"
 echo "names after the IXFR: NXDOMAIN made in XDP follows them"

@@ -314,7 +314,7 @@ static void test_unknown_keys(void **state)
 {
 	(void)state;
 	load_err("server:\n  foo: 1\nzones: [{name: a, file: a}]\n", -EINVAL,
-		 "conf.yaml:2: server.foo: unknown key; expected one of interfaces, listen, identity, version, metrics, log-level, user, control, storage, xdp-mode, xfr-max-records, xfr-max-bytes, xfr-idle-timeout, xfr-timeout, pass-limit, pass-limit-prefix");
+		 "conf.yaml:2: server.foo: unknown key; expected one of interfaces, listen, identity, version, metrics, log-level, user, control, storage, xdp-mode, map-keys, xfr-max-records, xfr-max-bytes, xfr-idle-timeout, xfr-timeout, pass-limit, pass-limit-prefix");
 	load_err("zones:\n  - name: a\n    file: a\n    primary: [p1]\n",
 		 -EINVAL,
 		 "conf.yaml:4: zones[0].primary: unknown key; expected one of name, file, primaries, notify-from");
@@ -564,6 +564,7 @@ static void write_file(const char *name, const char *text)
 static const char secondary[] =
 	"server:\n"
 	"  xfr-idle-timeout: 3\n"
+	"  map-keys: 2000000\n"
 	"  xfr-max-records: 1000\n"
 	"keys:\n"
 	"  - name: Xfr-Key\n"
@@ -637,6 +638,7 @@ static void test_secondary(void **state)
 
 	assert_int_equal(cfg.xfr_idle_ms, 3000);
 	assert_int_equal(cfg.xfr_max_records, 1000);
+	assert_int_equal(cfg.map_keys, 2000000);
 	assert_true(cfg.xfr_timeout_ms > 0);
 	assert_true(cfg.xfr_max_bytes > 0);
 	config_free(&cfg);

@@ -147,7 +147,7 @@ static void test_ixfr_on_copy(void **state)
 	/* the zone served is as it was */
 	assert_int_equal(cur->serial, 1);
 	assert_true(has_a(cur, WWW, sizeof(WWW), 2));
-	assert_null(zone_find(cur, (const uint8_t *)"\3new\1x\4test", 14));
+	assert_null(zone_find(cur, (const uint8_t *)"\3new\1x\4test", sizeof("\3new\1x\4test")));
 	zone_free(c);
 
 	/* deleting the SOA and never adding one: not a zone */

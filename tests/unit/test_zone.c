@@ -374,6 +374,87 @@ static void test_many_names(void **state)
 
 /* ---- errors: one exact message each ---- */
 
+
+static ldns_rr *rr_of(const char *text)
+{
+	ldns_rr *rr = NULL;
+
+	assert_int_equal(ldns_rr_new_frm_str(&rr, text, 3600, NULL, NULL),
+			 LDNS_STATUS_OK);
+	return rr;
+}
+
+/* The base of an IXFR: a clone borrows every node of the served zone and
+ * copies only what a diff changes; the served zone is untouched; after the
+ * flip the old zone is freed into the new one, which keeps the nodes it
+ * borrowed. Empty non-terminals follow deletions and additions. */
+static void test_clone_borrows(void **state)
+{
+	char why[256];
+	struct zone *old, *z, *z2;
+	struct node *n;
+	ldns_rr *rr;
+	char *addr;
+
+	(void)state;
+	old = load_ok("$ORIGIN example.com.\n" SOA_LINE
+		      "@ NS ns1\nns1 A 192.0.2.53\n"
+		      "a.b A 192.0.2.1\nwww A 192.0.2.80\nwww AAAA 2001:db8::80\n");
+	assert_non_null(find(old, "b.example.com."));
+	z = zone_clone_unfinished(old);
+	assert_non_null(z);
+	/* unchanged nodes are the same memory until changed */
+	assert_ptr_equal(find(z, "www.example.com.")->sets,
+			 find(old, "www.example.com.")->sets);
+	/* a diff: a.b deleted (b becomes empty), c.d added, www's A changed */
+	rr = rr_of("a.b.example.com. 3600 IN A 192.0.2.1");
+	assert_int_equal(zone_del_rr(z, rr), 0);
+	ldns_rr_free(rr);
+	rr = rr_of("www.example.com. 3600 IN A 192.0.2.80");
+	assert_int_equal(zone_del_rr(z, rr), 0);
+	ldns_rr_free(rr);
+	assert_int_equal(zone_add_rr(z, rr_of("www.example.com. 3600 IN A 192.0.2.81"),
+				     why, sizeof(why)), 0);
+	assert_int_equal(zone_add_rr(z, rr_of("c.d.example.com. 3600 IN A 192.0.2.3"),
+				     why, sizeof(why)), 0);
+	assert_int_equal(zone_finalize(z, why, sizeof(why)), 0);
+	/* the served zone still has everything it had */
+	assert_int_equal(count(old, "a.b.example.com.", LDNS_RR_TYPE_A), 1);
+	assert_non_null(find(old, "b.example.com."));
+	assert_null(find(old, "d.example.com."));
+	addr = ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(
+		node_rrset(find(old, "www.example.com."), 1)->rrs, 0), 0));
+	assert_string_equal(addr, "192.0.2.80");
+	free(addr);
+	/* the new one the diff's result */
+	assert_null(find(z, "a.b.example.com."));
+	assert_null(find(z, "b.example.com."));
+	assert_non_null(find(z, "d.example.com."));
+	assert_int_equal(count(z, "c.d.example.com.", LDNS_RR_TYPE_A), 1);
+	assert_int_equal(count(z, "www.example.com.", LDNS_RR_TYPE_AAAA), 1);
+	assert_int_equal(count(z, "ns1.example.com.", LDNS_RR_TYPE_A), 1);
+	assert_int_equal(z->n_records, 6);
+	/* the flip: old is freed into z, z keeps what it borrowed */
+	zone_free_into(old, z);
+	n = find(z, "ns1.example.com.");
+	assert_non_null(n);
+	assert_int_equal(n->borrowed, 0);
+	assert_int_equal(count(z, "ns1.example.com.", LDNS_RR_TYPE_A), 1);
+	/* a second diff on top, adding only (no rebuild), then the result
+	 * thrown away (a failed transfer): z is intact */
+	z2 = zone_clone_unfinished(z);
+	assert_non_null(z2);
+	assert_int_equal(zone_add_rr(z2, rr_of("e.f.example.com. 3600 IN A 192.0.2.5"),
+				     why, sizeof(why)), 0);
+	assert_int_equal(zone_finalize(z2, why, sizeof(why)), 0);
+	assert_non_null(find(z2, "f.example.com."));
+	assert_non_null(find(z2, "d.example.com."));
+	zone_free(z2);
+	assert_null(find(z, "f.example.com."));
+	assert_int_equal(count(z, "www.example.com.", LDNS_RR_TYPE_A), 1);
+	zone_free(z);
+}
+
 static void test_err_syntax(void **state)
 {
 	(void)state;
@@ -476,6 +557,7 @@ int main(void)
 		cmocka_unit_test(test_rrsig_duplicates_collapse),
 		cmocka_unit_test(test_directives),
 		cmocka_unit_test(test_many_names),
+		cmocka_unit_test(test_clone_borrows),
 		cmocka_unit_test(test_err_syntax),
 		cmocka_unit_test(test_err_outside),
 		cmocka_unit_test(test_err_soa),
