@@ -548,6 +548,12 @@ int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
 			/* a DNAME at the closest encloser (RFC 6672 3.2) */
 			dname = encl ? node_data(encl, LDNS_RR_TYPE_DNAME) : NULL;
 			if (dname) {
+				/* DNAMEs into each other: stop at a name seen
+				 * before, as for CNAMEs */
+				for (i = 0; i < (size_t)chain; i++)
+					if (visited_len[i] == name_len &&
+					    !memcmp(visited[i], name, name_len))
+						goto done;
 				r = dname_step(&b, dname, name, name_len, off[ce],
 					       &synth[chain], targets[chain + 1]);
 				if (r == -ENAMETOOLONG) {
@@ -556,8 +562,13 @@ int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
 					break;
 				}
 				/* the CNAME asked for is the synthesised one */
-				if (r || qtype == LDNS_RR_TYPE_CNAME ||
-				    ++chain > ENGINE_MAX_CHAIN - 1)
+				if (r || qtype == LDNS_RR_TYPE_CNAME)
+					break;
+				/* a step of the chain like a CNAME's: the loop
+				 * check below looks at every name before */
+				visited[chain] = name;
+				visited_len[chain] = name_len;
+				if (++chain > ENGINE_MAX_CHAIN - 1)
 					break;
 				name = targets[chain];
 				name_len = off[ce] + ldns_rdf_size(ldns_rr_rdf(

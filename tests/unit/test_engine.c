@@ -79,6 +79,8 @@ static const char com_zone[] =
 	"alias 600 DNAME example.com.\n"
 	"legacy 900 DNAME Example.NET.\n"
 	"long DNAME " LONG_TARGET "\n"
+	"dloop1 DNAME dloop2.example.com.\n"
+	"dloop2 DNAME dloop1.example.com.\n"
 	"big TXT " TXT100("a") "big TXT " TXT100("b") "big TXT " TXT100("c")
 	"big TXT " TXT100("d") "big TXT " TXT100("e") "big TXT " TXT100("f")
 	"big TXT " TXT100("g") "big TXT " TXT100("h") "big TXT " TXT100("i")
@@ -527,6 +529,16 @@ static void test_dname(void **state)
 	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
 	assert_int_equal(ldns_pkt_ancount(p), 0);
 	assert_int_equal(n_type(ldns_pkt_authority(p), T_SOA), 1);
+	ldns_pkt_free(p);
+
+	/* two DNAMEs into each other: the chain stops at the name seen
+	 * before (x.dloop1 -> x.dloop2 -> x.dloop1) */
+	p = ask(Q(.name = "x.dloop1.example.com", .qtype = T_A), 0, NULL);
+	an = ldns_pkt_answer(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_rr_list_rr_count(an), 4);
+	unit_assert_rdata0(unit_nth(an, 1), "x.dloop2.example.com.");
+	unit_assert_rdata0(unit_nth(an, 3), "x.dloop1.example.com.");
 	ldns_pkt_free(p);
 
 	/* a target longer than 255 octets: YXDOMAIN with the DNAME alone */
