@@ -50,6 +50,9 @@
 /* rrl: as BIND's defaults (slip 2, window 15 s, IPv4 /24) with Knot's rate
  * (20/s); IPv6 /56, a typical customer assignment */
 #define CONFIG_DEFAULT_RRL_RATE 20
+/* room in the XDP maps beyond the zones on disk at start: a secondary
+ * that starts empty, or zones that grow (about 40 MB) */
+#define CONFIG_DEFAULT_MAP_KEYS 262144
 #define CONFIG_DEFAULT_RRL_SLIP 2
 #define CONFIG_DEFAULT_RRL_WINDOW 15
 #define CONFIG_DEFAULT_RRL_IPV4_PREFIX 24
@@ -1686,6 +1689,7 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->log_level = -1;
 	cfg->rrl.rate = CONFIG_DEFAULT_RRL_RATE;
+	cfg->map_keys = CONFIG_DEFAULT_MAP_KEYS;
 	cfg->rrl.slip = CONFIG_DEFAULT_RRL_SLIP;
 	cfg->rrl.window = CONFIG_DEFAULT_RRL_WINDOW;
 	cfg->rrl.ipv4_prefix = CONFIG_DEFAULT_RRL_IPV4_PREFIX;

@@ -758,6 +758,7 @@ static void test_rrl(void **state)
 	assert_int_equal(cfg.rrl.window, 15);
 	assert_int_equal(cfg.rrl.ipv4_prefix, 24);
 	assert_int_equal(cfg.rrl.ipv6_prefix, 56);
+	assert_int_equal(cfg.map_keys, 262144); /* server.map-keys default */
 	assert_int_equal(cfg.pass_limit, 0);
 	assert_int_equal(cfg.pass_limit_prefix, 0);
 	config_free(&cfg);
