@@ -41,6 +41,10 @@ $(BUILD)/peer_pass.bpf.o: tests/e2e/peer_pass.bpf.c | $(BUILD)
 $(BUILD)/reflector.bpf.o: bench/reflector.bpf.c | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+# the XDP program's cost per packet via BPF_PROG_TEST_RUN (bench/xdpcost.c)
+$(BUILD)/xdpcost: bench/xdpcost.c $(BUILD)/libxdpns.a
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libxdpns.a $(LDLIBS)
+
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
 
