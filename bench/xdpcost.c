@@ -114,8 +114,10 @@ static int load_variant(struct loader *ld, struct prog *p, const char *path)
 	return 0;
 }
 
+static int repeat = 1; /* -R: only for frames the programs leave as they are */
+
 static int run_once(int fd, const struct tcase *c, uint8_t *out, uint32_t *out_len,
-		    uint32_t *retval, uint32_t *ns)
+		    uint32_t *retval, uint32_t *ns, int rep)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
 	uint8_t in[FR_MAX];
@@ -126,7 +128,7 @@ static int run_once(int fd, const struct tcase *c, uint8_t *out, uint32_t *out_l
 	opts.data_size_in = c->len;
 	opts.data_out = out;
 	opts.data_size_out = FR_MAX + 512;
-	opts.repeat = 1;
+	opts.repeat = rep;
 	r = bpf_prog_test_run_opts(fd, &opts);
 	if (r)
 		return r;
@@ -176,7 +178,7 @@ int main(int argc, char **argv)
 	FILE *jf = NULL;
 
 	progs[0].name = "xdpns";
-	while ((opt = getopt(argc, argv, "n:r:z:p:j:h")) != -1) {
+	while ((opt = getopt(argc, argv, "n:r:R:z:p:j:h")) != -1) {
 		char *eq;
 
 		switch (opt) {
@@ -188,6 +190,9 @@ int main(int argc, char **argv)
 			break;
 		case 'j':
 			json = optarg;
+			break;
+		case 'R':
+			repeat = atoi(optarg);
 			break;
 		case 'z':
 		case 'p':
@@ -263,12 +268,12 @@ int main(int argc, char **argv)
 		static uint8_t ref[FR_MAX + 512], out[FR_MAX + 512];
 		uint32_t ref_len, ref_rv, len, rv, ns;
 
-		if (run_once(progs[0].fd, &cases[k], ref, &ref_len, &ref_rv, &ns))
+		if (run_once(progs[0].fd, &cases[k], ref, &ref_len, &ref_rv, &ns, 1))
 			die("test run failed: %s", strerror(errno));
 		if ((ref_rv == XDP_TX) != cases[k].want_tx)
 			die("%s: the real program returned %u", cases[k].name, ref_rv);
 		for (i = 1; i < n_progs; i++) {
-			if (run_once(progs[i].fd, &cases[k], out, &len, &rv, &ns))
+			if (run_once(progs[i].fd, &cases[k], out, &len, &rv, &ns, 1))
 				die("test run failed: %s", strerror(errno));
 			if (progs[i].compare &&
 			    (rv != ref_rv || len != ref_len || memcmp(out, ref, len)))
@@ -297,7 +302,7 @@ int main(int argc, char **argv)
 					uint32_t len, rv;
 
 					if (run_once(progs[i].fd, &cases[k], out, &len, &rv,
-						     &samples[k][i][base + j]))
+						     &samples[k][i][base + j], repeat))
 						die("test run failed: %s", strerror(errno));
 				}
 	}
