@@ -245,7 +245,7 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 			return XDPNS_PASS_TOO_BIG;
 	}
 	*rcode = bpf_ntohs(b.h->flags) & DNS_F_RCODE;
-	r = answer_write(ctx, &p, &q, &b, *tc, sc->move);
+	r = answer_write(ctx, &p, &q, &b, *tc, (struct xdpns_reply *)sc->move);
 	if (r == XDPNS_PASS_COUNT)
 		return OUT_TX;
 	if (r == XDPNS_PASS_TOO_BIG)

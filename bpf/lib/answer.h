@@ -119,7 +119,7 @@ static __always_inline __u64 ans_mask64_7ff(__u64 v)
  * the last 32 bytes (ending at keep) are read before anything is written,
  * so they may overlap the others.
  */
-__attribute__((noinline)) int xdpns_move_front(struct xdp_md *ctx, __u32 d,
+static __always_inline int xdpns_move_front(struct xdp_md *ctx, __u32 d,
 						__u32 keep)
 {
 	void *data = (void *)(long)ctx->data;
@@ -187,7 +187,7 @@ static __always_inline __u64 *pkt_u64(void *data, void *data_end, __u32 off)
  * less than bpf_xdp_store_bytes, which copies through two more calls.
  */
 #define XDPNS_BODY_COPY(cls, CAP)                                              \
-	__attribute__((noinline)) int xdpns_body_##cls(                        \
+	static __always_inline int xdpns_body_##cls(                      \
 		struct xdp_md *ctx, const struct xdpns_blob_##cls *blob,       \
 		__u32 off, __u32 len)                                          \
 	{                                                                      \
@@ -233,7 +233,7 @@ XDPNS_BODY_COPY(m, XDPNS_BLOB_M_CAP)
  * frame is linear: the program is not loaded for multi-buffer XDP.
  */
 static __always_inline int grow(struct xdp_md *ctx, __u32 new_end,
-				__u32 keep, __u8 *move)
+				__u32 keep)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -243,20 +243,12 @@ static __always_inline int grow(struct xdp_md *ctx, __u32 new_end,
 	if (d <= 0)
 		return d ? bpf_xdp_adjust_tail(ctx, d) : 0;
 	delta = d;
-	if (delta > 256 || keep < 1 || keep > XDPNS_MOVE_LEN)
+	/* keep: Ethernet to the end of the question, at least 59 bytes */
+	if (delta > 256 || keep < 32 || keep > XDPNS_MOVE_LEN)
 		return bpf_xdp_adjust_tail(ctx, d);
 	if (bpf_xdp_adjust_head(ctx, -(int)delta))
 		return bpf_xdp_adjust_tail(ctx, d);
-	if (keep >= 32) {
-		if (xdpns_move_front(ctx, delta, keep)) {
-			bpf_xdp_adjust_head(ctx, (int)delta);
-			return -1;
-		}
-		return 0;
-	}
-	keep = DNS_MASK_1FF(keep - 1) + 1; /* 1..512: a bound the verifier keeps */
-	if (bpf_xdp_load_bytes(ctx, delta, move, keep) ||
-	    bpf_xdp_store_bytes(ctx, 0, move, keep)) {
+	if (xdpns_move_front(ctx, delta, keep)) {
 		bpf_xdp_adjust_head(ctx, (int)delta); /* put it back as it was */
 		return -1;
 	}
@@ -282,7 +274,7 @@ struct xdpns_reply {
  * function, checked once by the verifier rather than once per path into
  * it. Returns 0, or -1 if an offset is out of the frame.
  */
-__attribute__((noinline)) int xdpns_reply_finish(struct xdp_md *ctx,
+static __always_inline int xdpns_reply_finish(struct xdp_md *ctx,
 						 const struct xdpns_reply *r)
 {
 	void *data = (void *)(long)ctx->data;
@@ -397,46 +389,53 @@ __attribute__((noinline)) int xdpns_reply_finish(struct xdp_md *ctx,
  * XDPNS_PASS_COUNT on success (frame ready for XDP_TX) or a pass reason;
  * on failure after the frame was changed returns XDPNS_PASS_ERROR and the
  * caller must drop (the query can no longer be passed up intact).
+ *
+ * The plan of the reply goes through scratch memory (rp, in the per-CPU
+ * scratch map): read back, its fields are values the verifier knows
+ * nothing about, the same on every path that gets here, so the writing
+ * below is verified once per kind of blob rather than once per path
+ * (IPv4/IPv6, VLAN, EDNS, cut points...). All of it is inline: every
+ * call costs a return through the CPU's return-stack mitigation.
  */
 static __always_inline int answer_write(struct xdp_md *ctx, struct pkt *p,
 					struct query *q, struct blob_view *b,
-					int tc, __u8 *move)
+					int tc, struct xdpns_reply *rp)
 {
-	struct xdpns_reply r = {};
 	__u32 body_len = tc ? 0 : b->len;
 	__u32 dns_len = DNS_HDR_LEN + q->qlen + body_len +
 			(q->edns ? XDPNS_OPT_LEN : 0);
-	__u32 body_off = p->dns_off + DNS_HDR_LEN + q->qlen;
+	__u32 body_off;
 
-	r.l3_off = p->l3_off;
-	r.l4_off = p->l4_off;
-	r.dns_off = p->dns_off;
-	r.qlen = q->qlen;
-	r.body_len = body_len;
-	r.l4_len = sizeof(struct udphdr) + dns_len;
-	r.flags = bpf_ntohs(b->h->flags) | (q->qflags & (DNS_F_RD | DNS_F_CD));
-	if (tc)
-		r.flags |= DNS_F_TC;
-	r.an = tc ? 0 : bpf_ntohs(b->h->ancount);
-	r.ns = tc ? 0 : bpf_ntohs(b->h->nscount);
-	r.ar = (tc ? 0 : b->ar) + (q->edns ? 1 : 0);
-	r.ipv6 = p->ipv6;
-	r.edns = q->edns;
-	r.dnssec_ok = q->dnssec_ok;
-	r.sum = q->qsum;
-	if (body_len)
-		r.sum += csum_at_offset(b->csum, q->qlen);
+	rp->l3_off = p->l3_off;
+	rp->l4_off = p->l4_off;
+	rp->dns_off = p->dns_off;
+	rp->qlen = q->qlen;
+	rp->body_len = body_len;
+	rp->l4_len = sizeof(struct udphdr) + dns_len;
+	rp->flags = bpf_ntohs(b->h->flags) | (q->qflags & (DNS_F_RD | DNS_F_CD)) |
+		    (tc ? DNS_F_TC : 0);
+	rp->an = tc ? 0 : bpf_ntohs(b->h->ancount);
+	rp->ns = tc ? 0 : bpf_ntohs(b->h->nscount);
+	rp->ar = (tc ? 0 : b->ar) + (q->edns ? 1 : 0);
+	rp->ipv6 = p->ipv6;
+	rp->edns = q->edns;
+	rp->dnssec_ok = q->dnssec_ok;
+	rp->sum = q->qsum + (body_len ? csum_at_offset(b->csum, q->qlen) : 0);
 
-	if (grow(ctx, p->l4_off + r.l4_len, body_off, move))
+	/* from here on, what the verifier knows comes from rp */
+	body_off = ans_mask_7ff(*(volatile __u32 *)&rp->dns_off +
+				DNS_HDR_LEN + *(volatile __u32 *)&rp->qlen);
+	if (grow(ctx, *(volatile __u32 *)&rp->l4_off + *(volatile __u32 *)&rp->l4_len,
+		 body_off))
 		return XDPNS_PASS_TOO_BIG;
 
+	body_len = *(volatile __u32 *)&rp->body_len;
 	if (body_len) {
 		/* store_bytes wants a size the verifier can bound by the
 		 * blob's own capacity: check in 64-bit, one call per class */
 		__u64 len = body_len;
 		long rc;
 
-		body_off &= 0x3ff;
 		if (b->cap == XDPNS_BLOB_S_CAP && len >= 8) {
 			rc = xdpns_body_s(ctx, (const struct xdpns_blob_s *)b->h,
 					  body_off, len);
@@ -447,25 +446,25 @@ static __always_inline int answer_write(struct xdp_md *ctx, struct pkt *p,
 			asm volatile("" : "+r"(len));
 			if (len < 1 || len > XDPNS_BLOB_S_CAP)
 				return XDPNS_PASS_ERROR;
-			rc = bpf_xdp_store_bytes(ctx, body_off, (void *)b->data,
-						 len);
+			rc = bpf_xdp_store_bytes(ctx, body_off & 0x3ff,
+						 (void *)b->data, len);
 		} else if (b->cap == XDPNS_BLOB_M_CAP) {
 			asm volatile("" : "+r"(len));
 			if (len < 1 || len > XDPNS_BLOB_M_CAP)
 				return XDPNS_PASS_ERROR;
-			rc = bpf_xdp_store_bytes(ctx, body_off, (void *)b->data,
-						 len);
+			rc = bpf_xdp_store_bytes(ctx, body_off & 0x3ff,
+						 (void *)b->data, len);
 		} else {
 			asm volatile("" : "+r"(len));
 			if (len < 1 || len > XDPNS_BLOB_L_CAP)
 				return XDPNS_PASS_ERROR;
-			rc = bpf_xdp_store_bytes(ctx, body_off, (void *)b->data,
-						 len);
+			rc = bpf_xdp_store_bytes(ctx, body_off & 0x3ff,
+						 (void *)b->data, len);
 		}
 		if (rc)
 			return XDPNS_PASS_ERROR;
 	}
-	if (xdpns_reply_finish(ctx, &r))
+	if (xdpns_reply_finish(ctx, rp))
 		return XDPNS_PASS_ERROR;
 	return XDPNS_PASS_COUNT;
 }
