@@ -122,14 +122,14 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 		return XDPNS_PASS_ERROR;
 
 	n = p.dns_len - DNS_HDR_LEN;
+	if (n > XDPNS_QBUF_LEN)
+		return q.edns ? XDPNS_PASS_EDNS : XDPNS_PASS_QNAME;
 	if (n < 5)
 		return XDPNS_PASS_MALFORMED;
 	/* the common question in place; anything else from a bounded copy */
 	r = dns_parse_pkt(data, data_end, p.dns_off + DNS_HDR_LEN, n, &sc->key,
 			  &dq);
 	if (r == DNS_PARSE_SLOW) {
-		if (n > XDPNS_QBUF_LEN)
-			return q.edns ? XDPNS_PASS_EDNS : XDPNS_PASS_QNAME;
 		if (bpf_xdp_load_bytes(ctx, p.dns_off + DNS_HDR_LEN, sc->qbuf, n))
 			return XDPNS_PASS_MALFORMED;
 		r = dns_parse_question(sc->qbuf, n, &sc->key, &dq);

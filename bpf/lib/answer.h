@@ -225,7 +225,8 @@ XDPNS_BODY_COPY(s, XDPNS_BLOB_S_CAP)
 XDPNS_BODY_COPY(m, XDPNS_BLOB_M_CAP)
 
 /*
- * Make the frame new_end bytes long, keeping its first keep bytes. Grow at
+ * Make the frame new_end bytes long, keeping its first keep bytes: 0, or
+ * -1 with the frame untouched, or -2 if it may be half changed. Grow at
  * the head, into the headroom XDP always has, and move the kept bytes to
  * the new start; when the head has no room, at the tail. Head first
  * because a veth hands XDP buffers cut to the packet, where a try at the
@@ -248,10 +249,10 @@ static __always_inline int grow(struct xdp_md *ctx, __u32 new_end,
 		return bpf_xdp_adjust_tail(ctx, d);
 	if (bpf_xdp_adjust_head(ctx, -(int)delta))
 		return bpf_xdp_adjust_tail(ctx, d);
-	if (xdpns_move_front(ctx, delta, keep)) {
-		bpf_xdp_adjust_head(ctx, (int)delta); /* put it back as it was */
-		return -1;
-	}
+	/* cannot fail for a frame parse_l2_l4() accepted (keep <= the old
+	 * length); if it did, the frame may be half moved: drop it */
+	if (xdpns_move_front(ctx, delta, keep))
+		return -2;
 	return 0;
 }
 
@@ -405,6 +406,7 @@ static __always_inline int answer_write(struct xdp_md *ctx, struct pkt *p,
 	__u32 dns_len = DNS_HDR_LEN + q->qlen + body_len +
 			(q->edns ? XDPNS_OPT_LEN : 0);
 	__u32 body_off;
+	int r;
 
 	rp->l3_off = p->l3_off;
 	rp->l4_off = p->l4_off;
@@ -425,9 +427,10 @@ static __always_inline int answer_write(struct xdp_md *ctx, struct pkt *p,
 	/* from here on, what the verifier knows comes from rp */
 	body_off = ans_mask_7ff(*(volatile __u32 *)&rp->dns_off +
 				DNS_HDR_LEN + *(volatile __u32 *)&rp->qlen);
-	if (grow(ctx, *(volatile __u32 *)&rp->l4_off + *(volatile __u32 *)&rp->l4_len,
-		 body_off))
-		return XDPNS_PASS_TOO_BIG;
+	r = grow(ctx, *(volatile __u32 *)&rp->l4_off + *(volatile __u32 *)&rp->l4_len,
+		 body_off);
+	if (r)
+		return r == -1 ? XDPNS_PASS_TOO_BIG : XDPNS_PASS_ERROR;
 
 	body_len = *(volatile __u32 *)&rp->body_len;
 	if (body_len) {
