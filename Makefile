@@ -25,7 +25,7 @@ USER_HDRS := $(wildcard userspace/*.h)
 PREFIX ?= /usr/local
 
 .SECONDARY:
-.PHONY: all deps test demo bench bench-scale install clean unit bpftest e2e fuzz fuzz-build fuzz-replay
+.PHONY: all deps test demo bench bench-cost bench-scale install clean unit bpftest e2e fuzz fuzz-build fuzz-replay
 all: $(BUILD)/xdpns $(BUILD)/peer_pass.bpf.o
 
 deps:
@@ -118,6 +118,11 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/reflector.bpf.o
 	@bench/run.sh
+
+# the XDP program's cost per packet from BPF_PROG_TEST_RUN (no network)
+bench-cost: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/xdpcost $(BUILD)/reflector.bpf.o
+	@bench/cost.sh
 
 bench-scale: deps
 	@$(MAKE) --no-print-directory all
