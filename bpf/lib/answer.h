@@ -241,14 +241,14 @@ static __always_inline int grow(struct xdp_md *ctx, __u32 new_end,
 	int d = (int)new_end - (int)(data_end - data);
 	__u32 delta;
 
+	/* the helpers fail with an errno; -1 says "untouched" to the caller */
 	if (d <= 0)
-		return d ? bpf_xdp_adjust_tail(ctx, d) : 0;
+		return d && bpf_xdp_adjust_tail(ctx, d) ? -1 : 0;
 	delta = d;
 	/* keep: Ethernet to the end of the question, at least 59 bytes */
-	if (delta > 256 || keep < 32 || keep > XDPNS_MOVE_LEN)
-		return bpf_xdp_adjust_tail(ctx, d);
-	if (bpf_xdp_adjust_head(ctx, -(int)delta))
-		return bpf_xdp_adjust_tail(ctx, d);
+	if (delta > 256 || keep < 32 || keep > XDPNS_MOVE_LEN ||
+	    bpf_xdp_adjust_head(ctx, -(int)delta))
+		return bpf_xdp_adjust_tail(ctx, d) ? -1 : 0;
 	/* cannot fail for a frame parse_l2_l4() accepted (keep <= the old
 	 * length); if it did, the frame may be half moved: drop it */
 	if (xdpns_move_front(ctx, delta, keep))
