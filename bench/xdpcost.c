@@ -164,6 +164,7 @@ static void add_case(struct tcase *c, const char *name, const char *qname,
 int main(int argc, char **argv)
 {
 	static struct engine_zone ezs[MAX_ZONES];
+	struct mapsync_sizes sizes = { 0 };
 	static struct prog progs[MAX_PROGS];
 	static struct tcase cases[MAX_CASES];
 	static uint32_t *samples[MAX_CASES][MAX_PROGS];
@@ -236,7 +237,10 @@ int main(int argc, char **argv)
 		die("need SAMPLES >= ROUNDS >= 1");
 
 	log_set_level(LOG_LVL_WARN);
-	if (loader_open(&ld, 100))
+	/* maps sized for these zones, as the daemon sizes them */
+	for (i = 0; i < n_zones; i++)
+		mapsync_count(ezs[i].zone, &sizes);
+	if (loader_open(&ld, &sizes))
 		die("cannot load the XDP object (root and BPF needed)");
 	progs[0].fd = loader_prog_fd(&ld);
 	for (i = 1; i < n_progs; i++)
