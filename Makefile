@@ -26,7 +26,7 @@ USER_HDRS := $(wildcard userspace/*.h)
 PREFIX ?= /usr/local
 
 .SECONDARY:
-.PHONY: all deps test demo bench bench-scale bench-load install clean unit bpftest e2e fuzz fuzz-build fuzz-replay asan
+.PHONY: all deps test demo bench bench-cost bench-scale bench-load install clean unit bpftest e2e fuzz fuzz-build fuzz-replay asan
 all: $(BUILD)/xdpns $(BUILD)/peer_pass.bpf.o
 
 deps:
@@ -41,6 +41,10 @@ $(BUILD)/peer_pass.bpf.o: tests/e2e/peer_pass.bpf.c | $(BUILD)
 # the benchmark's ceiling: a bare XDP_TX reflector (bench/run.sh)
 $(BUILD)/reflector.bpf.o: bench/reflector.bpf.c | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# the XDP program's cost per packet via BPF_PROG_TEST_RUN (bench/xdpcost.c)
+$(BUILD)/xdpcost: bench/xdpcost.c $(BUILD)/libxdpns.a
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libxdpns.a $(LDLIBS)
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
@@ -140,6 +144,11 @@ bench: deps
 bench-load: deps
 	@$(MAKE) --no-print-directory all
 	@bench/load.sh
+
+# the XDP program's cost per packet from BPF_PROG_TEST_RUN (no network)
+bench-cost: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/xdpcost $(BUILD)/reflector.bpf.o
+	@bench/cost.sh
 
 bench-scale: deps
 	@$(MAKE) --no-print-directory all

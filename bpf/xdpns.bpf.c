@@ -136,6 +136,34 @@ static __always_inline int blob_get(__u32 ref, struct blob_view *b,
 	return -1;
 }
 
+/*
+ * The question from a bounded copy, for what dns_parse_pkt() leaves
+ * (DNS_PARSE_SLOW: long names, many labels). A global function: the
+ * verifier checks it once, not once per state that reaches it (its word
+ * loop forks on the name length, and that times every path into it
+ * exceeded the verifier's limit once RRL, NX and the in-place parser
+ * were in one program). Only unusual names pay for the call. Returns a
+ * DNS_PARSE_* code, or -1 when the bytes cannot be copied.
+ */
+__noinline int xdpns_parse_slow(struct xdp_md *ctx, __u32 off, __u64 n,
+				struct xdpns_scratch *sc, struct dns_question *dq)
+{
+	if (!ctx || !sc || !dq)
+		return -1;
+	if (off > 512)
+		return -1;
+	/* 64-bit, two tests the verifier sees as such on the register it
+	 * passes (clang would fold them into one range test on n - 1) */
+	if (n > XDPNS_QBUF_LEN)
+		return -1;
+	asm volatile("" : "+r"(n));
+	if (n < 1)
+		return -1;
+	if (bpf_xdp_load_bytes(ctx, off, sc->qbuf, n))
+		return -1;
+	return dns_parse_question(sc->qbuf, n, &sc->key, dq);
+}
+
 static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 				  int *src)
 {
@@ -150,6 +178,7 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 	struct blob_view b = {};
 	struct query q = {};
 	struct pkt p = {};
+	__u8 opt[XDPNS_OPT_LEN + 1] = {}; /* zeros: type 0, not an OPT */
 	__u16 *hdr;
 	__u32 zero = 0, n, zidx, ref, total;
 	int r;
@@ -174,50 +203,68 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 	if (!sc)
 		return XDPNS_PASS_ERROR;
 
-	/* copy question (+ OPT) into the bounded buffer */
 	n = p.dns_len - DNS_HDR_LEN;
 	if (n > XDPNS_QBUF_LEN)
 		return q.edns ? XDPNS_PASS_EDNS : XDPNS_PASS_QNAME;
 	if (n < 5)
 		return XDPNS_PASS_MALFORMED;
-	if (bpf_xdp_load_bytes(ctx, p.dns_off + DNS_HDR_LEN, sc->qbuf, n))
-		return XDPNS_PASS_MALFORMED;
+	/* the common question in place; anything else from a bounded copy */
+	r = dns_parse_pkt(data, data_end, p.dns_off + DNS_HDR_LEN, n, &sc->key,
+			  &dq);
+	if (r == DNS_PARSE_SLOW) {
+		r = xdpns_parse_slow(ctx, p.dns_off + DNS_HDR_LEN, n, sc, &dq);
+		if (r < 0)
+			return XDPNS_PASS_MALFORMED;
+		if (r == DNS_PARSE_OK && q.edns) {
+			__u32 o = DNS_MASK_1FF(dq.qlen);
 
-	r = dns_parse_question(sc->qbuf, n, &sc->key, &dq);
+			if (o + XDPNS_OPT_LEN <= XDPNS_QBUF_LEN)
+				__builtin_memcpy(opt, sc->qbuf + o, XDPNS_OPT_LEN);
+		}
+	} else if (r == DNS_PARSE_OK && q.edns) {
+		/* the OPT's 11 bytes, if the frame has them */
+		const __u8 *o = data + (DNS_MASK_1FF(p.dns_off + DNS_HDR_LEN +
+						     dq.qlen) & 0x1ff);
+
+		asm volatile("" : "+r"(o));
+		if ((void *)(o + XDPNS_OPT_LEN) <= data_end)
+			__builtin_memcpy(opt, o, XDPNS_OPT_LEN);
+	}
 	if (r == DNS_PARSE_TRUNC)
 		return XDPNS_PASS_MALFORMED;
 	if (r != DNS_PARSE_OK)
 		return XDPNS_PASS_QNAME;
 	if (dq.qclass != DNS_CLASS_IN)
 		return XDPNS_PASS_QCLASS;
-	q.qlen = dq.qlen;
+	/* read back from the key: the two parsers' lengths would otherwise be
+	 * verified as different states down the rest of the program */
+	q.qlen = (__u32)*(volatile __u8 *)&sc->key.name_len + 4;
 	q.qsum = dq.csum;
 
 	if (q.edns) {
-		__u32 o = DNS_MASK_1FF(dq.qlen);
+		__u32 o = q.qlen;
 		__u16 csize;
 
 		/* exactly one OPT, no options, version 0, nothing after */
-		if (n != o + XDPNS_OPT_LEN || o + XDPNS_OPT_LEN > XDPNS_QBUF_LEN)
+		if (n != o + XDPNS_OPT_LEN)
 			return XDPNS_PASS_EDNS;
-		if (sc->qbuf[o] != 0 || sc->qbuf[o + 1] != 0 ||
-		    sc->qbuf[o + 2] != DNS_TYPE_OPT)
+		if (opt[0] != 0 || opt[1] != 0 || opt[2] != DNS_TYPE_OPT)
 			return XDPNS_PASS_EDNS;
-		if (sc->qbuf[o + 6] != 0) /* version */
+		if (opt[6] != 0) /* version */
 			return XDPNS_PASS_EDNS;
-		if (sc->qbuf[o + 9] || sc->qbuf[o + 10]) /* options */
+		if (opt[9] || opt[10]) /* options */
 			return XDPNS_PASS_EDNS;
-		if (sc->qbuf[o + 5] != 0) /* extended rcode in a query */
+		if (opt[5] != 0) /* extended rcode in a query */
 			return XDPNS_PASS_EDNS;
-		csize = ((__u16)sc->qbuf[o + 3] << 8) | sc->qbuf[o + 4];
+		csize = ((__u16)opt[3] << 8) | opt[4];
 		if (csize < XDPNS_UDP_NOEDNS)
 			csize = XDPNS_UDP_NOEDNS;
 		if (csize > XDPNS_EDNS_SIZE)
 			csize = XDPNS_EDNS_SIZE;
 		q.eff_size = csize;
-		q.dnssec_ok = (sc->qbuf[o + 7] & 0x80) ? 1 : 0;
+		q.dnssec_ok = (opt[7] & 0x80) ? 1 : 0;
 	} else {
-		if (n != dq.qlen)
+		if (n != q.qlen)
 			return XDPNS_PASS_MALFORMED;
 		q.eff_size = XDPNS_UDP_NOEDNS;
 	}
@@ -294,7 +341,7 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 		return OUT_RRL_DROP;
 	if (r == XDPNS_RRL_SLIP)
 		*tc = 1;
-	r = answer_write(ctx, &p, &q, &b, *tc, sc->move);
+	r = answer_write(ctx, &p, &q, &b, *tc, (struct xdpns_reply *)sc->move);
 	if (r == XDPNS_PASS_COUNT && !*tc && pt.n && nx_patch_frame(ctx, &p, &q, &pt))
 		return OUT_DROP;
 	if (r == XDPNS_PASS_COUNT) {

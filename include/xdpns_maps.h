@@ -410,11 +410,15 @@ struct xdpns_zone_stats {
 };
 _Static_assert(sizeof(struct xdpns_zone_stats) == 8, "zone stats size");
 
-/* Per-CPU scratch: the key under construction and a copy of the question
- * (and OPT) so the parser indexes a bounded buffer, not the packet. */
+/* Per-CPU scratch: the key under construction (the lowercased wire qname,
+ * whichever parser made it) and, for questions the in-place parser leaves
+ * to the copy, a copy of the question (and OPT) so the parser indexes a
+ * bounded buffer, not the packet. */
 #define XDPNS_QBUF_LEN 272 /* 255 name + 4 + 11 OPT, rounded */
-/* headers before the body when the reply grows at the head: Ethernet,
- * VLAN, IPv6, UDP, DNS header, question */
+/* The most the reply keeps of the query in front of its body when it grows
+ * at the head (Ethernet, VLAN, IPv6, UDP, DNS header, question). move[]
+ * holds the reply's plan (struct xdpns_reply, bpf/lib/answer.h) while the
+ * reply is written. */
 #define XDPNS_MOVE_LEN 512
 struct xdpns_scratch {
 	struct xdpns_key key;

@@ -38,6 +38,7 @@ static const struct engine *ref = &eng;
 static char zone_path[] = "/tmp/xdpns-bpftest-XXXXXX";
 
 #define LONG_LABEL "llllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll" /* 62 */
+#define LABEL_50 "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn" /* 50 */
 
 static const char *zone_text(int version)
 {
@@ -53,9 +54,16 @@ static const char *zone_text(int version)
 		 "big TXT \"%0200d\"\nbig TXT \"%0200d\"\nbig TXT \"%0200d\"\n"
 		 "only1 A 198.18.0.1\n"
 		 "deleg NS ns.deleg\nns.deleg A 198.18.0.99\n"
+		 /* the in-place parser's limits (bpf/lib/dns.h): 7 labels and
+		  * 64 bytes are its own, 8 labels and 65 bytes the copy's */
+		 "b.c.d.e.f.example.com. A 198.18.0.7\n"
+		 "a.b.c.d.e.f.example.com. A 198.18.0.8\n"
+		 "%s.example.com. A 198.18.0.64\n"
+		 "%sx.example.com. A 198.18.0.65\n"
 		 /* (62+1) x3 + (52+1) + example.com (13) = 255 */
 		 "%s.%s.%s.%s.example.com. A 198.18.0.255\n",
-		 version, version == 1 ? 80 : 81, 1, 2, 3, LONG_LABEL, LONG_LABEL,
+		 version, version == 1 ? 80 : 81, 1, 2, 3, LABEL_50, LABEL_50,
+		 LONG_LABEL, LONG_LABEL,
 		 LONG_LABEL, "mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm");
 	if (version == 3) {
 		/* version 3 (an IXFR from 1): www moves to .83, new3 appears */
@@ -382,6 +390,60 @@ static void t_mixed_case(void **state)
 	run_frame(frame, flen, &r);
 	/* the question keeps the client's case */
 	assert_memory_equal(r.out + 42 + 12, dns + 12, 17);
+}
+
+/* Both sides of the in-place parser's limits answer exactly as the slow
+ * path: label counts, name lengths, case, with and without EDNS, IPv4 and
+ * IPv6 (the last name word runs past a message without OPT). */
+static void t_parser_limits(void **state)
+{
+	static const char *names[] = {
+		"b.c.d.e.f.example.com", "a.b.c.d.e.f.example.com",
+		"B.c.D.e.F.eXample.COM", "A.b.C.d.E.f.Example.Com",
+		LABEL_50 ".example.com", LABEL_50 "x.example.com",
+		"NNNNNNNNNNnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn.EXAMPLE.com",
+		"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnNX.example.COM",
+	};
+	unsigned int i, v;
+
+	(void)state;
+	{
+		uint8_t w[300];
+
+		assert_int_equal(fr_name(w, names[4]), 64);
+		assert_int_equal(fr_name(w, names[5]), 65);
+	}
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		for (v = 0; v < 4; v++) {
+			struct frame_opts o = { .qtype = 1, .id = 100 + i * 4 + v,
+						.ipv6 = v & 1, .edns = v >> 1,
+						.udp_size = 1232 };
+
+			expect_answer(names[i], &o, 0, 0);
+		}
+}
+
+/* More than 272 bytes after the header: passed with the reason it always
+ * had (the in-place parser would take the name, but not this message). */
+static void t_long_message_passes(void **state)
+{
+	struct frame_opts o = { .qtype = 1, .id = 9 };
+	uint8_t frame[FR_MAX], dns[FR_MAX], w[300];
+	size_t wl = fr_name(w, "www.example.com"), dlen, flen;
+
+	(void)state;
+	dlen = fr_dns(dns, w, wl, &o);
+	memset(dns + dlen, 0, 300);
+	dlen += 300;
+	flen = fr_wrap(frame, dns, dlen, &o);
+	expect_pass_frame(frame, flen, XDPNS_PASS_QNAME);
+	o.edns = 1;
+	o.udp_size = 1232;
+	dlen = fr_dns(dns, w, wl, &o);
+	memset(dns + dlen, 0, 300);
+	dlen += 300;
+	flen = fr_wrap(frame, dns, dlen, &o);
+	expect_pass_frame(frame, flen, XDPNS_PASS_EDNS);
 }
 
 static void t_name_255(void **state)
@@ -1761,6 +1823,8 @@ int main(void)
 		cmocka_unit_test(t_dnssec_ok),
 		cmocka_unit_test(t_vlan),
 		cmocka_unit_test(t_mixed_case),
+		cmocka_unit_test(t_parser_limits),
+		cmocka_unit_test(t_long_message_passes),
 		cmocka_unit_test(t_name_255),
 		cmocka_unit_test(t_name_256_passes),
 		cmocka_unit_test(t_truncated_reply),

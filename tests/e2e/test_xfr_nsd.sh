@@ -94,6 +94,8 @@ netns_start_xdpns "$TMP/xdpns.yaml" "$TMP/xdpns.log" || exit 1
 xfr_first_transfer nsd "$SN"
 
 echo "a big zone: many messages"
+# the secondary has no data of it at start: it fits in the default room
+# of server.map-keys (docs/design.md, Map sizes)
 # How many of its messages NSD signs (RFC 8945 5.3.1 lets it leave up to
 # 99 in a row unsigned; the secondary must accept that): an AXFR from the
 # client side, reading the messages until the connection is quiet.
