@@ -478,18 +478,6 @@ void mapsync_key(struct xdpns_key *k, const uint8_t *name, size_t len,
 	k->qtype = qtype;
 }
 
-static uint32_t sum_bytes(const uint8_t *p, size_t n)
-{
-	uint32_t s = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)p[i] << 8 | p[i + 1];
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	return s;
-}
-
 int mapsync_blob_from_answer(const struct answer *a, struct xdpns_blob_l *b,
 			     enum xdpns_blob_class *cls, size_t *value_size)
 {
@@ -511,14 +499,14 @@ int mapsync_blob_from_answer(const struct answer *a, struct xdpns_blob_l *b,
 		return 0;
 	}
 	b->h.len = a->len;
-	b->h.csum = sum_bytes(a->body, a->len);
+	b->h.csum = wire_sum16(a->body, a->len);
 	{
 		int k, n = 0;
 
 		for (k = a->n_cuts - 1; k >= 0 && n < XDPNS_CUTS; k--, n++) {
 			b->h.cut_len[n] = a->cuts[k].len;
 			b->h.cut_ar[n] = a->cuts[k].ar;
-			b->h.cut_csum[n] = sum_bytes(a->body, a->cuts[k].len);
+			b->h.cut_csum[n] = wire_sum16(a->body, a->cuts[k].len);
 		}
 		b->h.n_cuts = n;
 		if (a->n_cuts > XDPNS_CUTS)

@@ -583,18 +583,6 @@ static size_t fresh_child(const struct nameset *set, const uint8_t *ce,
 	return 0;
 }
 
-static uint32_t sum_words(const uint8_t *p, size_t n)
-{
-	uint32_t s = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)p[i] << 8 | p[i + 1];
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	return s;
-}
-
 /* The engine's NXDOMAIN for a child of a name that allows it, as a
  * template XDP can move to any question length; checked against the
  * engine's answer for a question of another length (and with DO).
@@ -689,7 +677,7 @@ static int build_template(struct nxsync *nx, const struct engine_zone *ez,
 		body[rec->ptr_off[k]] = 0;
 		body[rec->ptr_off[k] + 1] = 0;
 	}
-	rec->blob.h.csum = sum_words(body, len);
+	rec->blob.h.csum = wire_sum16(body, len);
 	ret = 0;
 out:
 	if (why)

@@ -44,5 +44,8 @@ int name_is_subdomain(const uint8_t *name, size_t len, const uint8_t *parent,
 		      size_t plen); /* name == parent or below it */
 /* Presentation form with trailing dot into buf (for logs and CLI). */
 void name_to_str(const uint8_t *name, char *buf, size_t size);
+/* Sum of p's 16-bit big-endian words (an odd byte padded), unfolded: the
+ * part of a one's-complement checksum XDP adds to (csum of a blob). */
+uint32_t wire_sum16(const uint8_t *p, size_t n);
 
 #endif
