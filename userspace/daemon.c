@@ -176,11 +176,11 @@ static void *zone_saver(void *arg)
 				       &dz->save_cancel);
 
 	if (r == -ECANCELED)
-		log_debug("zone %s: save of an older serial given up for a newer one",
-			  dz->cz->name);
+		log_debug_kv("zone save given up for a newer serial", "zone=%s",
+			     dz->cz->name);
 	else if (r)
-		log_warn("zone %s: cannot save to %s: %s", dz->cz->name,
-			 dz->save_path, strerror(-r));
+		log_warn_kv("cannot save zone", "zone=%s path=%s reason=%s",
+			    dz->cz->name, dz->save_path, strerror(-r));
 	return NULL;
 }
 
@@ -2188,20 +2188,19 @@ static int daemon_start(struct daemon *d, const char *path)
 		loader_limit_fds(&d->loader, &lf);
 		r = rrl_bpf_setup(&d->cfg, lf.limits, lf.exempt, rrl_ncpus());
 		if (r) {
-			log_err("rate limits: cannot fill the XDP maps: %s",
-				strerror(-r));
+			log_err_kv("rate limits: cannot fill the XDP maps",
+				   "reason=%s", strerror(-r));
 			goto out;
 		}
 		if (d->cfg.rrl.enabled)
-			log_info("rrl on: %u responses/s per prefix and kind "
-				 "(/%d, /%d), slip %u, window %us, split over %d CPUs",
-				 d->cfg.rrl.rate, d->cfg.rrl.ipv4_prefix,
-				 d->cfg.rrl.ipv6_prefix, d->cfg.rrl.slip,
-				 d->cfg.rrl.window, rrl_ncpus());
+			log_info_kv("rrl on", "rate=%u ipv4_prefix=%d ipv6_prefix=%d "
+				    "slip=%u window_s=%u cpus=%d",
+				    d->cfg.rrl.rate, d->cfg.rrl.ipv4_prefix,
+				    d->cfg.rrl.ipv6_prefix, d->cfg.rrl.slip,
+				    d->cfg.rrl.window, rrl_ncpus());
 		if (d->cfg.pass_limit || d->cfg.pass_limit_prefix)
-			log_info("pass limits: %u queries/s in total, %u per "
-				 "prefix (0: no cap)", d->cfg.pass_limit,
-				 d->cfg.pass_limit_prefix);
+			log_info_kv("pass limits", "total=%u prefix=%u",
+				    d->cfg.pass_limit, d->cfg.pass_limit_prefix);
 	}
 	for (i = 0; i < d->eng.n_zones; i++) {
 		struct refresh_zone *rz = &d->dz[i].rz;

@@ -109,8 +109,8 @@ int loader_open(struct loader *l, const struct mapsync_sizes *sz)
 			 bpf_map__fd(m), 0);
 		if (p == MAP_FAILED) {
 			r = -errno;
-			log_err("mapping the blob array %s failed: %s",
-				bpf_map__name(m), strerror(-r));
+			log_err_kv("mapping a blob array failed", "map=%s reason=%s",
+				   bpf_map__name(m), strerror(-r));
 			loader_close(l);
 			return r;
 		}

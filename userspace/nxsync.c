@@ -681,7 +681,8 @@ static int build_template(struct nxsync *nx, const struct engine_zone *ez,
 	ret = 0;
 out:
 	if (why)
-		log_warn("zone %s: NXDOMAIN stays on the slow path: %s", z->name, why);
+		log_warn_kv("NXDOMAIN stays on the slow path", "zone=%s reason=%s",
+			    z->name, why);
 	free(bl);
 	return ret;
 }
@@ -705,8 +706,8 @@ void nxsync_stage(struct nxsync *nx, const struct engine *e,
 		nxsync_abort(nx, ez->slot);
 	if (zs->gen && (zs->gen & 1) == (gen & 1)) {
 		/* the generation counter wrapped onto the served half */
-		log_warn("zone %s: generation %u reuses the served half: no "
-			 "NXDOMAIN in XDP for it", z->name, gen);
+		log_warn_kv("no NXDOMAIN in XDP: the generation reuses the served half",
+			    "zone=%s gen=%u", z->name, gen);
 		gen = 0;
 	}
 	/* a program that read the other half before the last flip is done
@@ -727,7 +728,7 @@ void nxsync_stage(struct nxsync *nx, const struct engine *e,
 		v.zone = ez->slot;
 		if (set_add(&zs->next, z->apex, z->apex_len, 0) ||
 		    write_one(nx, z->apex, z->apex_len, &v))
-			log_err("zone %s: cannot write the XDP names", z->name);
+			log_err_kv("cannot write the XDP names", "zone=%s", z->name);
 		return;
 	}
 
@@ -736,8 +737,8 @@ void nxsync_stage(struct nxsync *nx, const struct engine *e,
 	if (!z->signed_zone) {
 		r = build_names(e, ez, &zs->next);
 		if (r)
-			log_warn("zone %s: NXDOMAIN stays on the slow path: %s",
-				 z->name, strerror(-r));
+			log_warn_kv("NXDOMAIN stays on the slow path",
+				    "zone=%s reason=%s", z->name, strerror(-r));
 		else
 			r = build_template(nx, ez, &zs->next, &rec);
 	}
@@ -747,14 +748,14 @@ void nxsync_stage(struct nxsync *nx, const struct engine *e,
 		 * here and never reaches a zone above */
 		set_free(&zs->next);
 		if (set_add(&zs->next, z->apex, z->apex_len, 0))
-			log_err("zone %s: out of memory for the XDP names", z->name);
+			log_err_kv("out of memory for the XDP names", "zone=%s", z->name);
 	}
 	r = write_staged(nx, ez->slot);
 	if (r) {
 		struct xdpns_name v;
 
-		log_err("zone %s: writing the XDP names failed (%s): NXDOMAIN "
-			"stays on the slow path", z->name, strerror(-r));
+		log_err_kv("writing the XDP names failed: NXDOMAIN stays on the "
+			   "slow path", "zone=%s reason=%s", z->name, strerror(-r));
 		nx_record_clear(nx, ez->slot, gen & 1);
 		/* the apex may be among those not written: a tombstone, so no
 		 * walk in this zone goes on to a zone above */
@@ -767,8 +768,8 @@ void nxsync_stage(struct nxsync *nx, const struct engine *e,
 	if (synth) {
 		rec.gen = gen;
 		if (bpf_map_update_elem(nx->fds.nx, &key, &rec, BPF_ANY)) {
-			log_err("zone %s: writing the XDP NXDOMAIN failed: %s",
-				z->name, strerror(errno));
+			log_err_kv("writing the XDP NXDOMAIN failed", "zone=%s reason=%s",
+				   z->name, strerror(errno));
 			nx_record_clear(nx, ez->slot, gen & 1);
 			return;
 		}
@@ -776,9 +777,9 @@ void nxsync_stage(struct nxsync *nx, const struct engine *e,
 	} else {
 		nx_record_clear(nx, ez->slot, gen & 1);
 	}
-	log_debug("zone %s: %zu names for NXDOMAIN in XDP (%s) in %llu ms",
-		  z->name, zs->next.n, zs->next_synth ? "made in XDP" : "slow path",
-		  (unsigned long long)(now_us() - t0) / 1000);
+	log_debug_kv("names for NXDOMAIN staged", "zone=%s names=%zu nxdomain=%s ms=%llu",
+		     z->name, zs->next.n, zs->next_synth ? "xdp" : "slow",
+		     (unsigned long long)(now_us() - t0) / 1000);
 }
 
 void nxsync_commit(struct nxsync *nx, uint32_t slot)

@@ -58,7 +58,7 @@ rrl:
   window: 5
   exempt: [\"fd00:5353::/64\"]"
 netns_start_xdpns "$TMP/xdpns.yaml" "$TMP/log" || exit 1
-check "the log says rrl is on" grep -q "rrl on: 10 responses/s" "$TMP/log"
+check "the log says rrl is on (logfmt fields)" grep -q "msg=\"rrl on\" rate=10 " "$TMP/log"
 out=$(blast $SRV4 300 same www.example.com)
 s=$(stats)
 full=$(j "$out" 'd["full"]'); tc=$(j "$out" 'd["tc"]'); none=$(j "$out" 'd["none"]')
