@@ -88,16 +88,7 @@ note_fail() { echo "  FAIL $*"; FAILED=$((FAILED + 1)); }
 # run LABEL RRL_SECTION
 run() {
 	local label=$1 rrl=$2 before after out rc
-	cat >"$TMP/xdpns.yaml" <<EOC
-server:
-  interfaces: [$IF_SRV]
-  listen: [$SRV4@53, "$SRV6@53"]
-  control: $SOCK
-zones:
-  - name: example.com
-    file: $TMP/example.com.zone
-$rrl
-EOC
+	netns_xdpns_config "$TMP/xdpns.yaml" "$TMP/example.com.zone" "$rrl"
 	echo "== $label: kxdpgun -Q $KXDPGUN_QPS for ${LOAD_SECONDS}s"
 	netns_start_xdpns "$TMP/xdpns.yaml" "$TMP/$label.log" || die "xdpns did not start"
 	out=$(cli kdig @$SRV4 www.example.com A +short +timeout=1 +retry=2)

@@ -58,6 +58,23 @@ netns_setup() {
 	ip -n "$NS_SRV" neigh replace $CLI6 lladdr "$mac_cli" dev "$IF_SRV"
 }
 
+# netns_xdpns_config FILE ZONEFILE [TEXT]: the usual configuration of the
+# tests: XDP on the server end, the slow path on both addresses, the
+# control socket $SOCK, example.com from ZONEFILE; TEXT (more server keys,
+# indented, and whole sections) goes after the control line.
+netns_xdpns_config() {
+	cat >"$1" <<EOC
+server:
+  interfaces: [$IF_SRV]
+  listen: [$SRV4@53, "$SRV6@53"]
+  control: $SOCK
+${3:-}
+zones:
+  - name: example.com
+    file: $2
+EOC
+}
+
 # netns_start_xdpns CONFIG LOG: run the daemon in the server namespace and
 # wait until its control socket answers. Sets XDPNS_PID.
 netns_start_xdpns() {

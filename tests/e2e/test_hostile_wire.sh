@@ -21,15 +21,7 @@ TMP=$(mktemp -d)
 trap 'netns_cleanup; rm -rf "$TMP"' EXIT
 SOCK=$TMP/control.sock
 cp "$ROOT/examples/example.com.zone" "$TMP/zone"
-cat >"$TMP/xdpns.yaml" <<EOC
-server:
-  interfaces: [$IF_SRV]
-  listen: [$SRV4@53, "$SRV6@53"]
-  control: $SOCK
-zones:
-  - name: example.com
-    file: $TMP/zone
-EOC
+netns_xdpns_config "$TMP/xdpns.yaml" "$TMP/zone"
 netns_start_xdpns "$TMP/xdpns.yaml" "$TMP/log" || exit 1
 mac() { ip -n "$1" -o link show "$2" | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2; }
 

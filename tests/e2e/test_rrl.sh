@@ -24,18 +24,7 @@ stats() { ip netns exec "$NS_SRV" "$XDPNS" stats --json -s "$SOCK"; }
 in_range() { [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
 j() { $PY -c "import json,sys; d=json.loads(sys.argv[1]); print($2)" "$1"; }
 
-config() {
-	cat >"$TMP/xdpns.yaml" <<EOC
-server:
-  interfaces: [$IF_SRV]
-  listen: [$SRV4@53, "$SRV6@53"]
-  control: $SOCK
-$1
-zones:
-  - name: example.com
-    file: $TMP/zone
-EOC
-}
+config() { netns_xdpns_config "$TMP/xdpns.yaml" "$TMP/zone" "$1"; }
 
 echo "rrl off: a burst of 300 gets 300 full answers"
 config ""

@@ -28,15 +28,7 @@ cp "$ROOT/examples/example.com.zone" "$TMP/zone"
 for i in $(seq 100 329); do
 	printf 'wide IN TXT "%s%0247d"\n' "$i" 0
 done >>"$TMP/zone"
-cat >"$TMP/xdpns.yaml" <<EOC
-server:
-  interfaces: [$IF_SRV]
-  listen: [$SRV4@53, "$SRV6@53"]
-  control: $SOCK
-zones:
-  - name: example.com
-    file: $TMP/zone
-EOC
+netns_xdpns_config "$TMP/xdpns.yaml" "$TMP/zone"
 netns_start_xdpns "$TMP/xdpns.yaml" "$TMP/log" || exit 1
 
 # The client side, in Python (stdlib sockets, dnspython for messages). Each
