@@ -270,8 +270,12 @@ struct xdpns_nx {
 	__u16 ptr_off[XDPNS_NX_PTRS]; /* body offsets, host order */
 	__u16 ptr_val[XDPNS_NX_PTRS]; /* pointer words for qlen, host order */
 	struct xdpns_blob_m blob;
+	/* the names to trust: their half and the generation it must carry
+	 * (an earlier one when the publish left the names as they were) */
+	__u32 names_gen;
+	__u32 names_half;
 };
-_Static_assert(sizeof(struct xdpns_nx) == 572, "xdpns_nx size");
+_Static_assert(sizeof(struct xdpns_nx) == 580, "xdpns_nx size");
 
 /* Per-CPU buffer of the closest-encloser walk: the lowercased qname, zero
  * padded so every suffix is a key of its class read in place. */

@@ -1173,7 +1173,7 @@ compiled:
 	if (!r) {
 		/* names and NXDOMAIN body of the new generation (nxsync.c) */
 		if (ms->nx)
-			nxsync_stage(ms->nx, e, ez, pc.gen);
+			nxsync_stage(ms->nx, e, ez, pc.gen, old, names, n_names);
 		/* the flip */
 		zv.gen = pc.gen;
 		zv.flags = zs->flags;

@@ -139,6 +139,11 @@ static void set_free(struct nameset *s)
 struct nxzone {
 	uint32_t gen; /* served generation; 0 = none */
 	int synth; /* gen makes NXDOMAIN in XDP */
+	/* where cur's flags are in the map: the half, and the generation it
+	 * carries (gen, or an earlier one when publishes changed no name) */
+	uint32_t names_gen, names_half;
+	uint32_t next_names_gen, next_names_half;
+	int next_skip; /* the staged generation keeps cur as it is */
 	struct nameset cur; /* names of gen */
 	int staged; /* next holds the generation about to flip */
 	uint32_t next_gen;
@@ -215,9 +220,9 @@ static void served_value(const struct nxzone *zs, uint32_t slot,
 {
 	memset(v, 0, sizeof(*v));
 	v->zone = slot;
-	if (rec && zs->gen) {
-		v->gen[zs->gen & 1] = zs->gen;
-		v->flags[zs->gen & 1] = REC_FLAGS(rec);
+	if (rec && zs->gen && zs->names_gen) {
+		v->gen[zs->names_half & 1] = zs->names_gen;
+		v->flags[zs->names_half & 1] = REC_FLAGS(rec);
 	}
 }
 
@@ -285,7 +290,7 @@ static int write_staged(struct nxsync *nx, uint32_t slot)
 {
 	struct nxzone *zs = &nx->zones[slot];
 	struct batch b[XDPNS_KEYCLASS_COUNT];
-	uint32_t h = zs->next_gen & 1;
+	uint32_t h = zs->next_names_half & 1;
 	const uint8_t *r;
 	int c, ret = 0;
 
@@ -309,7 +314,7 @@ static int write_staged(struct nxsync *nx, uint32_t slot)
 		struct xdpns_name v;
 
 		served_value(zs, slot, set_find(&zs->cur, REC_NAME(r), REC_LEN(r)), &v);
-		v.gen[h] = zs->next_gen;
+		v.gen[h] = zs->next_names_gen;
 		v.flags[h] = REC_FLAGS(r);
 		ret = batch_add(&b[XDPNS_KEYCLASS(REC_LEN(r))], REC_NAME(r),
 				REC_LEN(r), &v);
@@ -689,8 +694,68 @@ out:
 
 /* ---- the generation cycle ---- */
 
+/* The SOA's MNAME or RNAME (field k), canonical, or length 0. */
+static size_t soa_name(const struct zone *z, int k, uint8_t out[256])
+{
+	const ldns_rdf *rdf = z->soa ? ldns_rr_rdf(z->soa, k) : NULL;
+	size_t len = rdf ? ldns_rdf_size(rdf) : 0;
+
+	if (!len || len > 255 || ldns_rdf_get_type(rdf) != LDNS_RDF_TYPE_DNAME)
+		return 0;
+	name_lower(out, ldns_rdf_data(rdf), len);
+	return len;
+}
+
+static int has_records(const struct node *n)
+{
+	uint32_t j;
+
+	for (j = 0; n && j < n->n_sets; j++)
+		if (n->sets[j].rrs && ldns_rr_list_rr_count(n->sets[j].rrs))
+			return 1;
+	return 0;
+}
+
+/* An IXFR changed only the records of names (owners) of old into z: are
+ * the names XDP needs and their flags the same? Yes when every owner
+ * holds records before and after (no name, and so no empty non-terminal,
+ * came or went), none became or stopped being a cut or a DNAME (a
+ * wildcard owner that stays keeps its parent's flag), and MNAME and RNAME
+ * did not move. Conservative: anything else restages every name. */
+static int names_unchanged(const struct zone *z, const struct zone *old,
+			   const uint8_t *const *names, size_t n)
+{
+	uint8_t a[256], b[256];
+	size_t i, la, lb;
+	int k;
+
+	if (!old || !names || z->signed_zone || old->signed_zone ||
+	    z->apex_len != old->apex_len || memcmp(z->apex, old->apex, z->apex_len))
+		return 0;
+	for (k = 0; k < 2; k++) {
+		la = soa_name(z, k, a);
+		lb = soa_name(old, k, b);
+		if (la != lb || memcmp(a, b, la))
+			return 0;
+	}
+	for (i = 0; i < n; i++) {
+		size_t len = name_wire_len(names[i]);
+		const struct node *nn = len ? zone_find(z, names[i], len) : NULL;
+		const struct node *on = len ? zone_find(old, names[i], len) : NULL;
+
+		if (!has_records(nn) || !has_records(on))
+			return 0;
+		if (has_data(nn, LDNS_RR_TYPE_NS) != has_data(on, LDNS_RR_TYPE_NS) ||
+		    has_data(nn, LDNS_RR_TYPE_DNAME) != has_data(on, LDNS_RR_TYPE_DNAME))
+			return 0;
+	}
+	return 1;
+}
+
 void nxsync_stage(struct nxsync *nx, const struct engine *e,
-		  const struct engine_zone *ez, uint32_t gen)
+		  const struct engine_zone *ez, uint32_t gen,
+		  const struct zone *old, const uint8_t *const *changed,
+		  size_t n_changed)
 {
 	const struct zone *z = ez->zone;
 	struct xdpns_nx rec;
@@ -720,6 +785,10 @@ void nxsync_stage(struct nxsync *nx, const struct engine *e,
 	zs->staged = 1;
 	zs->next_gen = gen;
 	zs->next_synth = 0;
+	zs->next_skip = 0;
+	/* new names go into the half the served ones are not in */
+	zs->next_names_gen = gen;
+	zs->next_names_half = zs->gen && zs->names_gen ? !zs->names_half : (gen & 1);
 	if (!gen) {
 		/* the apex alone, as a tombstone: the whole zone passes */
 		struct xdpns_name v;
@@ -733,6 +802,25 @@ void nxsync_stage(struct nxsync *nx, const struct engine *e,
 	}
 
 	t0 = now_us();
+	if (zs->gen && zs->synth && zs->names_gen &&
+	    names_unchanged(z, old, changed, n_changed) &&
+	    !build_template(nx, ez, &zs->cur, &rec)) {
+		/* an IXFR that changed no name: the served names stand for
+		 * this generation too; only its NXDOMAIN body is new */
+		key = ez->slot * 2 + (gen & 1);
+		rec.gen = gen;
+		rec.names_gen = zs->names_gen;
+		rec.names_half = zs->names_half;
+		if (!bpf_map_update_elem(nx->fds.nx, &key, &rec, BPF_ANY)) {
+			zs->next_skip = 1;
+			zs->next_synth = 1;
+			zs->next_names_gen = zs->names_gen;
+			zs->next_names_half = zs->names_half;
+			log_debug_kv("names for NXDOMAIN kept", "zone=%s names=%zu",
+				     z->name, zs->cur.n);
+			return;
+		}
+	}
 	r = -1;
 	if (!z->signed_zone) {
 		r = build_names(e, ez, &zs->next);
@@ -767,6 +855,8 @@ void nxsync_stage(struct nxsync *nx, const struct engine *e,
 	key = ez->slot * 2 + (gen & 1);
 	if (synth) {
 		rec.gen = gen;
+		rec.names_gen = zs->next_names_gen;
+		rec.names_half = zs->next_names_half;
 		if (bpf_map_update_elem(nx->fds.nx, &key, &rec, BPF_ANY)) {
 			log_err_kv("writing the XDP NXDOMAIN failed", "zone=%s reason=%s",
 				   z->name, strerror(errno));
@@ -791,6 +881,14 @@ void nxsync_commit(struct nxsync *nx, uint32_t slot)
 	if (slot >= XDPNS_MAX_ZONES || !nx->zones[slot].staged)
 		return;
 	zs = &nx->zones[slot];
+	if (zs->next_skip) { /* the names stay as they are */
+		zs->gen = zs->next_gen;
+		zs->synth = zs->next_synth;
+		zs->staged = 0;
+		zs->next_skip = 0;
+		zs->flip_us = now_us();
+		return;
+	}
 	n_rel = related(nx, slot, nx->rel);
 	/* names the new generation lacks: unknown to XDP already (their
 	 * half of the new generation is not current) */
@@ -810,6 +908,8 @@ void nxsync_commit(struct nxsync *nx, uint32_t slot)
 	zs->cur = zs->next;
 	memset(&zs->next, 0, sizeof(zs->next));
 	zs->gen = zs->next_gen;
+	zs->names_gen = zs->next_names_gen;
+	zs->names_half = zs->next_names_half;
 	zs->synth = zs->next_synth;
 	zs->staged = 0;
 	zs->flip_us = now_us();
@@ -825,7 +925,7 @@ void nxsync_abort(struct nxsync *nx, uint32_t slot)
 		return;
 	zs = &nx->zones[slot];
 	n_rel = related(nx, slot, nx->rel);
-	FOREACH_REC(&zs->next, r) {
+	FOREACH_REC(&zs->next, r) { /* none when the names were kept */
 		struct xdpns_name v;
 
 		c = set_find(&zs->cur, REC_NAME(r), REC_LEN(r));
@@ -844,6 +944,7 @@ void nxsync_abort(struct nxsync *nx, uint32_t slot)
 		nx_record_clear(nx, slot, zs->next_gen & 1);
 	set_free(&zs->next);
 	zs->staged = 0;
+	zs->next_skip = 0;
 }
 
 void nxsync_remove(struct nxsync *nx, uint32_t slot)

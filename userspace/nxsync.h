@@ -27,11 +27,16 @@ int nxsync_new(const struct nxsync_fds *fds, struct nxsync **out);
 void nxsync_free(struct nxsync *nx);
 
 /* Before ez->slot flips to gen: write the names of ez->zone (those whose
- * zone in e is ez) and its NXDOMAIN body into the half of gen. Never
+ * zone in e is ez) and its NXDOMAIN body into the half of gen. After an
+ * IXFR (changed: its n_changed owners, old: the zone before it) that
+ * changed no name or flag, the served names are kept and only the body
+ * is written (a publish of a 1M-name zone rewrote every name). Never
  * fails the publish: on any error the generation makes no NXDOMAIN
  * (every query of the zone XDP cannot answer otherwise passes). */
 void nxsync_stage(struct nxsync *nx, const struct engine *e,
-		  const struct engine_zone *ez, uint32_t gen);
+		  const struct engine_zone *ez, uint32_t gen,
+		  const struct zone *old, const uint8_t *const *changed,
+		  size_t n_changed);
 /* The flip happened: drop the names the new generation lacks. */
 void nxsync_commit(struct nxsync *nx, uint32_t slot);
 /* The flip did not happen: undo what the staged generation added. */

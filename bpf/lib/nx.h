@@ -149,14 +149,18 @@ static __always_inline int nx_lookup(const struct xdpns_key *key,
 	if (zone->flags & XDPNS_ZONE_F_EXPIRED)
 		return XDPNS_PASS_ZONE_STATE;
 	h = gen & 1;
-	/* no variable index into the stack copy: the verifier refuses the
-	 * pointer arithmetic clang makes of it */
-	if ((h ? w.val.gen[1] : w.val.gen[0]) != gen ||
-	    !((h ? w.val.flags[1] : w.val.flags[0]) & XDPNS_NAME_F_SYNTH))
-		return XDPNS_PASS_MISS;
 	idx = idx * 2 + h;
 	nx = bpf_map_lookup_elem(&xdpns_nx, &idx);
 	if (!nx || nx->gen != gen)
+		return XDPNS_PASS_MISS;
+	/* the generation's names: the half and number its record names (a
+	 * publish that changed no name leaves them where they were). No
+	 * variable index into the stack copy: the verifier refuses the
+	 * pointer arithmetic clang makes of it */
+	h = nx->names_half;
+	gen = nx->names_gen;
+	if (!gen || (h ? w.val.gen[1] : w.val.gen[0]) != gen ||
+	    !((h ? w.val.flags[1] : w.val.flags[0]) & XDPNS_NAME_F_SYNTH))
 		return XDPNS_PASS_MISS;
 	b->h = &nx->blob.h;
 	b->data = nx->blob.data;

@@ -1014,7 +1014,7 @@ static void t_nx_flip(void **state)
 	assert_int_equal(nxsync_new(&fds.nx, &nx), 0);
 	ref = &fe;
 	fz.zone = z1;
-	nxsync_stage(nx, &fe, &fz, 1);
+	nxsync_stage(nx, &fe, &fz, 1, NULL, NULL, 0);
 	expect_pass("x.old.flip.test", &o, XDPNS_PASS_MISS); /* not flipped */
 	zv.gen = 1;
 	assert_int_equal(bpf_map_update_elem(fds.zones, &slot, &zv, BPF_ANY), 0);
@@ -1027,7 +1027,7 @@ static void t_nx_flip(void **state)
 	/* v2 written, not flipped: v1 is what XDP serves (serial 1 in the
 	 * SOA: the bytes differ from v2's) */
 	fz.zone = z2;
-	nxsync_stage(nx, &fe, &fz, 2);
+	nxsync_stage(nx, &fe, &fz, 2, NULL, NULL, 0);
 	fz.zone = z1;
 	expect_nx("x.old.flip.test", &o);
 	expect_nx("x.flip.test", &o);
@@ -1047,7 +1047,7 @@ static void t_nx_flip(void **state)
 
 	/* v1 again as generation 3, abandoned before the flip */
 	fz.zone = z1;
-	nxsync_stage(nx, &fe, &fz, 3);
+	nxsync_stage(nx, &fe, &fz, 3, NULL, NULL, 0);
 	nxsync_abort(nx, slot);
 	fz.zone = z2;
 	expect_nx("x.new.flip.test", &o);
@@ -1742,6 +1742,49 @@ static void t_incremental_publish(void **state)
 	assert_int_equal(publish_version(1), 0);
 	expect_answer("only1.example.com", &o, 0, 0);
 	expect_nx("new3.example.com", &o); /* gone again */
+
+	/* a change at names that stay (the apex, www): the names for
+	 * NXDOMAIN are not written again; the new generation's record names
+	 * the served ones, and XDP still makes the NXDOMAIN */
+	{
+		static const char *const stay[] = { "example.com",
+						    "www.example.com", NULL };
+		struct mapsync_fds fds;
+		struct xdpns_nx rec;
+		uint32_t g, key, names_gen;
+
+		loader_fds(&ld, &fds);
+		g = mapsync_generation(ms, 0);
+		key = g & 1; /* slot 0 */
+		assert_int_equal(bpf_map_lookup_elem(fds.nx.nx, &key, &rec), 0);
+		assert_int_equal(rec.names_gen, g); /* the whole publish wrote them */
+		names_gen = rec.names_gen;
+		assert_int_equal(publish_version_names(1, stay), 0);
+		g = mapsync_generation(ms, 0);
+		key = g & 1;
+		assert_int_equal(bpf_map_lookup_elem(fds.nx.nx, &key, &rec), 0);
+		assert_int_equal(rec.gen, g);
+		assert_int_equal(rec.names_gen, names_gen);
+		expect_nx("zz.example.com", &o);
+		expect_nx("new3.example.com", &o);
+		expect_answer("only1.example.com", &o, 0, 0);
+		/* twice in a row: the kept names are in either half */
+		assert_int_equal(publish_version_names(1, stay), 0);
+		expect_nx("zz.example.com", &o);
+		/* a name that comes: every name written again, into the half
+		 * the served ones are not in */
+		assert_int_equal(publish_version_names(3, changed), 0);
+		g = mapsync_generation(ms, 0);
+		key = g & 1;
+		assert_int_equal(bpf_map_lookup_elem(fds.nx.nx, &key, &rec), 0);
+		assert_int_equal(rec.names_gen, g);
+		expect_answer("new3.example.com", &o, 0, 0);
+		expect_nx("only1.example.com", &o);
+		expect_nx("zz.example.com", &o);
+		assert_int_equal(publish_version(1), 0);
+		expect_answer("only1.example.com", &o, 0, 0);
+		expect_nx("new3.example.com", &o);
+	}
 }
 
 /* A publish that does not fit (more long names than the 256-byte class
