@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <endian.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
@@ -634,17 +635,27 @@ static void zone_counters_get(struct daemon *d, int i, struct zone_counters *zc)
 	server_get_zone_stats(d->srv, slot, &zc->slow);
 }
 
-/* A Prometheus label value: backslash, quote and newline escaped. */
-static void prom_label(FILE *f, const char *s)
+/* One sample of a per-zone series: metric{zone="ZONE" (the name escaped
+ * as a Prometheus label value: backslash, quote and newline), then the
+ * rest of its labels, the closing brace and the value from fmt. */
+static void __attribute__((format(printf, 4, 5)))
+zone_sample(FILE *f, const char *metric, const char *zone, const char *fmt, ...)
 {
-	for (; *s; s++) {
-		if (*s == '\\' || *s == '"')
-			fprintf(f, "\\%c", *s);
-		else if (*s == '\n')
+	va_list ap;
+
+	fprintf(f, "%s{zone=\"", metric);
+	for (; *zone; zone++) {
+		if (*zone == '\\' || *zone == '"')
+			fprintf(f, "\\%c", *zone);
+		else if (*zone == '\n')
 			fputs("\\n", f);
 		else
-			fputc(*s, f);
+			fputc(*zone, f);
 	}
+	fputc('"', f);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
 }
 
 #define ZC_TEXT 0
@@ -687,13 +698,11 @@ static void report_zone_counters(struct daemon *d, FILE *f, int how)
 			    "Queries that fell in a zone, by path (xdp or slow).");
 		for (i = 0; i < d->eng.n_zones; i++) {
 			zone_counters_get(d, i, &zc);
-			fprintf(f, "xdpns_zone_queries_total{zone=\"");
-			prom_label(f, d->dz[i].cz->name);
-			fprintf(f, "\",path=\"xdp\"} %llu\n", (unsigned long long)zc.xdp);
-			fprintf(f, "xdpns_zone_queries_total{zone=\"");
-			prom_label(f, d->dz[i].cz->name);
-			fprintf(f, "\",path=\"slow\"} %llu\n",
-				(unsigned long long)zc.slow.queries);
+			zone_sample(f, "xdpns_zone_queries_total", d->dz[i].cz->name,
+				    ",path=\"xdp\"} %llu\n", (unsigned long long)zc.xdp);
+			zone_sample(f, "xdpns_zone_queries_total", d->dz[i].cz->name,
+				    ",path=\"slow\"} %llu\n",
+				    (unsigned long long)zc.slow.queries);
 		}
 		metric_head(f, "xdpns_zone_responses_total", "counter",
 			    "Slow-path responses in a zone, by rcode.");
@@ -702,11 +711,11 @@ static void report_zone_counters(struct daemon *d, FILE *f, int how)
 			for (k = 0; k <= 16; k++) {
 				if (!zc.slow.rcode[k])
 					continue;
-				fprintf(f, "xdpns_zone_responses_total{zone=\"");
-				prom_label(f, d->dz[i].cz->name);
-				fprintf(f, "\",path=\"slow\",rcode=\"%s\"} %llu\n",
-					daemon_rcode_name(k),
-					(unsigned long long)zc.slow.rcode[k]);
+				zone_sample(f, "xdpns_zone_responses_total",
+					    d->dz[i].cz->name,
+					    ",path=\"slow\",rcode=\"%s\"} %llu\n",
+					    daemon_rcode_name(k),
+					    (unsigned long long)zc.slow.rcode[k]);
 			}
 		}
 		return;
@@ -817,31 +826,31 @@ static void report_metrics(void *ctx, FILE *f)
 		"Bytes of response bodies in the XDP maps.",
 		ms.blob_bytes);
 	metric1(f, "xdpns_map_names", "gauge",
-		"Names in the XDP maps for NXDOMAIN made in XDP.",
-		ms.names);
+		"Names in the XDP maps for NXDOMAIN made in XDP.", ms.names);
 
 	metric_head(f, "xdpns_zone_serial", "gauge", "Serial served.");
 	for (i = 0; i < d->eng.n_zones; i++)
 		if (d->eng.zones[i].zone)
-			fprintf(f, "xdpns_zone_serial{zone=\"%s\"} %u\n",
-				d->dz[i].cz->name, d->eng.zones[i].zone->serial);
+			zone_sample(f, "xdpns_zone_serial", d->dz[i].cz->name,
+				    "} %u\n", d->eng.zones[i].zone->serial);
 	metric_head(f, "xdpns_zone_records", "gauge", "Records served.");
 	for (i = 0; i < d->eng.n_zones; i++)
 		if (d->eng.zones[i].zone)
-			fprintf(f, "xdpns_zone_records{zone=\"%s\"} %zu\n",
-				d->dz[i].cz->name, d->eng.zones[i].zone->n_records);
+			zone_sample(f, "xdpns_zone_records", d->dz[i].cz->name,
+				    "} %zu\n", d->eng.zones[i].zone->n_records);
 	metric_head(f, "xdpns_zone_expired", "gauge",
 		    "1 when the zone is past EXPIRE and answers SERVFAIL.");
 	for (i = 0; i < d->eng.n_zones; i++)
-		fprintf(f, "xdpns_zone_expired{zone=\"%s\"} %d\n",
-			d->dz[i].cz->name, d->eng.zones[i].expired ? 1 : 0);
-	metric_head(f, "xdpns_zone_expire_seconds", "gauge",
-		    "Seconds until a secondary zone expires without a primary.");
+		zone_sample(f, "xdpns_zone_expired", d->dz[i].cz->name,
+			    "} %d\n", d->eng.zones[i].expired ? 1 : 0);
+	metric_head(
+	    f, "xdpns_zone_expire_seconds", "gauge",
+	    "Seconds until a secondary zone expires without a primary.");
 	for (i = 0; i < d->eng.n_zones; i++)
 		if (d->dz[i].cz->n_primaries && d->dz[i].rz.expire_at)
-			fprintf(f, "xdpns_zone_expire_seconds{zone=\"%s\"} %lld\n",
-				d->dz[i].cz->name,
-				(long long)(d->dz[i].rz.expire_at - now));
+			zone_sample(f, "xdpns_zone_expire_seconds",
+				    d->dz[i].cz->name, "} %lld\n",
+				    (long long)(d->dz[i].rz.expire_at - now));
 	metric_head(f, "xdpns_zone_transfers_total", "counter",
 		    "Successful refreshes of a secondary zone, by kind.");
 	for (i = 0; i < d->eng.n_zones; i++) {
@@ -849,39 +858,45 @@ static void report_metrics(void *ctx, FILE *f)
 
 		if (!d->dz[i].cz->n_primaries)
 			continue;
-		fprintf(f, "xdpns_zone_transfers_total{zone=\"%s\",kind=\"ixfr\"} %llu\n",
-			d->dz[i].cz->name, (unsigned long long)st->ixfr);
-		fprintf(f, "xdpns_zone_transfers_total{zone=\"%s\",kind=\"axfr\"} %llu\n",
-			d->dz[i].cz->name, (unsigned long long)st->axfr);
-		fprintf(f, "xdpns_zone_transfers_total{zone=\"%s\",kind=\"up_to_date\"} %llu\n",
-			d->dz[i].cz->name, (unsigned long long)st->up_to_date);
+		zone_sample(f, "xdpns_zone_transfers_total", d->dz[i].cz->name,
+			    ",kind=\"ixfr\"} %llu\n",
+			    (unsigned long long)st->ixfr);
+		zone_sample(f, "xdpns_zone_transfers_total", d->dz[i].cz->name,
+			    ",kind=\"axfr\"} %llu\n",
+			    (unsigned long long)st->axfr);
+		zone_sample(f, "xdpns_zone_transfers_total", d->dz[i].cz->name,
+			    ",kind=\"up_to_date\"} %llu\n",
+			    (unsigned long long)st->up_to_date);
 	}
 	metric_head(f, "xdpns_zone_transfer_bytes_total", "counter",
 		    "Bytes of transfer messages received.");
 	for (i = 0; i < d->eng.n_zones; i++)
 		if (d->dz[i].cz->n_primaries)
-			fprintf(f, "xdpns_zone_transfer_bytes_total{zone=\"%s\"} %llu\n",
-				d->dz[i].cz->name,
-				(unsigned long long)d->dz[i].rz.st.bytes);
+			zone_sample(f, "xdpns_zone_transfer_bytes_total",
+				    d->dz[i].cz->name, "} %llu\n",
+				    (unsigned long long)d->dz[i].rz.st.bytes);
 	metric_head(f, "xdpns_zone_transfer_failures_total", "counter",
 		    "Failed refreshes, by reason.");
 	for (i = 0; i < d->eng.n_zones; i++)
 		for (k = 1; d->dz[i].cz->n_primaries && k < XFR_R_COUNT; k++)
-			fprintf(f, "xdpns_zone_transfer_failures_total{zone=\"%s\","
-				   "reason=\"%s\"} %llu\n",
-				d->dz[i].cz->name, xfr_reason_name(k),
-				(unsigned long long)d->dz[i].rz.st.fails[k]);
+			zone_sample(
+			    f, "xdpns_zone_transfer_failures_total",
+			    d->dz[i].cz->name,
+			    ","
+			    "reason=\"%s\"} %llu\n",
+			    xfr_reason_name(k),
+			    (unsigned long long)d->dz[i].rz.st.fails[k]);
 	metric_head(f, "xdpns_zone_notify_total", "counter",
 		    "NOTIFY messages, by result.");
 	for (i = 0; i < d->eng.n_zones; i++) {
 		if (!d->dz[i].cz->n_primaries)
 			continue;
-		fprintf(f, "xdpns_zone_notify_total{zone=\"%s\",result=\"accepted\"} %llu\n",
-			d->dz[i].cz->name,
-			(unsigned long long)d->dz[i].rz.st.notify_accepted);
-		fprintf(f, "xdpns_zone_notify_total{zone=\"%s\",result=\"refused\"} %llu\n",
-			d->dz[i].cz->name,
-			(unsigned long long)d->dz[i].rz.st.notify_refused);
+		zone_sample(f, "xdpns_zone_notify_total", d->dz[i].cz->name,
+			    ",result=\"accepted\"} %llu\n",
+			    (unsigned long long)d->dz[i].rz.st.notify_accepted);
+		zone_sample(f, "xdpns_zone_notify_total", d->dz[i].cz->name,
+			    ",result=\"refused\"} %llu\n",
+			    (unsigned long long)d->dz[i].rz.st.notify_refused);
 	}
 	metric_head(f, "xdpns_zone_transfer_duration_seconds", "histogram",
 		    "Duration of IXFR and AXFR transfers.");
@@ -891,17 +906,24 @@ static void report_metrics(void *ctx, FILE *f)
 		if (!d->dz[i].cz->n_primaries)
 			continue;
 		for (k = 0; k < REFRESH_DUR_BUCKETS; k++)
-			fprintf(f, "xdpns_zone_transfer_duration_seconds_bucket{zone=\"%s\","
-				   "le=\"%g\"} %llu\n",
-				d->dz[i].cz->name, refresh_dur_le[k],
-				(unsigned long long)st->dur_bucket[k]);
-		fprintf(f, "xdpns_zone_transfer_duration_seconds_bucket{zone=\"%s\","
-			   "le=\"+Inf\"} %llu\n",
-			d->dz[i].cz->name, (unsigned long long)st->dur_count);
-		fprintf(f, "xdpns_zone_transfer_duration_seconds_sum{zone=\"%s\"} %.3f\n",
-			d->dz[i].cz->name, st->dur_sum_ms / 1000.0);
-		fprintf(f, "xdpns_zone_transfer_duration_seconds_count{zone=\"%s\"} %llu\n",
-			d->dz[i].cz->name, (unsigned long long)st->dur_count);
+			zone_sample(
+			    f, "xdpns_zone_transfer_duration_seconds_bucket",
+			    d->dz[i].cz->name,
+			    ","
+			    "le=\"%g\"} %llu\n",
+			    refresh_dur_le[k],
+			    (unsigned long long)st->dur_bucket[k]);
+		zone_sample(f, "xdpns_zone_transfer_duration_seconds_bucket",
+			    d->dz[i].cz->name,
+			    ","
+			    "le=\"+Inf\"} %llu\n",
+			    (unsigned long long)st->dur_count);
+		zone_sample(f, "xdpns_zone_transfer_duration_seconds_sum",
+			    d->dz[i].cz->name, "} %.3f\n",
+			    st->dur_sum_ms / 1000.0);
+		zone_sample(f, "xdpns_zone_transfer_duration_seconds_count",
+			    d->dz[i].cz->name, "} %llu\n",
+			    (unsigned long long)st->dur_count);
 	}
 	report_zone_counters(d, f, ZC_PROM);
 }
