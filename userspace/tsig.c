@@ -316,8 +316,10 @@ out:
 	return r;
 }
 
-int tsig_sign(struct tsig_ctx *ctx, uint8_t *msg, size_t *len, size_t cap,
-	      uint64_t now, uint16_t error)
+/* tsig_sign, and with timers_only a later message of a multi-message
+ * reply (its MAC covers the previous MAC, the message and the timers). */
+static int sign(struct tsig_ctx *ctx, uint8_t *msg, size_t *len, size_t cap,
+		uint64_t now, uint16_t error, int timers_only)
 {
 	const struct tsig_key *k = ctx->key;
 	uint8_t mac[EVP_MAX_MD_SIZE], other[6];
@@ -336,8 +338,9 @@ int tsig_sign(struct tsig_ctx *ctx, uint8_t *msg, size_t *len, size_t cap,
 		for (r = 0; r < 6; r++)
 			other[r] = now >> (40 - 8 * r);
 	}
-	r = tsig_mac(k, ctx->mac, ctx->mac_len, NULL, msg, *len, id, ar, 0,
-		     now, TSIG_FUDGE, error, other, other_len, mac, &mac_len);
+	r = tsig_mac(k, ctx->mac, ctx->mac_len, NULL, msg, *len, id, ar,
+		     timers_only, now, TSIG_FUDGE, error, other, other_len, mac,
+		     &mac_len);
 	if (r)
 		return r;
 	b = (struct buf){ msg, *len, cap, 0 };
@@ -368,6 +371,18 @@ int tsig_sign(struct tsig_ctx *ctx, uint8_t *msg, size_t *len, size_t cap,
 	memcpy(ctx->mac, mac, mac_len);
 	ctx->mac_len = mac_len;
 	return 0;
+}
+
+int tsig_sign(struct tsig_ctx *ctx, uint8_t *msg, size_t *len, size_t cap,
+	      uint64_t now, uint16_t error)
+{
+	return sign(ctx, msg, len, cap, now, error, 0);
+}
+
+int tsig_sign_next(struct tsig_ctx *ctx, uint8_t *msg, size_t *len, size_t cap,
+		   uint64_t now)
+{
+	return sign(ctx, msg, len, cap, now, 0, 1);
 }
 
 static enum tsig_status verify_with(struct tsig_ctx *ctx, const uint8_t *msg,

@@ -64,6 +64,11 @@ int tsig_key_init(struct tsig_key *k, const struct config_key *ck);
  * kept in ctx. error: TSIG error field (0, or BADTIME with other data). */
 int tsig_sign(struct tsig_ctx *ctx, uint8_t *msg, size_t *len, size_t cap,
 	      uint64_t now, uint16_t error);
+/* The same for a later message of a multi-message reply, after a first
+ * one signed with tsig_sign: its MAC covers the previous MAC, the message
+ * and the timers only (RFC 8945 5.3.1). */
+int tsig_sign_next(struct tsig_ctx *ctx, uint8_t *msg, size_t *len, size_t cap,
+		   uint64_t now);
 
 /* Verify the next reply of an exchange (first: full variables; later:
  * timers only). The TSIG must be the last additional record. A later

@@ -298,50 +298,12 @@ static int fz_poll(struct pollfd *p, nfds_t n, int timeout)
  * with the timers only (RFC 8945 5.3.1). */
 static void fz_sign(uint8_t *msg, size_t *len, size_t cap)
 {
-	const struct tsig_key *k = fz.srv.key;
-	uint8_t mac[EVP_MAX_MD_SIZE];
-	unsigned mac_len = 0;
-	uint16_t id, ar;
-	struct buf b;
-	size_t rdlen_at;
-
 	if (!fz.srv_ok || *len < DNS_HDR)
 		return;
-	if (fz.srv_msgs++ == 0) {
+	if (fz.srv_msgs++ == 0)
 		tsig_sign(&fz.srv, msg, len, cap, FZ_NOW, 0);
-		return;
-	}
-	id = get16(msg);
-	ar = get16(msg + 10);
-	if (tsig_mac(k, fz.srv.mac, fz.srv.mac_len, NULL, msg, *len, id, ar, 1,
-		     FZ_NOW, TSIG_FUDGE, 0, NULL, 0, mac, &mac_len))
-		return;
-	b = (struct buf){ msg, *len, cap, 0 };
-	put(&b, k->name, k->name_len);
-	put16(&b, TYPE_TSIG);
-	put16(&b, CLASS_ANY);
-	put16(&b, 0);
-	put16(&b, 0);
-	rdlen_at = b.len;
-	put16(&b, 0);
-	put(&b, k->alg, k->alg_len);
-	put48(&b, FZ_NOW);
-	put16(&b, TSIG_FUDGE);
-	put16(&b, mac_len);
-	put(&b, mac, mac_len);
-	put16(&b, id);
-	put16(&b, 0);
-	put16(&b, 0);
-	if (b.overflow)
-		return;
-	msg[rdlen_at] = (b.len - rdlen_at - 2) >> 8;
-	msg[rdlen_at + 1] = (b.len - rdlen_at - 2) & 0xff;
-	ar++;
-	msg[10] = ar >> 8;
-	msg[11] = ar & 0xff;
-	*len = b.len;
-	memcpy(fz.srv.mac, mac, mac_len);
-	fz.srv.mac_len = mac_len;
+	else
+		tsig_sign_next(&fz.srv, msg, len, cap, FZ_NOW);
 }
 
 /* ---- the job ---- */

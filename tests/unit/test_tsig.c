@@ -272,6 +272,44 @@ static void test_round_trip_each_algorithm(void **state)
 	}
 }
 
+/* A multi-message reply signed by our own server side: the first message
+ * with every variable, the next ones with the timers only (tsig_sign_next);
+ * the client side verifies each in order, and a changed one fails. */
+static void test_round_trip_multi_message(void **state)
+{
+	struct tsig_key k = test_key(CONFIG_TSIG_SHA256);
+	struct tsig_ctx cctx, sctx, saved;
+	uint8_t req[1024], rep[3][1024];
+	size_t qlen, rlen[3];
+	int which, i;
+
+	(void)state;
+	sign_request(&cctx, &k, req, &qlen, VEC_TIME);
+	assert_int_equal(tsig_verify_request(&sctx, &k, 1, req, qlen, VEC_TIME,
+					     &which), TSIG_OK);
+	for (i = 0; i < 3; i++) {
+		rlen[i] = sizeof(vec_req_unsigned);
+		memcpy(rep[i], vec_req_unsigned, rlen[i]);
+		rep[i][2] |= 0x84; /* QR AA */
+		if (i == 0)
+			assert_int_equal(tsig_sign(&sctx, rep[i], &rlen[i], 1024,
+						   VEC_TIME, 0), 0);
+		else
+			assert_int_equal(tsig_sign_next(&sctx, rep[i], &rlen[i], 1024,
+							VEC_TIME), 0);
+	}
+	saved = cctx;
+	for (i = 0; i < 3; i++)
+		assert_int_equal(tsig_verify(&cctx, rep[i], rlen[i], VEC_TIME), TSIG_OK);
+	assert_int_equal(cctx.n_verified, 3);
+	/* the third message's MAC changed: the chain breaks there */
+	cctx = saved;
+	rep[2][mac_at(rep[2], rlen[2])] ^= 1;
+	assert_int_equal(tsig_verify(&cctx, rep[0], rlen[0], VEC_TIME), TSIG_OK);
+	assert_int_equal(tsig_verify(&cctx, rep[1], rlen[1], VEC_TIME), TSIG_OK);
+	assert_int_equal(tsig_verify(&cctx, rep[2], rlen[2], VEC_TIME), TSIG_BADSIG);
+}
+
 static void test_wrong_secret_is_badsig(void **state)
 {
 	uint8_t other[32] = { 0 };
@@ -491,6 +529,7 @@ int main(void)
 		cmocka_unit_test(test_dnspython_reply_sequence),
 		cmocka_unit_test(test_sparse_reply_sequence),
 		cmocka_unit_test(test_round_trip_each_algorithm),
+		cmocka_unit_test(test_round_trip_multi_message),
 		cmocka_unit_test(test_wrong_secret_is_badsig),
 		cmocka_unit_test(test_wrong_key_name_or_alg_is_badkey),
 		cmocka_unit_test(test_time_checked_after_mac),
