@@ -84,10 +84,7 @@ knotc_ a zone-reload $XFR_ZONE.
 check "new data within a second of the reload" wait_for 1 www_is 198.18.0.81
 t1=$(date +%s%N)
 echo "  (after $(( (t1 - t0) / 1000000 )) ms)"
-a0=$(xdp_counter answered)
-out=$(q "www.$XFR_ZONE" A)
-a1=$(xdp_counter answered)
-check "new data from XDP" [ "$out/$((a1 - a0))" = "198.18.0.81/1" ]
+check "new data from XDP" xdp_answer_is "www.$XFR_ZONE" A "198.18.0.81"
 check "IXFR was used" [ "$(zstat $XFR_ZONE transfers.ixfr)" = 1 ]
 # The IXFR changed the SOA, www's A and txt's TXT, added new.sub and
 # deleted old.sub: only the keys those names reach were compiled (the
@@ -100,10 +97,7 @@ print(m["last_publish_compiled"], m["last_publish_written"], m["entries"])')"
 echo "  (IXFR publish: $compiled keys compiled, $written entries written, of $entries)"
 check "IXFR publish compiled only the changed names' keys" [ "$compiled" -le 14 -a "$entries" -ge 34 ]
 check "and wrote at most those (and old.sub's end)" [ "$written" -ge 3 -a "$written" -le $((compiled + 1)) ]
-a0=$(xdp_counter answered)
-out=$(q "h7.$XFR_ZONE" A)
-a1=$(xdp_counter answered)
-check "an untouched host still answered from XDP" [ "$out/$((a1 - a0))" = "198.18.1.7/1" ]
+check "an untouched host still answered from XDP" xdp_answer_is "h7.$XFR_ZONE" A "198.18.1.7"
 check "NOTIFY accepted (signed)" [ "$(zstat $XFR_ZONE notify.accepted)" -ge 1 ]
 check "serial 2 saved" wait_for 2 grep -q '^serial 2$' "$TMP/storage/$XFR_ZONE.timers"
 echo "names after the IXFR: NXDOMAIN made in XDP follows them"
