@@ -48,6 +48,24 @@ static __always_inline __u32 csum_fold16_(__u64 s)
 	return (__u32)s;
 }
 
+/* The four little-endian 16-bit words of x, added (name bytes as read). */
+static __always_inline __u64 dns_le_words(__u64 x)
+{
+	return (x & 0xffff) + ((x >> 16) & 0xffff) + ((x >> 32) & 0xffff) +
+	       (x >> 48);
+}
+
+/* A sum of little-endian words folded to 16 bits and byte-swapped: the
+ * big-endian one's-complement partial sum of the same bytes. */
+static __always_inline __u32 dns_le_sum_fold(__u64 lesum)
+{
+	__u32 csum;
+
+	lesum = (lesum & 0xffffffff) + (lesum >> 32);
+	csum = csum_fold16_(lesum);
+	return ((csum >> 8) | (csum << 8)) & 0xffff;
+}
+
 /* An index the verifier can bound: clang may drop a plain "& 0xff" it
  * proves redundant, and with it the bound the verifier needs. */
 #ifdef __bpf__
@@ -192,15 +210,11 @@ static __always_inline int dns_parse_question(const __u8 *buf, __u32 len,
 			x = 0;
 		else if (w * 8 + 8 > name_len)
 			x &= (1ull << ((name_len - w * 8) * 8)) - 1; /* little endian */
-		lesum += (x & 0xffff) + ((x >> 16) & 0xffff) +
-			 ((x >> 32) & 0xffff) + (x >> 48);
+		lesum += dns_le_words(x);
 		x = dns_lower8(x);
 		__builtin_memcpy(key->name + w * 8, &x, 8);
 	}
-	/* the little-endian sum is the byte-swapped big-endian one */
-	lesum = (lesum & 0xffffffff) + (lesum >> 32);
-	csum = csum_fold16_(lesum);
-	csum = ((csum >> 8) | (csum << 8)) & 0xffff;
+	csum = dns_le_sum_fold(lesum);
 
 	i = DNS_MASK_FF(name_len); /* the four bytes after it are in buf */
 	q->qtype = ((__u16)buf[i] << 8) | buf[i + 1];
@@ -310,14 +324,11 @@ static __always_inline int dns_parse_pkt(void *data, void *data_end,
 			if (w * 8 + 8 > nl)
 				x &= (1ull << ((nl - w * 8) & 7) * 8) - 1;
 		}
-		lesum += (x & 0xffff) + ((x >> 16) & 0xffff) +
-			 ((x >> 32) & 0xffff) + (x >> 48);
+		lesum += dns_le_words(x);
 		x = dns_lower8(x);
 		__builtin_memcpy(key->name + w * 8, &x, 8);
 	}
-	lesum = (lesum & 0xffffffff) + (lesum >> 32);
-	csum = csum_fold16_(lesum);
-	csum = ((csum >> 8) | (csum << 8)) & 0xffff;
+	csum = dns_le_sum_fold(lesum);
 
 	p = data + (DNS_MASK_1FF(qoff + name_len) & 0x1ff);
 	asm volatile("" : "+r"(p));
