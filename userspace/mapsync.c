@@ -1118,6 +1118,10 @@ static int publish(struct mapsync *ms, const struct engine *e,
 	uint64_t t0 = now_us(), t;
 	size_t written = 0;
 	int r = 0;
+	/* the names for NXDOMAIN follow the IXFR's owners even when the
+	 * entries compile the whole zone */
+	const uint8_t *const *nx_names = names;
+	size_t nx_n = n_names;
 
 	if (ez->slot >= XDPNS_MAX_ZONES)
 		return -EINVAL;
@@ -1173,7 +1177,7 @@ compiled:
 	if (!r) {
 		/* names and NXDOMAIN body of the new generation (nxsync.c) */
 		if (ms->nx)
-			nxsync_stage(ms->nx, e, ez, pc.gen, old, names, n_names);
+			nxsync_stage(ms->nx, e, ez, pc.gen, old, nx_names, nx_n);
 		/* the flip */
 		zv.gen = pc.gen;
 		zv.flags = zs->flags;
@@ -1425,5 +1429,7 @@ void mapsync_get_stats(const struct mapsync *ms, struct mapsync_stats *st)
 		nxsync_get_stats(ms->nx, &ns);
 		st->names = ns.names;
 		st->nx_zones = ns.zones_synth;
+		st->last_names_written = ns.last_written;
+		st->last_names_us = ns.last_us;
 	}
 }
