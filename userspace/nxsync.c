@@ -630,29 +630,85 @@ static int name_status(const struct engine *e, const struct engine_zone *ez,
 	return !classify(z, shadow, name, len, flags);
 }
 
-/* The names of zone ez that XDP's walk needs, with their flags. */
+/* Whether the engine may place a name of ez's zone in another zone: a
+ * zone below ez's apex, or ez not the engine's zone for its own apex. */
+static int placement_varies(const struct engine *e, const struct engine_zone *ez)
+{
+	const struct zone *z = ez->zone;
+	int i;
+
+	if (engine_find_zone(e, z->apex, z->apex_len) != ez)
+		return 1;
+	for (i = 0; i < e->n_zones; i++) {
+		const struct zone *o = e->zones[i].zone;
+
+		if (&e->zones[i] != ez && o && o->apex_len > z->apex_len &&
+		    name_is_subdomain(o->apex, o->apex_len, z->apex, z->apex_len))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The names of zone ez that XDP's walk needs, with their flags: what
+ * name_status() says of every node and shadow name, in two passes over
+ * the nodes instead of lookups per name. The first collects the blocking
+ * names (cuts, DNAME owners, shadow names) and the parents of wildcards
+ * (usually few); the second judges each node against those sets alone.
+ */
 static int build_names(const struct engine *e, const struct engine_zone *ez,
 		       struct nameset *set)
 {
 	const struct zone *z = ez->zone;
-	struct nameset shadow;
+	struct nameset shadow, block, wparent;
+	int varies = placement_varies(e, ez);
 	const uint8_t *r;
 	size_t i;
 	int ret;
 
 	memset(&shadow, 0, sizeof(shadow));
+	memset(&block, 0, sizeof(block));
+	memset(&wparent, 0, sizeof(wparent));
 	ret = shadow_names(z, &shadow);
+	FOREACH_REC(&shadow, r) {
+		if (ret)
+			break;
+		ret = set_add(&block, REC_NAME(r), REC_LEN(r), 0, NULL);
+	}
+	for (i = 0; i <= z->mask && !ret; i++) {
+		const struct node *n = &z->nodes[i];
+
+		if (!n->name)
+			continue;
+		if (node_blocks(z, n))
+			ret = set_add(&block, n->name, n->len, 0, NULL);
+		if (!ret && n->len > 2 && n->name[0] == 1 && n->name[1] == '*')
+			ret = set_add(&wparent, n->name + 2, n->len - 2, 0, NULL);
+	}
 	if (!ret)
 		ret = set_reserve(set, z->n_nodes + shadow.n);
 	for (i = 0; i <= z->mask && !ret; i++) {
 		const struct node *n = &z->nodes[i];
-		uint8_t flags;
+		const uint8_t *name = n->name;
+		size_t len = n->len, k = 0;
+		uint8_t flags = XDPNS_NAME_F_SYNTH;
+		int below = 0;
 
-		if (!n->name || engine_find_zone(e, n->name, n->len) != ez)
+		if (!name || (varies && engine_find_zone(e, name, len) != ez))
 			continue;
-		if (classify(z, &shadow, n->name, n->len, &flags))
+		/* proper ancestors down to the apex: below a blocking name? */
+		while (block.n && name[k] && len - k > z->apex_len) {
+			k += name[k] + 1;
+			if (set_find(&block, name + k, len - k)) {
+				below = 1;
+				break;
+			}
+		}
+		if (below)
 			continue;
-		ret = set_add(set, n->name, n->len, flags, NULL);
+		if (set_find(&block, name, len) || set_find(&wparent, name, len))
+			flags = 0;
+		ret = set_add(set, name, len, flags, NULL);
 	}
 	/* the shadow names themselves, even when they do not exist */
 	FOREACH_REC(&shadow, r) {
@@ -666,6 +722,8 @@ static int build_names(const struct engine *e, const struct engine_zone *ez,
 		ret = set_add(set, REC_NAME(r), REC_LEN(r), 0, NULL);
 	}
 	set_free(&shadow);
+	set_free(&block);
+	set_free(&wparent);
 	return ret;
 }
 
