@@ -281,7 +281,8 @@ static int zone_publish_changed(struct daemon *d, int i, struct zone *z,
 			    (unsigned long long)st.last_compiled,
 			    (unsigned long long)st.last_written,
 			    (unsigned long long)st.last_names_written,
-			    (unsigned long long)st.last_names_us / 1000);
+			    (unsigned long long)(st.last_names_find_us +
+						 st.last_names_write_us) / 1000);
 	}
 	return 0;
 }
@@ -998,7 +999,8 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 			(unsigned long long)ms.names,
 			(unsigned long long)ms.nx_zones,
 			(unsigned long long)ms.last_names_written,
-			(unsigned long long)ms.last_names_us);
+			(unsigned long long)(ms.last_names_find_us +
+					     ms.last_names_write_us));
 		for (i = 0, first = 1; i < d->eng.n_zones; i++) {
 			const struct zone *z = d->eng.zones[i].zone;
 

@@ -13,6 +13,7 @@
  * makes XDP pass the query to the slow path.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -251,6 +252,29 @@ done:
 
 /* ---- state ---- */
 
+/* A staging: its inputs (valid until nxsync_stage_end) and results. */
+struct stage_job {
+	const struct engine *e;
+	const struct engine_zone *ez;
+	const struct zone *old;
+	const uint8_t *const *changed;
+	size_t n_changed;
+	int wrapped; /* the generation's NXDOMAIN record would be the served one */
+	int threaded; /* ran beside the caller */
+	int r; /* 0, or writing the names failed */
+	int synth; /* the generation makes NXDOMAIN in XDP (rec) */
+	struct xdpns_nx rec;
+	const char *how;
+	uint64_t find_us, write_us;
+	uint64_t cpu_us; /* CPU time the staging took (its thread's) */
+};
+
+struct nxzone;
+struct nxsync_job_arg {
+	struct nxsync *nx;
+	struct nxzone *zs;
+};
+
 struct nxzone {
 	uint32_t gen; /* served generation; 0 = none */
 	int synth; /* gen makes NXDOMAIN in XDP */
@@ -271,6 +295,10 @@ struct nxzone {
 	uint64_t flip_us; /* when gen became visible */
 	uint8_t apex[256];
 	size_t apex_len; /* 0: never staged */
+	struct stage_job job; /* the staging under way */
+	struct nxsync_job_arg arg;
+	pthread_t thread;
+	int running; /* thread is staging */
 };
 
 struct nxsync {
@@ -281,6 +309,23 @@ struct nxsync {
 	uint32_t rel[XDPNS_MAX_ZONES]; /* scratch for related() */
 	uint32_t seq; /* xdpns_nx_seq's value */
 };
+
+/* Wait for the staging of slot to end (the thread joined). */
+static void stage_join(struct nxzone *zs)
+{
+	if (zs->running) {
+		pthread_join(zs->thread, NULL);
+		zs->running = 0;
+	}
+}
+
+static uint64_t cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static uint64_t now_us(void)
 {
@@ -313,6 +358,7 @@ void nxsync_free(struct nxsync *nx)
 	if (!nx)
 		return;
 	for (i = 0; i < XDPNS_MAX_ZONES; i++) {
+		stage_join(&nx->zones[i]);
 		set_free(&nx->zones[i].cur);
 		set_free(&nx->zones[i].delta);
 	}
@@ -1136,59 +1182,38 @@ static int reserve_for(struct nxzone *zs)
 	return 0;
 }
 
-void nxsync_stage(struct nxsync *nx, const struct engine *e,
-		  const struct engine_zone *ez, uint32_t gen,
-		  const struct zone *old, const uint8_t *const *changed,
-		  size_t n_changed)
+/* Find the staged generation's changes and write their names (no
+ * flip can make them visible yet): all of a stage that may run beside
+ * the entries' compile. Fills zs->job's results. */
+static void stage_prepare(struct nxsync *nx, struct nxzone *zs)
 {
 	enum { FROM_OWNERS, WHOLE, APEX_ONLY } how;
+	struct stage_job *j = &zs->job;
+	const struct engine_zone *ez = j->ez;
 	const struct zone *z = ez->zone;
 	struct nameset next;
-	struct xdpns_nx rec;
 	struct view v;
-	struct nxzone *zs;
-	uint32_t key;
-	uint64_t now, t0;
-	int r, synth = 0, wrapped = 0;
+	uint64_t now, t0, t1, c0 = cpu_us();
+	int r, synth = 0;
 
-	if (ez->slot >= XDPNS_MAX_ZONES || !z)
-		return;
-	zs = &nx->zones[ez->slot];
-	if (zs->staged)
-		nxsync_abort(nx, ez->slot);
-	if (zs->gen && (zs->gen & 1) == (gen & 1)) {
-		/* the generation counter wrapped: its NXDOMAIN record would
-		 * be the served one's */
-		log_warn_kv("no NXDOMAIN in XDP: the generation reuses the served half",
-			    "zone=%s gen=%u", z->name, gen);
-		wrapped = 1;
-	}
 	/* a program that read the other halves before the last flip is
 	 * done with them once the grace period is over */
 	now = now_us();
 	if (zs->flip_us && now < zs->flip_us + NXSYNC_GRACE_MS * 1000)
 		usleep(zs->flip_us + NXSYNC_GRACE_MS * 1000 - now);
 	t0 = now_us();
-	if (zs->apex_len && (zs->apex_len != z->apex_len ||
-			     memcmp(zs->apex, z->apex, z->apex_len)))
-		zs->dirty = 1; /* another zone in this slot */
-	memcpy(zs->apex, z->apex, z->apex_len);
-	zs->apex_len = z->apex_len;
-	zs->staged = 1;
-	zs->next_gen = gen;
-	zs->next_kids = kids_sig(e, ez);
 	memset(&next, 0, sizeof(next));
 	set_free(&zs->delta);
 
-	how = wrapped || z->signed_zone ? APEX_ONLY : FROM_OWNERS;
+	how = j->wrapped || z->signed_zone ? APEX_ONLY : FROM_OWNERS;
 	if (how == FROM_OWNERS) {
-		r = changes_from_owners(nx, e, ez, old, changed, n_changed,
-					zs->next_kids, &zs->delta);
+		r = changes_from_owners(nx, j->e, ez, j->old, j->changed,
+					j->n_changed, zs->next_kids, &zs->delta);
 		v.delta = &zs->delta;
 		v.base = &zs->cur;
 		if (r > 0)
 			how = WHOLE;
-		else if (r < 0 || build_template(nx, ez, &v, &rec))
+		else if (r < 0 || build_template(nx, ez, &v, &j->rec))
 			how = APEX_ONLY;
 		else
 			synth = 1;
@@ -1199,13 +1224,13 @@ void nxsync_stage(struct nxsync *nx, const struct engine *e,
 			set_free(&zs->delta);
 	}
 	if (how == WHOLE) {
-		r = build_names(e, ez, &next);
+		r = build_names(j->e, ez, &next);
 		v.delta = NULL;
 		v.base = &next;
 		if (r)
 			log_warn_kv("NXDOMAIN stays on the slow path",
 				    "zone=%s reason=%s", z->name, strerror(-r));
-		else if (!build_template(nx, ez, &v, &rec))
+		else if (!build_template(nx, ez, &v, &j->rec))
 			synth = 1;
 		if (synth) {
 			r = changes_from_all(zs, &next, zs->dirty, &zs->delta);
@@ -1228,41 +1253,123 @@ void nxsync_stage(struct nxsync *nx, const struct engine *e,
 		r = set_add(&next, z->apex, z->apex_len, 0, NULL);
 		if (!r)
 			r = changes_from_all(zs, &next, zs->dirty, &zs->delta);
-		if (r) {
+		if (r)
 			set_free(&zs->delta);
-			goto failed;
-		}
 	}
 	set_free(&next);
-	r = reserve_for(zs);
-	if (r) {
+	if (!r)
+		r = reserve_for(zs);
+	if (r)
 		set_free(&zs->delta);
-		goto failed;
+	t1 = now_us();
+	if (!r)
+		r = write_delta(nx, zs->job.ez->slot);
+	j->r = r;
+	j->synth = synth;
+	j->how = how == FROM_OWNERS ? "changes" : how == WHOLE ? "whole" : "apex";
+	j->find_us = t1 - t0;
+	j->write_us = now_us() - t1;
+	j->cpu_us = cpu_us() - c0;
+}
+
+static void *stage_thread(void *arg)
+{
+	struct nxsync_job_arg *a = arg;
+
+	stage_prepare(a->nx, a->zs);
+	return NULL;
+}
+
+void nxsync_stage_begin(struct nxsync *nx, const struct engine *e,
+			const struct engine_zone *ez, uint32_t gen,
+			const struct zone *old, const uint8_t *const *changed,
+			size_t n_changed)
+{
+	const struct zone *z = ez->zone;
+	struct nxzone *zs;
+	struct stage_job *j;
+
+	if (ez->slot >= XDPNS_MAX_ZONES || !z)
+		return;
+	zs = &nx->zones[ez->slot];
+	if (zs->staged)
+		nxsync_abort(nx, ez->slot);
+	j = &zs->job;
+	memset(j, 0, sizeof(*j));
+	j->e = e;
+	j->ez = ez;
+	j->old = old;
+	j->changed = changed;
+	j->n_changed = n_changed;
+	if (zs->gen && (zs->gen & 1) == (gen & 1)) {
+		/* the generation counter wrapped: its NXDOMAIN record would
+		 * be the served one's */
+		log_warn_kv("no NXDOMAIN in XDP: the generation reuses the served half",
+			    "zone=%s gen=%u", z->name, gen);
+		j->wrapped = 1;
 	}
-	r = write_delta(nx, ez->slot);
+	if (zs->apex_len && (zs->apex_len != z->apex_len ||
+			     memcmp(zs->apex, z->apex, z->apex_len)))
+		zs->dirty = 1; /* another zone in this slot */
+	memcpy(zs->apex, z->apex, z->apex_len);
+	zs->apex_len = z->apex_len;
+	zs->staged = 1;
+	zs->next_gen = gen;
+	zs->next_kids = kids_sig(e, ez);
+	zs->arg.nx = nx;
+	zs->arg.zs = zs;
+	/* beside the caller's work when a thread can be had */
+	zs->running = !pthread_create(&zs->thread, NULL, stage_thread, &zs->arg);
+	j->threaded = zs->running;
+	if (!zs->running)
+		stage_prepare(nx, zs);
+}
+
+void nxsync_stage_end(struct nxsync *nx, uint32_t slot)
+{
+	struct nxzone *zs;
+	struct stage_job *j;
+	const struct zone *z;
+	uint32_t key, gen;
+	int r, synth;
+
+	if (slot >= XDPNS_MAX_ZONES || !nx->zones[slot].staged)
+		return;
+	zs = &nx->zones[slot];
+	stage_join(zs);
+	j = &zs->job;
+	z = j->ez->zone;
+	gen = zs->next_gen;
+	r = j->r;
+	synth = j->synth;
+	/* the names written so far are for a generation not yet flipped: a
+	 * walk XDP began before them must not answer for it (nx.h) */
+	if (!r && zs->delta.n)
+		r = seq_bump(nx);
 	if (r)
 		goto failed;
-	if (zs->delta.n && (r = seq_bump(nx)))
-		goto failed;
-	key = ez->slot * 2 + (gen & 1);
-	if (synth && !wrapped) {
-		rec.gen = gen;
-		if (bpf_map_update_elem(nx->fds.nx, &key, &rec, BPF_ANY)) {
+	key = slot * 2 + (gen & 1);
+	if (synth && !j->wrapped) {
+		j->rec.gen = gen;
+		if (bpf_map_update_elem(nx->fds.nx, &key, &j->rec, BPF_ANY)) {
 			log_err_kv("writing the XDP NXDOMAIN failed", "zone=%s reason=%s",
 				   z->name, strerror(errno));
 			synth = 0;
 		}
 	}
-	if (!synth && !wrapped)
-		nx_record_clear(nx, ez->slot, gen & 1);
+	if (!synth && !j->wrapped)
+		nx_record_clear(nx, slot, gen & 1);
 	zs->next_synth = synth;
 	nx->st.last_written = zs->delta.n;
-	nx->st.last_us = now_us() - t0;
+	nx->st.last_find_us = j->find_us;
+	nx->st.last_write_us = j->write_us;
 	log_debug_kv("names for NXDOMAIN staged",
-		     "zone=%s how=%s names_written=%zu nxdomain=%s ms=%llu", z->name,
-		     how == FROM_OWNERS ? "changes" : how == WHOLE ? "whole" : "apex",
+		     "zone=%s how=%s names_written=%zu nxdomain=%s find_ms=%llu "
+		     "write_ms=%llu cpu_ms=%llu thread=%s", z->name, j->how,
 		     zs->delta.n, synth ? "xdp" : "slow",
-		     (unsigned long long)(now_us() - t0) / 1000);
+		     (unsigned long long)j->find_us / 1000,
+		     (unsigned long long)j->write_us / 1000,
+		     (unsigned long long)j->cpu_us / 1000, j->threaded ? "yes" : "no");
 	return;
 failed:
 	/* this generation makes no NXDOMAIN in XDP; what was written of
@@ -1270,8 +1377,8 @@ failed:
 	 * every name */
 	log_err_kv("writing the XDP names failed: NXDOMAIN stays on the slow path",
 		   "zone=%s reason=%s", z->name, strerror(-r));
-	if (!wrapped)
-		nx_record_clear(nx, ez->slot, gen & 1);
+	if (!j->wrapped)
+		nx_record_clear(nx, slot, gen & 1);
 	zs->next_synth = 0;
 	zs->next_dirty = 1;
 	{
@@ -1279,9 +1386,18 @@ failed:
 		 * no walk in this zone goes on to a zone above */
 		struct xdpns_name tv;
 
-		served_value(ez->slot, NULL, &tv);
+		served_value(slot, NULL, &tv);
 		write_one(nx, z->apex, z->apex_len, &tv);
 	}
+}
+
+void nxsync_stage(struct nxsync *nx, const struct engine *e,
+		  const struct engine_zone *ez, uint32_t gen,
+		  const struct zone *old, const uint8_t *const *changed,
+		  size_t n_changed)
+{
+	nxsync_stage_begin(nx, e, ez, gen, old, changed, n_changed);
+	nxsync_stage_end(nx, ez->slot);
 }
 
 void nxsync_commit(struct nxsync *nx, uint32_t slot)
@@ -1293,6 +1409,7 @@ void nxsync_commit(struct nxsync *nx, uint32_t slot)
 	if (slot >= XDPNS_MAX_ZONES || !nx->zones[slot].staged)
 		return;
 	zs = &nx->zones[slot];
+	stage_join(zs);
 	n_rel = related(nx, slot, nx->rel);
 	nx->st.names -= zs->cur.n;
 	if (!zs->cur.n) {
@@ -1345,6 +1462,9 @@ void nxsync_abort(struct nxsync *nx, uint32_t slot)
 	if (slot >= XDPNS_MAX_ZONES || !nx->zones[slot].staged)
 		return;
 	zs = &nx->zones[slot];
+	stage_join(zs);
+	if (zs->job.r)
+		zs->dirty = 1;
 	n_rel = related(nx, slot, nx->rel);
 	FOREACH_REC(&zs->delta, r) {
 		struct xdpns_name v;

@@ -21,7 +21,8 @@ struct nxsync_stats {
 	uint64_t names; /* names in the maps (served generations) */
 	uint64_t zones_synth; /* zones whose NXDOMAIN XDP makes */
 	uint64_t last_written; /* names the last stage wrote */
-	uint64_t last_us; /* its time */
+	uint64_t last_find_us; /* its time to find them (the changes) */
+	uint64_t last_write_us; /* and to write them */
 };
 
 struct nxsync;
@@ -40,6 +41,16 @@ void nxsync_stage(struct nxsync *nx, const struct engine *e,
 		  const struct engine_zone *ez, uint32_t gen,
 		  const struct zone *old, const uint8_t *const *changed,
 		  size_t n_changed);
+/* nxsync_stage in two steps: begin starts the work in a thread of its
+ * own (the maps it writes cannot be seen before the flip), so the caller
+ * can compile the entries meanwhile; end waits for it and writes what
+ * must come last before the flip. e, ez, old and changed must stay valid
+ * until end (or abort). */
+void nxsync_stage_begin(struct nxsync *nx, const struct engine *e,
+			const struct engine_zone *ez, uint32_t gen,
+			const struct zone *old, const uint8_t *const *changed,
+			size_t n_changed);
+void nxsync_stage_end(struct nxsync *nx, uint32_t slot);
 /* The flip happened: drop the names the new generation lacks. */
 void nxsync_commit(struct nxsync *nx, uint32_t slot);
 /* The flip did not happen: undo what the staged generation added. */
