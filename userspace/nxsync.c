@@ -1318,8 +1318,12 @@ void nxsync_stage_begin(struct nxsync *nx, const struct engine *e,
 	zs->next_kids = kids_sig(e, ez);
 	zs->arg.nx = nx;
 	zs->arg.zs = zs;
-	/* beside the caller's work when a thread can be had */
-	zs->running = !pthread_create(&zs->thread, NULL, stage_thread, &zs->arg);
+	/* beside the caller's work when there is much to do (the whole
+	 * zone) and a thread can be had; an IXFR's few names inline (a
+	 * thread would cost more than it saves there) */
+	if (!changed || !zs->gen || !zs->synth || zs->dirty)
+		zs->running = !pthread_create(&zs->thread, NULL, stage_thread,
+					      &zs->arg);
 	j->threaded = zs->running;
 	if (!zs->running)
 		stage_prepare(nx, zs);
