@@ -245,15 +245,42 @@ struct xdpns_name_key_256 {
  * SOA's MNAME/RNAME could compress against (and the zone is unsigned). */
 #define XDPNS_NAME_F_SYNTH 0x1
 
-/* One name of a zone: halves selected by the zone's generation (gen & 1)
- * like entries; a half whose gen is not the zone's is unknown (pass). */
+/* One name of a zone: two halves, valid from their generation on like an
+ * entry's (xdpns_name_pick): a publish that adds a name, drops one or
+ * changes its flags writes that name's other half with gen G + 1; a name
+ * it does not touch keeps its half across the flip. A dropped name's
+ * G + 1 half has no flags (pass) until it is deleted after the flip. */
 struct xdpns_name {
 	__u32 zone; /* index into the zones map */
-	__u32 gen[2];
+	__u32 gen[2]; /* 0 = empty */
 	__u8 flags[2]; /* XDPNS_NAME_F_* per half */
 	__u16 pad;
 };
 _Static_assert(sizeof(struct xdpns_name) == 16, "xdpns_name size");
+
+/* The flags of name n for zone generation gen: those of the half with the
+ * highest gen <= gen; 0 (pass) when there is none. */
+static inline __attribute__((always_inline)) __u8
+xdpns_name_pick(const struct xdpns_name *n, __u32 gen)
+{
+	__u32 g0 = n->gen[0], g1 = n->gen[1];
+	int ok0 = g0 && g0 <= gen, ok1 = g1 && g1 <= gen;
+
+	if (ok0 && (!ok1 || g0 > g1))
+		return n->flags[0];
+	if (ok1)
+		return n->flags[1];
+	return 0;
+}
+
+/* xdpns_nx_seq[0]: bumped by the daemon after it writes names and before
+ * the flip that makes them visible. XDP reads it before its walk and
+ * again after it has read the zone's generation, and passes when it
+ * moved: a walk that began before names of generation G + 1 were written
+ * never answers for G + 1. */
+struct xdpns_nx_seq {
+	__u32 seq;
+};
 
 /* Per zone and half (index slot * 2 + (gen & 1)): the zone's NXDOMAIN
  * body (the SOA with the negative TTL) as the engine makes it for a
@@ -270,12 +297,8 @@ struct xdpns_nx {
 	__u16 ptr_off[XDPNS_NX_PTRS]; /* body offsets, host order */
 	__u16 ptr_val[XDPNS_NX_PTRS]; /* pointer words for qlen, host order */
 	struct xdpns_blob_m blob;
-	/* the names to trust: their half and the generation it must carry
-	 * (an earlier one when the publish left the names as they were) */
-	__u32 names_gen;
-	__u32 names_half;
 };
-_Static_assert(sizeof(struct xdpns_nx) == 580, "xdpns_nx size");
+_Static_assert(sizeof(struct xdpns_nx) == 572, "xdpns_nx size");
 
 /* Per-CPU buffer of the closest-encloser walk: the lowercased qname, zero
  * padded so every suffix is a key of its class read in place. */

@@ -270,7 +270,8 @@ static int zone_publish_changed(struct daemon *d, int i, struct zone *z,
 		mapsync_get_stats(d->ms, &st);
 		log_info_kv("zone loaded", "zone=%s serial=%u records=%zu rrsets=%zu "
 			    "names=%zu entries=%llu slot=%u ms=%lld publish_ms=%llu "
-			    "compiled=%llu written=%llu", dz->cz->name,
+			    "compiled=%llu written=%llu names_written=%llu names_ms=%llu",
+			    dz->cz->name,
 			    z->serial, z->n_records, z->n_rrsets, z->n_nodes,
 			    (unsigned long long)mapsync_zone_entries(d->ms, ez->slot),
 			    ez->slot,
@@ -278,7 +279,10 @@ static int zone_publish_changed(struct daemon *d, int i, struct zone *z,
 					(t1.tv_nsec - t0.tv_nsec) / 1000000),
 			    (unsigned long long)st.last_publish_us / 1000,
 			    (unsigned long long)st.last_compiled,
-			    (unsigned long long)st.last_written);
+			    (unsigned long long)st.last_written,
+			    (unsigned long long)st.last_names_written,
+			    (unsigned long long)(st.last_names_find_us +
+						 st.last_names_write_us) / 1000);
 	}
 	return 0;
 }
@@ -978,7 +982,8 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 			   "\"blobs_m\":%llu,\"blobs_l\":%llu,\"blob_bytes\":%llu,"
 			   "\"publishes\":%llu,\"last_publish_us\":%llu,"
 			   "\"last_publish_compiled\":%llu,\"last_publish_written\":%llu,"
-			   "\"lru_inserts\":%llu,\"names\":%llu,\"nx_zones\":%llu},"
+			   "\"lru_inserts\":%llu,\"names\":%llu,\"nx_zones\":%llu,"
+			   "\"last_publish_names_written\":%llu,\"last_publish_names_us\":%llu},"
 			   "\"zones\":[",
 			(unsigned long long)ms.entries,
 			(unsigned long long)ms.blobs[XDPNS_BLOB_XS],
@@ -992,7 +997,10 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 			(unsigned long long)ms.last_written,
 			(unsigned long long)ms.lru_inserts,
 			(unsigned long long)ms.names,
-			(unsigned long long)ms.nx_zones);
+			(unsigned long long)ms.nx_zones,
+			(unsigned long long)ms.last_names_written,
+			(unsigned long long)(ms.last_names_find_us +
+					     ms.last_names_write_us));
 		for (i = 0, first = 1; i < d->eng.n_zones; i++) {
 			const struct zone *z = d->eng.zones[i].zone;
 

@@ -160,6 +160,7 @@ void loader_fds(const struct loader *l, struct mapsync_fds *fds)
 	fds->nx.names[2] = bpf_map__fd(l->skel->maps.xdpns_names_128);
 	fds->nx.names[3] = bpf_map__fd(l->skel->maps.xdpns_names_256);
 	fds->nx.nx = bpf_map__fd(l->skel->maps.xdpns_nx);
+	fds->nx.seq = bpf_map__fd(l->skel->maps.xdpns_nx_seq);
 }
 
 static struct loader_iface *find_iface(struct loader *l, const char *ifname)

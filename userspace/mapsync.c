@@ -1118,6 +1118,10 @@ static int publish(struct mapsync *ms, const struct engine *e,
 	uint64_t t0 = now_us(), t;
 	size_t written = 0;
 	int r = 0;
+	/* the names for NXDOMAIN follow the IXFR's owners even when the
+	 * entries compile the whole zone */
+	const uint8_t *const *nx_names = names;
+	size_t nx_n = n_names;
 
 	if (ez->slot >= XDPNS_MAX_ZONES)
 		return -EINVAL;
@@ -1138,6 +1142,10 @@ static int publish(struct mapsync *ms, const struct engine *e,
 	if (!pc.ans)
 		return -ENOMEM;
 
+	/* the names for NXDOMAIN of the new generation (nxsync.c), found
+	 * and written beside the compile (a thread) */
+	if (ms->nx)
+		nxsync_stage_begin(ms->nx, e, ez, pc.gen, old, nx_names, nx_n);
 	if (names) {
 		struct nameset ns = { 0 };
 
@@ -1152,6 +1160,8 @@ static int publish(struct mapsync *ms, const struct engine *e,
 			if (!list) {
 				keyset_free(&ns.ks);
 				free(pc.ans);
+				if (ms->nx)
+					nxsync_abort(ms->nx, ez->slot);
 				return -ENOMEM;
 			}
 			for (i = 0; i < ns.ks.n; i++)
@@ -1171,20 +1181,19 @@ compiled:
 	if (!r)
 		r = pend_write(&pc, 0, pc.n_pend, 0, &written);
 	if (!r) {
-		/* names and NXDOMAIN body of the new generation (nxsync.c) */
+		/* the names written, then the NXDOMAIN body (nxsync.c) */
 		if (ms->nx)
-			nxsync_stage(ms->nx, e, ez, pc.gen, old, names, n_names);
+			nxsync_stage_end(ms->nx, ez->slot);
 		/* the flip */
 		zv.gen = pc.gen;
 		zv.flags = zs->flags;
-		if (bpf_map_update_elem(ms->fds.zones, &ez->slot, &zv, BPF_ANY)) {
+		if (bpf_map_update_elem(ms->fds.zones, &ez->slot, &zv, BPF_ANY))
 			r = -errno;
-			if (ms->nx)
-				nxsync_abort(ms->nx, ez->slot);
-		}
 	}
 	if (r) {
 		/* nothing was flipped: the served halves are intact */
+		if (ms->nx)
+			nxsync_abort(ms->nx, ez->slot);
 		log_err_kv("compiling into the XDP maps failed", "zone=%s reason=%s",
 			   z->name, strerror(-r));
 		publish_abort(&pc, written || r);
@@ -1425,5 +1434,8 @@ void mapsync_get_stats(const struct mapsync *ms, struct mapsync_stats *st)
 		nxsync_get_stats(ms->nx, &ns);
 		st->names = ns.names;
 		st->nx_zones = ns.zones_synth;
+		st->last_names_written = ns.last_written;
+		st->last_names_find_us = ns.last_find_us;
+		st->last_names_write_us = ns.last_write_us;
 	}
 }

@@ -47,6 +47,9 @@ struct mapsync_stats {
 	uint64_t last_written; /* entries it wrote (changed, new, dropped) */
 	uint64_t names; /* names for NXDOMAIN in XDP (nxsync) */
 	uint64_t nx_zones; /* zones whose NXDOMAIN XDP makes */
+	uint64_t last_names_written; /* names the last publish wrote */
+	uint64_t last_names_find_us; /* time it took to find them */
+	uint64_t last_names_write_us; /* and to write them */
 };
 
 struct mapsync;

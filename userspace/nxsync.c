@@ -13,6 +13,7 @@
  * makes XDP pass the query to the slow path.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,44 +29,78 @@
 
 /* ---- sets of names with flags ---- */
 
-/* Records len(1) flags(1) name(len), back to back in an arena; a hash
- * table of arena offsets + 1 (0 = empty) finds them. */
+/* Records len(1) flags(1) gen(4, host order) name(len), back to back in
+ * an arena; a hash table of arena offsets + 1 (0 = empty) finds them. In
+ * a zone's set of served names, flags and gen are the name's live half
+ * in the map (its XDP flags, RF_HALF, its generation); in a set of
+ * changes, the half written for the staged generation. */
 struct nameset {
 	uint8_t *arena;
-	size_t used, cap;
+	size_t used, cap, dead; /* dead: bytes of deleted records */
 	uint32_t *slots;
 	size_t mask, n;
 };
 
+#define REC_HDR 6
 #define REC_LEN(r) ((size_t)(r)[0])
 #define REC_FLAGS(r) ((r)[1])
-#define REC_NAME(r) ((r) + 2)
+#define REC_NAME(r) ((r) + REC_HDR)
+#define RF_MAP 0x0f /* the name's XDP flags (XDPNS_NAME_F_*) */
+#define RF_ABSENT 0x20 /* a change: the name goes */
+#define RF_HALF 0x40 /* the half of the map value gen is in */
+#define RF_DEAD 0x80 /* deleted from the set */
 #define FOREACH_REC(s, r)                                                    \
 	for (size_t _o = 0; (s)->arena && _o < (s)->used &&                  \
 			    ((r) = (s)->arena + _o, 1);                      \
-	     _o += 2 + REC_LEN(r))
+	     _o += REC_HDR + REC_LEN(r))                                     \
+		if (!(REC_FLAGS(r) & RF_DEAD))
+
+static uint32_t rec_gen(const uint8_t *r)
+{
+	uint32_t g;
+
+	memcpy(&g, r + 2, 4);
+	return g;
+}
+
+static void rec_set_gen(uint8_t *r, uint32_t g)
+{
+	memcpy(r + 2, &g, 4);
+}
+
+static int rec_half(const uint8_t *r)
+{
+	return (REC_FLAGS(r) & RF_HALF) ? 1 : 0;
+}
+
+static size_t set_slot(const struct nameset *s, const uint8_t *name, size_t len)
+{
+	size_t i;
+
+	for (i = name_hash(name, len) & s->mask; s->slots[i]; i = (i + 1) & s->mask) {
+		const uint8_t *r = s->arena + s->slots[i] - 1;
+
+		if (REC_LEN(r) == len && !memcmp(REC_NAME(r), name, len))
+			return i;
+	}
+	return i; /* an empty slot */
+}
 
 static uint8_t *set_find(const struct nameset *s, const uint8_t *name,
 			 size_t len)
 {
 	size_t i;
 
-	if (!s->slots)
+	if (!s || !s->slots)
 		return NULL;
-	for (i = name_hash(name, len) & s->mask; s->slots[i];
-	     i = (i + 1) & s->mask) {
-		uint8_t *r = s->arena + s->slots[i] - 1;
-
-		if (REC_LEN(r) == len && !memcmp(REC_NAME(r), name, len))
-			return r;
-	}
-	return NULL;
+	i = set_slot(s, name, len);
+	return s->slots[i] ? s->arena + s->slots[i] - 1 : NULL;
 }
 
-static int set_grow(struct nameset *s)
+static int set_rehash(struct nameset *s, size_t size)
 {
-	size_t size = s->slots ? (s->mask + 1) * 2 : 1024, i;
 	uint32_t *slots = calloc(size, sizeof(*slots));
+	size_t i;
 
 	if (!slots)
 		return -ENOMEM;
@@ -87,25 +122,40 @@ static int set_grow(struct nameset *s)
 	return 0;
 }
 
-/* Add name; a name added twice keeps the flags both allow. */
+/* Room for n names without growing. */
+static int set_reserve(struct nameset *s, size_t n)
+{
+	size_t size = 1024;
+
+	while (size < n * 2)
+		size *= 2;
+	if (s->slots && size <= s->mask + 1)
+		return 0;
+	return set_rehash(s, size);
+}
+
+/* Add name (or find it: a name added twice keeps the flags both allow);
+ * *out, when given, is its record. */
 static int set_add(struct nameset *s, const uint8_t *name, size_t len,
-		   uint8_t flags)
+		   uint8_t flags, uint8_t **out)
 {
 	uint8_t *r = set_find(s, name, len);
 	size_t i;
 
 	if (r) {
-		REC_FLAGS(r) &= flags;
+		REC_FLAGS(r) &= flags | ~RF_MAP;
+		if (out)
+			*out = r;
 		return 0;
 	}
 	if (!s->slots || (s->n + 1) * 2 > s->mask + 1)
-		if (set_grow(s))
+		if (set_rehash(s, s->slots ? (s->mask + 1) * 2 : 1024))
 			return -ENOMEM;
-	if (s->used + 2 + len > s->cap) {
+	if (s->used + REC_HDR + len > s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 65536;
 		uint8_t *a;
 
-		while (cap < s->used + 2 + len)
+		while (cap < s->used + REC_HDR + len)
 			cap *= 2;
 		if (cap > UINT32_MAX - 1)
 			return -E2BIG;
@@ -118,12 +168,14 @@ static int set_add(struct nameset *s, const uint8_t *name, size_t len,
 	r = s->arena + s->used;
 	r[0] = len;
 	r[1] = flags;
-	memcpy(r + 2, name, len);
-	for (i = name_hash(name, len) & s->mask; s->slots[i]; i = (i + 1) & s->mask)
-		;
+	rec_set_gen(r, 0);
+	memcpy(REC_NAME(r), name, len);
+	i = set_slot(s, name, len);
 	s->slots[i] = s->used + 1;
-	s->used += 2 + len;
+	s->used += REC_HDR + len;
 	s->n++;
+	if (out)
+		*out = r;
 	return 0;
 }
 
@@ -134,24 +186,119 @@ static void set_free(struct nameset *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* The arena again without its deleted records. */
+static int set_compact(struct nameset *s)
+{
+	struct nameset c;
+	const uint8_t *r;
+	uint8_t *nr;
+	int ret;
+
+	memset(&c, 0, sizeof(c));
+	ret = set_reserve(&c, s->n);
+	FOREACH_REC(s, r) {
+		if (ret)
+			break;
+		ret = set_add(&c, REC_NAME(r), REC_LEN(r), REC_FLAGS(r), &nr);
+		if (!ret)
+			rec_set_gen(nr, rec_gen(r));
+	}
+	if (ret) {
+		set_free(&c);
+		return ret;
+	}
+	set_free(s);
+	*s = c;
+	return 0;
+}
+
+/* Delete name (linear probing: the records after it in its run move up). */
+static void set_del(struct nameset *s, const uint8_t *name, size_t len)
+{
+	size_t i, j, k;
+	uint8_t *r;
+
+	if (!s->slots)
+		return;
+	i = set_slot(s, name, len);
+	if (!s->slots[i])
+		return;
+	r = s->arena + s->slots[i] - 1;
+	REC_FLAGS(r) |= RF_DEAD;
+	s->dead += REC_HDR + len;
+	s->n--;
+	for (j = i;;) {
+		s->slots[i] = 0;
+		for (;;) {
+			const uint8_t *o;
+
+			j = (j + 1) & s->mask;
+			if (!s->slots[j])
+				goto done;
+			o = s->arena + s->slots[j] - 1;
+			k = name_hash(REC_NAME(o), REC_LEN(o)) & s->mask;
+			/* stays when its home is cyclically in (i, j] */
+			if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+				continue;
+			break;
+		}
+		s->slots[i] = s->slots[j];
+		i = j;
+	}
+done:
+	if (s->dead > 65536 && s->dead * 2 > s->used)
+		set_compact(s); /* on failure the set stays as it is */
+}
+
 /* ---- state ---- */
+
+/* A staging: its inputs (valid until nxsync_stage_end) and results. */
+struct stage_job {
+	const struct engine *e;
+	const struct engine_zone *ez;
+	const struct zone *old;
+	const uint8_t *const *changed;
+	size_t n_changed;
+	int wrapped; /* the generation's NXDOMAIN record would be the served one */
+	int threaded; /* ran beside the caller */
+	int r; /* 0, or writing the names failed */
+	int synth; /* the generation makes NXDOMAIN in XDP (rec) */
+	struct xdpns_nx rec;
+	const char *how;
+	uint64_t find_us, write_us;
+	uint64_t cpu_us; /* CPU time the staging took (its thread's) */
+};
+
+struct nxzone;
+struct nxsync_job_arg {
+	struct nxsync *nx;
+	struct nxzone *zs;
+};
 
 struct nxzone {
 	uint32_t gen; /* served generation; 0 = none */
 	int synth; /* gen makes NXDOMAIN in XDP */
-	/* where cur's flags are in the map: the half, and the generation it
-	 * carries (gen, or an earlier one when publishes changed no name) */
-	uint32_t names_gen, names_half;
-	uint32_t next_names_gen, next_names_half;
-	int next_skip; /* the staged generation keeps cur as it is */
-	struct nameset cur; /* names of gen */
-	int staged; /* next holds the generation about to flip */
+	/* the zone's names in the maps, each with its live half: every name
+	 * gen has, with its flags */
+	struct nameset cur;
+	uint64_t kids; /* the child zones cur's names were placed with */
+	/* the map may not hold what cur says (a write failed): the next
+	 * publish writes every name */
+	int dirty, next_dirty;
+	int staged; /* the generation about to flip has been written */
 	uint32_t next_gen;
 	int next_synth;
-	struct nameset next;
+	uint64_t next_kids;
+	/* the names whose half of next_gen was written: added, flags
+	 * changed, or going (RF_ABSENT) */
+	struct nameset delta;
 	uint64_t flip_us; /* when gen became visible */
 	uint8_t apex[256];
 	size_t apex_len; /* 0: never staged */
+	struct stage_job job; /* the staging under way */
+	struct nxsync_job_arg arg;
+	pthread_t thread;
+	int running; /* thread is staging */
 };
 
 struct nxsync {
@@ -160,7 +307,25 @@ struct nxsync {
 	struct answer *ans; /* scratch for the engine's answers */
 	struct nxsync_stats st;
 	uint32_t rel[XDPNS_MAX_ZONES]; /* scratch for related() */
+	uint32_t seq; /* xdpns_nx_seq's value */
 };
+
+/* Wait for the staging of slot to end (the thread joined). */
+static void stage_join(struct nxzone *zs)
+{
+	if (zs->running) {
+		pthread_join(zs->thread, NULL);
+		zs->running = 0;
+	}
+}
+
+static uint64_t cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static uint64_t now_us(void)
 {
@@ -193,8 +358,9 @@ void nxsync_free(struct nxsync *nx)
 	if (!nx)
 		return;
 	for (i = 0; i < XDPNS_MAX_ZONES; i++) {
+		stage_join(&nx->zones[i]);
 		set_free(&nx->zones[i].cur);
-		set_free(&nx->zones[i].next);
+		set_free(&nx->zones[i].delta);
 	}
 	free(nx->ans);
 	free(nx);
@@ -214,15 +380,15 @@ static void name_key(uint8_t key[XDPNS_KEY_NAME], const uint8_t *name,
 	memcpy(key, name, len);
 }
 
-/* The value zone slot holds for name in its served generation (cur). */
-static void served_value(const struct nxzone *zs, uint32_t slot,
-			 const uint8_t *rec, struct xdpns_name *v)
+/* The value of a served name: its live half alone (rec: its record in
+ * the zone's cur; NULL: no half). */
+static void served_value(uint32_t slot, const uint8_t *rec, struct xdpns_name *v)
 {
 	memset(v, 0, sizeof(*v));
 	v->zone = slot;
-	if (rec && zs->gen && zs->names_gen) {
-		v->gen[zs->names_half & 1] = zs->names_gen;
-		v->flags[zs->names_half & 1] = REC_FLAGS(rec);
+	if (rec) {
+		v->gen[rec_half(rec)] = rec_gen(rec);
+		v->flags[rec_half(rec)] = REC_FLAGS(rec) & RF_MAP;
 	}
 }
 
@@ -284,14 +450,14 @@ static int batch_add(struct batch *b, const uint8_t *name, size_t len,
 	return b->n == BATCH_MAX ? batch_flush(b) : 0;
 }
 
-/* Write every name of the staged set with its half of gen; the other
- * half keeps the served generation's view of the name. */
-static int write_staged(struct nxsync *nx, uint32_t slot)
+/* Write the staged generation's half of every name in delta: beside the
+ * name's live half (from cur), a half of next_gen with the new flags (none
+ * for a name that goes). Records the half written in each delta record. */
+static int write_delta(struct nxsync *nx, uint32_t slot)
 {
 	struct nxzone *zs = &nx->zones[slot];
 	struct batch b[XDPNS_KEYCLASS_COUNT];
-	uint32_t h = zs->next_names_half & 1;
-	const uint8_t *r;
+	uint8_t *r;
 	int c, ret = 0;
 
 	memset(b, 0, sizeof(b));
@@ -310,12 +476,16 @@ static int write_staged(struct nxsync *nx, uint32_t slot)
 			goto out;
 		}
 	}
-	FOREACH_REC(&zs->next, r) {
+	FOREACH_REC(&zs->delta, r) {
+		const uint8_t *live = set_find(&zs->cur, REC_NAME(r), REC_LEN(r));
 		struct xdpns_name v;
+		int h = live ? !rec_half(live) : 0;
 
-		served_value(zs, slot, set_find(&zs->cur, REC_NAME(r), REC_LEN(r)), &v);
-		v.gen[h] = zs->next_names_gen;
-		v.flags[h] = REC_FLAGS(r);
+		served_value(slot, live, &v);
+		v.gen[h] = zs->next_gen;
+		v.flags[h] = (REC_FLAGS(r) & RF_ABSENT) ? 0 : REC_FLAGS(r) & RF_MAP;
+		REC_FLAGS(r) = (REC_FLAGS(r) & ~RF_HALF) | (h ? RF_HALF : 0);
+		rec_set_gen(r, zs->next_gen);
 		ret = batch_add(&b[XDPNS_KEYCLASS(REC_LEN(r))], REC_NAME(r),
 				REC_LEN(r), &v);
 		if (ret)
@@ -352,8 +522,8 @@ static uint32_t related(const struct nxsync *nx, uint32_t slot, uint32_t *rel)
 }
 
 /* Slot gives name up: hand the key to the deepest related zone that
- * holds it, or leave a tombstone of slot (XDP passes: its generation is
- * not current), or delete it. */
+ * holds it, or leave a tombstone of slot (XDP passes: it has no half),
+ * or delete it. */
 static void give_up(struct nxsync *nx, uint32_t slot, const uint32_t *rel,
 		    uint32_t n_rel, const uint8_t *name, size_t len, int tomb)
 {
@@ -377,11 +547,10 @@ static void give_up(struct nxsync *nx, uint32_t slot, const uint32_t *rel,
 		}
 	}
 	if (best_rec) {
-		served_value(&nx->zones[best], best, best_rec, &v);
+		served_value(best, best_rec, &v);
 		write_one(nx, name, len, &v);
 	} else if (tomb) {
-		memset(&v, 0, sizeof(v));
-		v.zone = slot;
+		served_value(slot, NULL, &v);
 		write_one(nx, name, len, &v);
 	} else {
 		delete_one(nx, name, len);
@@ -397,6 +566,16 @@ static void nx_record_clear(struct nxsync *nx, uint32_t slot, uint32_t half)
 	bpf_map_update_elem(nx->fds.nx, &key, &rec, BPF_ANY);
 }
 
+/* Names written for a generation not yet flipped: a walk XDP began
+ * before this must not answer for that generation (nx.h). */
+static int seq_bump(struct nxsync *nx)
+{
+	struct xdpns_nx_seq v = { .seq = ++nx->seq };
+	uint32_t zero = 0;
+
+	return bpf_map_update_elem(nx->fds.seq, &zero, &v, BPF_ANY) ? -errno : 0;
+}
+
 /* ---- which names, and what XDP may do below them ---- */
 
 static int has_data(const struct node *n, uint16_t type)
@@ -406,18 +585,22 @@ static int has_data(const struct node *n, uint16_t type)
 	return s && s->rrs && ldns_rr_list_rr_count(s->rrs) > 0;
 }
 
+/* A zone cut (NS below the apex) or a DNAME owner: nothing below it is
+ * NXDOMAIN for XDP (a referral; DNAME is not supported: the slow path). */
+static int node_blocks(const struct zone *z, const struct node *n)
+{
+	return n && ((n->len != z->apex_len && has_data(n, LDNS_RR_TYPE_NS)) ||
+		     has_data(n, LDNS_RR_TYPE_DNAME));
+}
+
 /* Nothing below this name is NXDOMAIN for XDP, and nothing below it
- * needs to be in the map (the walk stops here): a zone cut (referral), a
- * DNAME owner (not supported: the slow path), or a name MNAME or RNAME
- * ends with (the SOA's compression would differ from the template). */
+ * needs to be in the map (the walk stops here): a cut or DNAME owner, or
+ * a name MNAME or RNAME ends with (the SOA's compression would differ
+ * from the template). */
 static int blocking(const struct zone *z, const struct nameset *shadow,
 		    const uint8_t *name, size_t len)
 {
-	const struct node *n = zone_find(z, name, len);
-
-	if (n && len != z->apex_len && has_data(n, LDNS_RR_TYPE_NS))
-		return 1;
-	if (n && has_data(n, LDNS_RR_TYPE_DNAME))
+	if (node_blocks(z, zone_find(z, name, len)))
 		return 1;
 	return set_find(shadow, name, len) != NULL;
 }
@@ -468,7 +651,7 @@ static int shadow_names(const struct zone *z, struct nameset *shadow)
 		if (!name_is_subdomain(canon, len, z->apex, z->apex_len))
 			continue;
 		while (len - i > z->apex_len) {
-			r = set_add(shadow, canon + i, len - i, 0);
+			r = set_add(shadow, canon + i, len - i, 0, NULL);
 			if (r)
 				return r;
 			i += canon[i] + 1;
@@ -477,27 +660,101 @@ static int shadow_names(const struct zone *z, struct nameset *shadow)
 	return 0;
 }
 
-/* The names of zone ez that XDP's walk needs, with their flags. */
+/* Is name one of zone ez's names for XDP, and with which flags: a node
+ * of the zone or a shadow name, placed in ez by the engine, not below a
+ * blocking name. */
+static int name_status(const struct engine *e, const struct engine_zone *ez,
+		       const struct nameset *shadow, const uint8_t *name,
+		       size_t len, uint8_t *flags)
+{
+	const struct zone *z = ez->zone;
+
+	if (!zone_find(z, name, len) && !set_find(shadow, name, len))
+		return 0;
+	if (engine_find_zone(e, name, len) != ez)
+		return 0;
+	return !classify(z, shadow, name, len, flags);
+}
+
+/* Whether the engine may place a name of ez's zone in another zone: a
+ * zone below ez's apex, or ez not the engine's zone for its own apex. */
+static int placement_varies(const struct engine *e, const struct engine_zone *ez)
+{
+	const struct zone *z = ez->zone;
+	int i;
+
+	if (engine_find_zone(e, z->apex, z->apex_len) != ez)
+		return 1;
+	for (i = 0; i < e->n_zones; i++) {
+		const struct zone *o = e->zones[i].zone;
+
+		if (&e->zones[i] != ez && o && o->apex_len > z->apex_len &&
+		    name_is_subdomain(o->apex, o->apex_len, z->apex, z->apex_len))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The names of zone ez that XDP's walk needs, with their flags: what
+ * name_status() says of every node and shadow name, in two passes over
+ * the nodes instead of lookups per name. The first collects the blocking
+ * names (cuts, DNAME owners, shadow names) and the parents of wildcards
+ * (usually few); the second judges each node against those sets alone.
+ */
 static int build_names(const struct engine *e, const struct engine_zone *ez,
 		       struct nameset *set)
 {
 	const struct zone *z = ez->zone;
-	struct nameset shadow;
+	struct nameset shadow, block, wparent;
+	int varies = placement_varies(e, ez);
 	const uint8_t *r;
 	size_t i;
 	int ret;
 
 	memset(&shadow, 0, sizeof(shadow));
+	memset(&block, 0, sizeof(block));
+	memset(&wparent, 0, sizeof(wparent));
 	ret = shadow_names(z, &shadow);
+	FOREACH_REC(&shadow, r) {
+		if (ret)
+			break;
+		ret = set_add(&block, REC_NAME(r), REC_LEN(r), 0, NULL);
+	}
 	for (i = 0; i <= z->mask && !ret; i++) {
 		const struct node *n = &z->nodes[i];
-		uint8_t flags;
 
-		if (!n->name || engine_find_zone(e, n->name, n->len) != ez)
+		if (!n->name)
 			continue;
-		if (classify(z, &shadow, n->name, n->len, &flags))
+		if (node_blocks(z, n))
+			ret = set_add(&block, n->name, n->len, 0, NULL);
+		if (!ret && n->len > 2 && n->name[0] == 1 && n->name[1] == '*')
+			ret = set_add(&wparent, n->name + 2, n->len - 2, 0, NULL);
+	}
+	if (!ret)
+		ret = set_reserve(set, z->n_nodes + shadow.n);
+	for (i = 0; i <= z->mask && !ret; i++) {
+		const struct node *n = &z->nodes[i];
+		const uint8_t *name = n->name;
+		size_t len = n->len, k = 0;
+		uint8_t flags = XDPNS_NAME_F_SYNTH;
+		int below = 0;
+
+		if (!name || (varies && engine_find_zone(e, name, len) != ez))
 			continue;
-		ret = set_add(set, n->name, n->len, flags);
+		/* proper ancestors down to the apex: below a blocking name? */
+		while (block.n && name[k] && len - k > z->apex_len) {
+			k += name[k] + 1;
+			if (set_find(&block, name + k, len - k)) {
+				below = 1;
+				break;
+			}
+		}
+		if (below)
+			continue;
+		if (set_find(&block, name, len) || set_find(&wparent, name, len))
+			flags = 0;
+		ret = set_add(set, name, len, flags, NULL);
 	}
 	/* the shadow names themselves, even when they do not exist */
 	FOREACH_REC(&shadow, r) {
@@ -508,10 +765,50 @@ static int build_names(const struct engine *e, const struct engine_zone *ez,
 		if (engine_find_zone(e, REC_NAME(r), REC_LEN(r)) != ez ||
 		    classify(z, &shadow, REC_NAME(r), REC_LEN(r), &flags))
 			continue;
-		ret = set_add(set, REC_NAME(r), REC_LEN(r), 0);
+		ret = set_add(set, REC_NAME(r), REC_LEN(r), 0, NULL);
 	}
 	set_free(&shadow);
+	set_free(&block);
+	set_free(&wparent);
 	return ret;
+}
+
+/* What the names of a generation are: the served ones (cur) overlaid
+ * with the staged changes (delta), or a set of every name. */
+struct view {
+	const struct nameset *delta; /* NULL: base is every name */
+	const struct nameset *base;
+};
+
+static const uint8_t *view_find(const struct view *v, const uint8_t *name,
+				size_t len)
+{
+	const uint8_t *r = set_find(v->delta, name, len);
+
+	if (r)
+		return (REC_FLAGS(r) & RF_ABSENT) ? NULL : r;
+	return set_find(v->base, name, len);
+}
+
+/* A name of the view whose missing children are NXDOMAIN: the apex when
+ * it allows it, else any. */
+static const uint8_t *view_synth_name(const struct view *v,
+				      const uint8_t *apex, size_t apex_len)
+{
+	const uint8_t *r = view_find(v, apex, apex_len);
+
+	if (r && (REC_FLAGS(r) & XDPNS_NAME_F_SYNTH))
+		return r;
+	if (v->delta)
+		FOREACH_REC(v->delta, r)
+			if (!(REC_FLAGS(r) & RF_ABSENT) &&
+			    (REC_FLAGS(r) & XDPNS_NAME_F_SYNTH))
+				return r;
+	FOREACH_REC(v->base, r)
+		if (view_find(v, REC_NAME(r), REC_LEN(r)) == r &&
+		    (REC_FLAGS(r) & XDPNS_NAME_F_SYNTH))
+			return r;
+	return NULL;
 }
 
 /* ---- the NXDOMAIN template ---- */
@@ -568,7 +865,7 @@ static int parse_soa_body(const uint8_t *b, size_t len, struct xdpns_nx *rec)
 
 /* "label.ce" that is not in set (so it does not exist, and MNAME and
  * RNAME do not end with it); label is prefix + a number. */
-static size_t fresh_child(const struct nameset *set, const uint8_t *ce,
+static size_t fresh_child(const struct view *set, const uint8_t *ce,
 			  size_t ce_len, const char *prefix, uint8_t *out)
 {
 	unsigned k;
@@ -582,7 +879,7 @@ static size_t fresh_child(const struct nameset *set, const uint8_t *ce,
 		out[0] = l;
 		memcpy(out + 1, label, l);
 		memcpy(out + 1 + l, ce, ce_len);
-		if (!set_find(set, out, ce_len + l + 1))
+		if (!view_find(set, out, ce_len + l + 1))
 			return ce_len + l + 1;
 	}
 	return 0;
@@ -594,7 +891,7 @@ static size_t fresh_child(const struct nameset *set, const uint8_t *ce,
  * Returns 0 with rec filled, or -1 when XDP cannot make this zone's
  * NXDOMAIN (the reason is logged). */
 static int build_template(struct nxsync *nx, const struct engine_zone *ez,
-			  const struct nameset *set, struct xdpns_nx *rec)
+			  const struct view *set, struct xdpns_nx *rec)
 {
 	const struct zone *z = ez->zone;
 	const uint8_t *ce = NULL, *r;
@@ -606,18 +903,10 @@ static int build_template(struct nxsync *nx, const struct engine_zone *ez,
 	const char *why = NULL;
 	int k, ret = -1;
 
-	r = set_find(set, z->apex, z->apex_len);
-	if (r && (REC_FLAGS(r) & XDPNS_NAME_F_SYNTH)) {
+	r = view_synth_name(set, z->apex, z->apex_len);
+	if (r) {
 		ce = REC_NAME(r);
 		ce_len = REC_LEN(r);
-	} else {
-		FOREACH_REC(set, r) {
-			if (REC_FLAGS(r) & XDPNS_NAME_F_SYNTH) {
-				ce = REC_NAME(r);
-				ce_len = REC_LEN(r);
-				break;
-			}
-		}
 	}
 	if (!ce)
 		return -1; /* no name allows it: nothing to do */
@@ -706,50 +995,404 @@ static size_t soa_name(const struct zone *z, int k, uint8_t out[256])
 	return len;
 }
 
-static int has_records(const struct node *n)
+/* The zones below ez's apex that the engine places names in instead of
+ * ez: which names are ez's changes only when they do. */
+static uint64_t kids_sig(const struct engine *e, const struct engine_zone *ez)
 {
-	uint32_t j;
+	const struct zone *z = ez->zone;
+	uint64_t sig = 0;
+	int i;
 
-	for (j = 0; n && j < n->n_sets; j++)
-		if (n->sets[j].rrs && ldns_rr_list_rr_count(n->sets[j].rrs))
-			return 1;
-	return 0;
+	for (i = 0; i < e->n_zones; i++) {
+		const struct zone *o = e->zones[i].zone;
+
+		if (&e->zones[i] == ez || !o || o->apex_len <= z->apex_len ||
+		    !name_is_subdomain(o->apex, o->apex_len, z->apex, z->apex_len))
+			continue;
+		sig += name_hash(o->apex, o->apex_len) * 2 + 1; /* any order */
+	}
+	return sig;
 }
 
-/* An IXFR changed only the records of names (owners) of old into z: are
- * the names XDP needs and their flags the same? Yes when every owner
- * holds records before and after (no name, and so no empty non-terminal,
- * came or went), none became or stopped being a cut or a DNAME (a
- * wildcard owner that stays keeps its parent's flag), and MNAME and RNAME
- * did not move. Conservative: anything else restages every name. */
-static int names_unchanged(const struct zone *z, const struct zone *old,
-			   const uint8_t *const *names, size_t n)
+/* Every name strictly below name (len), in the zone or among the served
+ * names, into aff. */
+static int add_below(const struct nxzone *zs, const struct zone *z,
+		     const uint8_t *name, size_t len, struct nameset *aff)
 {
-	uint8_t a[256], b[256];
-	size_t i, la, lb;
-	int k;
+	const uint8_t *r;
+	size_t i;
+	int ret = 0;
 
-	if (!old || !names || z->signed_zone || old->signed_zone ||
+	for (i = 0; i <= z->mask && !ret; i++) {
+		const struct node *n = &z->nodes[i];
+
+		if (n->name && n->len > len &&
+		    name_is_subdomain(n->name, n->len, name, len))
+			ret = set_add(aff, n->name, n->len, 0, NULL);
+	}
+	FOREACH_REC(&zs->cur, r) {
+		if (ret)
+			break;
+		if (REC_LEN(r) > len &&
+		    name_is_subdomain(REC_NAME(r), REC_LEN(r), name, len))
+			ret = set_add(aff, REC_NAME(r), REC_LEN(r), 0, NULL);
+	}
+	return ret;
+}
+
+/*
+ * After an IXFR (changed: the n owners whose records it deleted or added,
+ * old: the zone before it) into z: the names whose presence or flags may
+ * differ, each judged again and compared with the served one, changes
+ * into delta. A name's presence and flags depend on its own node (exists,
+ * cut, DNAME), its ancestors' (cut, DNAME: it is left out below them), its
+ * wildcard child and the shadow names. So the names to judge are the
+ * owners, their ancestors (empty non-terminals come and go with a name;
+ * a wildcard owner's parent changes its flag), every name below an owner
+ * that became or stopped being a cut or a DNAME owner, and the shadow
+ * names. Returns 0, 1 when that is not enough (the whole zone must be
+ * looked at: no served names to compare with, other child zones, MNAME
+ * or RNAME moved, signed), or -errno.
+ */
+static int changes_from_owners(struct nxsync *nx, const struct engine *e,
+			       const struct engine_zone *ez, const struct zone *old,
+			       const uint8_t *const *changed, size_t n,
+			       uint64_t kids, struct nameset *delta)
+{
+	struct nxzone *zs = &nx->zones[ez->slot];
+	const struct zone *z = ez->zone;
+	struct nameset aff, shadow;
+	uint8_t a[256], b[256];
+	const uint8_t *r;
+	size_t i, la, lb;
+	int k, ret;
+
+	if (!old || !changed || !n || !zs->gen || !zs->synth || zs->dirty ||
+	    zs->kids != kids || z->signed_zone || old->signed_zone ||
 	    z->apex_len != old->apex_len || memcmp(z->apex, old->apex, z->apex_len))
-		return 0;
+		return 1;
 	for (k = 0; k < 2; k++) {
 		la = soa_name(z, k, a);
 		lb = soa_name(old, k, b);
 		if (la != lb || memcmp(a, b, la))
-			return 0;
+			return 1;
 	}
-	for (i = 0; i < n; i++) {
-		size_t len = name_wire_len(names[i]);
-		const struct node *nn = len ? zone_find(z, names[i], len) : NULL;
-		const struct node *on = len ? zone_find(old, names[i], len) : NULL;
+	memset(&aff, 0, sizeof(aff));
+	memset(&shadow, 0, sizeof(shadow));
+	ret = shadow_names(z, &shadow);
+	FOREACH_REC(&shadow, r) {
+		if (ret)
+			break;
+		ret = set_add(&aff, REC_NAME(r), REC_LEN(r), 0, NULL);
+	}
+	for (i = 0; i < n && !ret; i++) {
+		const uint8_t *o = changed[i];
+		size_t len = name_wire_len(o), j = 0;
 
-		if (!has_records(nn) || !has_records(on))
-			return 0;
-		if (has_data(nn, LDNS_RR_TYPE_NS) != has_data(on, LDNS_RR_TYPE_NS) ||
-		    has_data(nn, LDNS_RR_TYPE_DNAME) != has_data(on, LDNS_RR_TYPE_DNAME))
-			return 0;
+		if (!len || !name_is_subdomain(o, len, z->apex, z->apex_len))
+			continue;
+		for (;;) { /* the owner and its ancestors down to the apex */
+			ret = set_add(&aff, o + j, len - j, 0, NULL);
+			if (ret || len - j <= z->apex_len)
+				break;
+			j += o[j] + 1;
+		}
+		if (!ret && node_blocks(z, zone_find(z, o, len)) !=
+				    node_blocks(old, zone_find(old, o, len)))
+			ret = add_below(zs, z, o, len, &aff);
 	}
-	return 1;
+	FOREACH_REC(&aff, r) {
+		const uint8_t *c;
+		uint8_t flags = 0;
+		int in;
+
+		if (ret)
+			break;
+		in = name_status(e, ez, &shadow, REC_NAME(r), REC_LEN(r), &flags);
+		c = set_find(&zs->cur, REC_NAME(r), REC_LEN(r));
+		if (in && (!c || (REC_FLAGS(c) & RF_MAP) != flags))
+			ret = set_add(delta, REC_NAME(r), REC_LEN(r), flags, NULL);
+		else if (!in && c)
+			ret = set_add(delta, REC_NAME(r), REC_LEN(r), RF_ABSENT, NULL);
+	}
+	set_free(&aff);
+	set_free(&shadow);
+	return ret;
+}
+
+/* Every name of the staged generation (next) compared with the served
+ * ones: the changes into delta (all of next when the map may not hold what
+ * cur says: force). next is taken. */
+static int changes_from_all(struct nxzone *zs, struct nameset *next,
+			    int force, struct nameset *delta)
+{
+	const uint8_t *r, *c;
+	int ret = 0;
+
+	if (!zs->cur.n) { /* nothing served: every name is new */
+		*delta = *next;
+		memset(next, 0, sizeof(*next));
+		return 0;
+	}
+	FOREACH_REC(next, r) {
+		c = set_find(&zs->cur, REC_NAME(r), REC_LEN(r));
+		if (force || !c || (REC_FLAGS(c) & RF_MAP) != (REC_FLAGS(r) & RF_MAP))
+			ret = set_add(delta, REC_NAME(r), REC_LEN(r),
+				      REC_FLAGS(r) & RF_MAP, NULL);
+		if (ret)
+			goto out;
+	}
+	FOREACH_REC(&zs->cur, c) {
+		if (!set_find(next, REC_NAME(c), REC_LEN(c)))
+			ret = set_add(delta, REC_NAME(c), REC_LEN(c), RF_ABSENT, NULL);
+		if (ret)
+			goto out;
+	}
+out:
+	set_free(next);
+	return ret;
+}
+
+/* Room in cur for the names delta adds, so the commit cannot fail. */
+static int reserve_for(struct nxzone *zs)
+{
+	size_t n = 0, bytes = 0;
+	const uint8_t *r;
+
+	if (!zs->cur.n)
+		return 0; /* the commit takes delta as it is */
+	FOREACH_REC(&zs->delta, r)
+		if (!(REC_FLAGS(r) & RF_ABSENT) &&
+		    !set_find(&zs->cur, REC_NAME(r), REC_LEN(r))) {
+			n++;
+			bytes += REC_HDR + REC_LEN(r);
+		}
+	if (!n)
+		return 0;
+	if (set_reserve(&zs->cur, zs->cur.n + n))
+		return -ENOMEM;
+	if (zs->cur.used + bytes > zs->cur.cap) {
+		uint8_t *a = realloc(zs->cur.arena, zs->cur.used + bytes);
+
+		if (!a)
+			return -ENOMEM;
+		zs->cur.arena = a;
+		zs->cur.cap = zs->cur.used + bytes;
+	}
+	return 0;
+}
+
+/* Find the staged generation's changes and write their names (no
+ * flip can make them visible yet): all of a stage that may run beside
+ * the entries' compile. Fills zs->job's results. */
+static void stage_prepare(struct nxsync *nx, struct nxzone *zs)
+{
+	enum { FROM_OWNERS, WHOLE, APEX_ONLY } how;
+	struct stage_job *j = &zs->job;
+	const struct engine_zone *ez = j->ez;
+	const struct zone *z = ez->zone;
+	struct nameset next;
+	struct view v;
+	uint64_t now, t0, t1, c0 = cpu_us();
+	int r, synth = 0;
+
+	/* a program that read the other halves before the last flip is
+	 * done with them once the grace period is over */
+	now = now_us();
+	if (zs->flip_us && now < zs->flip_us + NXSYNC_GRACE_MS * 1000)
+		usleep(zs->flip_us + NXSYNC_GRACE_MS * 1000 - now);
+	t0 = now_us();
+	memset(&next, 0, sizeof(next));
+	set_free(&zs->delta);
+
+	how = j->wrapped || z->signed_zone ? APEX_ONLY : FROM_OWNERS;
+	if (how == FROM_OWNERS) {
+		r = changes_from_owners(nx, j->e, ez, j->old, j->changed,
+					j->n_changed, zs->next_kids, &zs->delta);
+		v.delta = &zs->delta;
+		v.base = &zs->cur;
+		if (r > 0)
+			how = WHOLE;
+		else if (r < 0 || build_template(nx, ez, &v, &j->rec))
+			how = APEX_ONLY;
+		else
+			synth = 1;
+		if (r < 0)
+			log_warn_kv("NXDOMAIN stays on the slow path",
+				    "zone=%s reason=%s", z->name, strerror(-r));
+		if (how != FROM_OWNERS)
+			set_free(&zs->delta);
+	}
+	if (how == WHOLE) {
+		r = build_names(j->e, ez, &next);
+		v.delta = NULL;
+		v.base = &next;
+		if (r)
+			log_warn_kv("NXDOMAIN stays on the slow path",
+				    "zone=%s reason=%s", z->name, strerror(-r));
+		else if (!build_template(nx, ez, &v, &j->rec))
+			synth = 1;
+		if (synth) {
+			r = changes_from_all(zs, &next, zs->dirty, &zs->delta);
+			if (r) {
+				log_warn_kv("NXDOMAIN stays on the slow path",
+					    "zone=%s reason=%s", z->name, strerror(-r));
+				synth = 0;
+			}
+		}
+		if (!synth) {
+			set_free(&zs->delta);
+			how = APEX_ONLY;
+		}
+	}
+	if (how == APEX_ONLY) {
+		/* only the apex, so the walk of a name in this zone stops
+		 * here and never reaches a zone above */
+		synth = 0;
+		set_free(&next);
+		r = set_add(&next, z->apex, z->apex_len, 0, NULL);
+		if (!r)
+			r = changes_from_all(zs, &next, zs->dirty, &zs->delta);
+		if (r)
+			set_free(&zs->delta);
+	}
+	set_free(&next);
+	if (!r)
+		r = reserve_for(zs);
+	if (r)
+		set_free(&zs->delta);
+	t1 = now_us();
+	if (!r)
+		r = write_delta(nx, zs->job.ez->slot);
+	j->r = r;
+	j->synth = synth;
+	j->how = how == FROM_OWNERS ? "changes" : how == WHOLE ? "whole" : "apex";
+	j->find_us = t1 - t0;
+	j->write_us = now_us() - t1;
+	j->cpu_us = cpu_us() - c0;
+}
+
+static void *stage_thread(void *arg)
+{
+	struct nxsync_job_arg *a = arg;
+
+	stage_prepare(a->nx, a->zs);
+	return NULL;
+}
+
+void nxsync_stage_begin(struct nxsync *nx, const struct engine *e,
+			const struct engine_zone *ez, uint32_t gen,
+			const struct zone *old, const uint8_t *const *changed,
+			size_t n_changed)
+{
+	const struct zone *z = ez->zone;
+	struct nxzone *zs;
+	struct stage_job *j;
+
+	if (ez->slot >= XDPNS_MAX_ZONES || !z)
+		return;
+	zs = &nx->zones[ez->slot];
+	if (zs->staged)
+		nxsync_abort(nx, ez->slot);
+	j = &zs->job;
+	memset(j, 0, sizeof(*j));
+	j->e = e;
+	j->ez = ez;
+	j->old = old;
+	j->changed = changed;
+	j->n_changed = n_changed;
+	if (zs->gen && (zs->gen & 1) == (gen & 1)) {
+		/* the generation counter wrapped: its NXDOMAIN record would
+		 * be the served one's */
+		log_warn_kv("no NXDOMAIN in XDP: the generation reuses the served half",
+			    "zone=%s gen=%u", z->name, gen);
+		j->wrapped = 1;
+	}
+	if (zs->apex_len && (zs->apex_len != z->apex_len ||
+			     memcmp(zs->apex, z->apex, z->apex_len)))
+		zs->dirty = 1; /* another zone in this slot */
+	memcpy(zs->apex, z->apex, z->apex_len);
+	zs->apex_len = z->apex_len;
+	zs->staged = 1;
+	zs->next_gen = gen;
+	zs->next_kids = kids_sig(e, ez);
+	zs->arg.nx = nx;
+	zs->arg.zs = zs;
+	/* beside the caller's work when there is much to do (the whole
+	 * zone) and a thread can be had; an IXFR's few names inline (a
+	 * thread would cost more than it saves there) */
+	if (!changed || !zs->gen || !zs->synth || zs->dirty)
+		zs->running = !pthread_create(&zs->thread, NULL, stage_thread,
+					      &zs->arg);
+	j->threaded = zs->running;
+	if (!zs->running)
+		stage_prepare(nx, zs);
+}
+
+void nxsync_stage_end(struct nxsync *nx, uint32_t slot)
+{
+	struct nxzone *zs;
+	struct stage_job *j;
+	const struct zone *z;
+	uint32_t key, gen;
+	int r, synth;
+
+	if (slot >= XDPNS_MAX_ZONES || !nx->zones[slot].staged)
+		return;
+	zs = &nx->zones[slot];
+	stage_join(zs);
+	j = &zs->job;
+	z = j->ez->zone;
+	gen = zs->next_gen;
+	r = j->r;
+	synth = j->synth;
+	/* the names written so far are for a generation not yet flipped: a
+	 * walk XDP began before them must not answer for it (nx.h) */
+	if (!r && zs->delta.n)
+		r = seq_bump(nx);
+	if (r)
+		goto failed;
+	key = slot * 2 + (gen & 1);
+	if (synth && !j->wrapped) {
+		j->rec.gen = gen;
+		if (bpf_map_update_elem(nx->fds.nx, &key, &j->rec, BPF_ANY)) {
+			log_err_kv("writing the XDP NXDOMAIN failed", "zone=%s reason=%s",
+				   z->name, strerror(errno));
+			synth = 0;
+		}
+	}
+	if (!synth && !j->wrapped)
+		nx_record_clear(nx, slot, gen & 1);
+	zs->next_synth = synth;
+	nx->st.last_written = zs->delta.n;
+	nx->st.last_find_us = j->find_us;
+	nx->st.last_write_us = j->write_us;
+	log_debug_kv("names for NXDOMAIN staged",
+		     "zone=%s how=%s names_written=%zu nxdomain=%s find_ms=%llu "
+		     "write_ms=%llu cpu_ms=%llu thread=%s", z->name, j->how,
+		     zs->delta.n, synth ? "xdp" : "slow",
+		     (unsigned long long)j->find_us / 1000,
+		     (unsigned long long)j->write_us / 1000,
+		     (unsigned long long)j->cpu_us / 1000, j->threaded ? "yes" : "no");
+	return;
+failed:
+	/* this generation makes no NXDOMAIN in XDP; what was written of
+	 * its names may not be what delta says: the next publish rewrites
+	 * every name */
+	log_err_kv("writing the XDP names failed: NXDOMAIN stays on the slow path",
+		   "zone=%s reason=%s", z->name, strerror(-r));
+	if (!j->wrapped)
+		nx_record_clear(nx, slot, gen & 1);
+	zs->next_synth = 0;
+	zs->next_dirty = 1;
+	{
+		/* the apex may be among those not written: a tombstone, so
+		 * no walk in this zone goes on to a zone above */
+		struct xdpns_name tv;
+
+		served_value(slot, NULL, &tv);
+		write_one(nx, z->apex, z->apex_len, &tv);
+	}
 }
 
 void nxsync_stage(struct nxsync *nx, const struct engine *e,
@@ -757,160 +1400,59 @@ void nxsync_stage(struct nxsync *nx, const struct engine *e,
 		  const struct zone *old, const uint8_t *const *changed,
 		  size_t n_changed)
 {
-	const struct zone *z = ez->zone;
-	struct xdpns_nx rec;
-	struct nxzone *zs;
-	uint32_t key;
-	uint64_t now, t0;
-	int r, synth;
-
-	if (ez->slot >= XDPNS_MAX_ZONES || !z)
-		return;
-	zs = &nx->zones[ez->slot];
-	if (zs->staged)
-		nxsync_abort(nx, ez->slot);
-	if (zs->gen && (zs->gen & 1) == (gen & 1)) {
-		/* the generation counter wrapped onto the served half */
-		log_warn_kv("no NXDOMAIN in XDP: the generation reuses the served half",
-			    "zone=%s gen=%u", z->name, gen);
-		gen = 0;
-	}
-	/* a program that read the other half before the last flip is done
-	 * with it once the grace period is over */
-	now = now_us();
-	if (zs->flip_us && now < zs->flip_us + NXSYNC_GRACE_MS * 1000)
-		usleep(zs->flip_us + NXSYNC_GRACE_MS * 1000 - now);
-	memcpy(zs->apex, z->apex, z->apex_len);
-	zs->apex_len = z->apex_len;
-	zs->staged = 1;
-	zs->next_gen = gen;
-	zs->next_synth = 0;
-	zs->next_skip = 0;
-	/* new names go into the half the served ones are not in */
-	zs->next_names_gen = gen;
-	zs->next_names_half = zs->gen && zs->names_gen ? !zs->names_half : (gen & 1);
-	if (!gen) {
-		/* the apex alone, as a tombstone: the whole zone passes */
-		struct xdpns_name v;
-
-		memset(&v, 0, sizeof(v));
-		v.zone = ez->slot;
-		if (set_add(&zs->next, z->apex, z->apex_len, 0) ||
-		    write_one(nx, z->apex, z->apex_len, &v))
-			log_err_kv("cannot write the XDP names", "zone=%s", z->name);
-		return;
-	}
-
-	t0 = now_us();
-	if (zs->gen && zs->synth && zs->names_gen &&
-	    names_unchanged(z, old, changed, n_changed) &&
-	    !build_template(nx, ez, &zs->cur, &rec)) {
-		/* an IXFR that changed no name: the served names stand for
-		 * this generation too; only its NXDOMAIN body is new */
-		key = ez->slot * 2 + (gen & 1);
-		rec.gen = gen;
-		rec.names_gen = zs->names_gen;
-		rec.names_half = zs->names_half;
-		if (!bpf_map_update_elem(nx->fds.nx, &key, &rec, BPF_ANY)) {
-			zs->next_skip = 1;
-			zs->next_synth = 1;
-			zs->next_names_gen = zs->names_gen;
-			zs->next_names_half = zs->names_half;
-			log_debug_kv("names for NXDOMAIN kept", "zone=%s names=%zu",
-				     z->name, zs->cur.n);
-			return;
-		}
-	}
-	r = -1;
-	if (!z->signed_zone) {
-		r = build_names(e, ez, &zs->next);
-		if (r)
-			log_warn_kv("NXDOMAIN stays on the slow path",
-				    "zone=%s reason=%s", z->name, strerror(-r));
-		else
-			r = build_template(nx, ez, &zs->next, &rec);
-	}
-	synth = !r;
-	if (r) {
-		/* only the apex, so the walk of a name in this zone stops
-		 * here and never reaches a zone above */
-		set_free(&zs->next);
-		if (set_add(&zs->next, z->apex, z->apex_len, 0))
-			log_err_kv("out of memory for the XDP names", "zone=%s", z->name);
-	}
-	r = write_staged(nx, ez->slot);
-	if (r) {
-		struct xdpns_name v;
-
-		log_err_kv("writing the XDP names failed: NXDOMAIN stays on the "
-			   "slow path", "zone=%s reason=%s", z->name, strerror(-r));
-		nx_record_clear(nx, ez->slot, gen & 1);
-		/* the apex may be among those not written: a tombstone, so no
-		 * walk in this zone goes on to a zone above */
-		memset(&v, 0, sizeof(v));
-		v.zone = ez->slot;
-		write_one(nx, z->apex, z->apex_len, &v);
-		return;
-	}
-	key = ez->slot * 2 + (gen & 1);
-	if (synth) {
-		rec.gen = gen;
-		rec.names_gen = zs->next_names_gen;
-		rec.names_half = zs->next_names_half;
-		if (bpf_map_update_elem(nx->fds.nx, &key, &rec, BPF_ANY)) {
-			log_err_kv("writing the XDP NXDOMAIN failed", "zone=%s reason=%s",
-				   z->name, strerror(errno));
-			nx_record_clear(nx, ez->slot, gen & 1);
-			return;
-		}
-		zs->next_synth = 1;
-	} else {
-		nx_record_clear(nx, ez->slot, gen & 1);
-	}
-	log_debug_kv("names for NXDOMAIN staged", "zone=%s names=%zu nxdomain=%s ms=%llu",
-		     z->name, zs->next.n, zs->next_synth ? "xdp" : "slow",
-		     (unsigned long long)(now_us() - t0) / 1000);
+	nxsync_stage_begin(nx, e, ez, gen, old, changed, n_changed);
+	nxsync_stage_end(nx, ez->slot);
 }
 
 void nxsync_commit(struct nxsync *nx, uint32_t slot)
 {
 	struct nxzone *zs;
 	uint32_t n_rel;
-	const uint8_t *r;
+	uint8_t *r, *c;
 
 	if (slot >= XDPNS_MAX_ZONES || !nx->zones[slot].staged)
 		return;
 	zs = &nx->zones[slot];
-	if (zs->next_skip) { /* the names stay as they are */
-		zs->gen = zs->next_gen;
-		zs->synth = zs->next_synth;
-		zs->staged = 0;
-		zs->next_skip = 0;
-		zs->flip_us = now_us();
-		return;
-	}
+	stage_join(zs);
 	n_rel = related(nx, slot, nx->rel);
-	/* names the new generation lacks: unknown to XDP already (their
-	 * half of the new generation is not current) */
-	FOREACH_REC(&zs->cur, r) {
-		if (set_find(&zs->next, REC_NAME(r), REC_LEN(r)))
-			continue;
-		if (n_rel)
-			give_up(nx, slot, nx->rel, n_rel, REC_NAME(r), REC_LEN(r), 0);
-		else
-			delete_one(nx, REC_NAME(r), REC_LEN(r));
-	}
 	nx->st.names -= zs->cur.n;
-	nx->st.names += zs->next.n;
+	if (!zs->cur.n) {
+		set_free(&zs->cur);
+		zs->cur = zs->delta; /* every name new (none goes) */
+		memset(&zs->delta, 0, sizeof(zs->delta));
+	}
+	FOREACH_REC(&zs->delta, r) {
+		c = set_find(&zs->cur, REC_NAME(r), REC_LEN(r));
+		if (REC_FLAGS(r) & RF_ABSENT) {
+			/* unknown to XDP already: its half of the new
+			 * generation has no flags */
+			if (n_rel)
+				give_up(nx, slot, nx->rel, n_rel, REC_NAME(r),
+					REC_LEN(r), 0);
+			else
+				delete_one(nx, REC_NAME(r), REC_LEN(r));
+			set_del(&zs->cur, REC_NAME(r), REC_LEN(r));
+			continue;
+		}
+		/* room was reserved at the stage: this cannot fail */
+		if (!c && set_add(&zs->cur, REC_NAME(r), REC_LEN(r), 0, &c)) {
+			zs->next_dirty = 1;
+			continue;
+		}
+		REC_FLAGS(c) = REC_FLAGS(r);
+		rec_set_gen(c, rec_gen(r));
+	}
+	set_free(&zs->delta);
+	if (zs->cur.dead > 65536 && zs->cur.dead * 2 > zs->cur.used)
+		set_compact(&zs->cur);
+	nx->st.names += zs->cur.n;
 	nx->st.zones_synth -= zs->synth;
 	nx->st.zones_synth += zs->next_synth;
-	set_free(&zs->cur);
-	zs->cur = zs->next;
-	memset(&zs->next, 0, sizeof(zs->next));
 	zs->gen = zs->next_gen;
-	zs->names_gen = zs->next_names_gen;
-	zs->names_half = zs->next_names_half;
 	zs->synth = zs->next_synth;
+	zs->kids = zs->next_kids;
+	zs->dirty = zs->next_dirty;
+	zs->next_dirty = 0;
 	zs->staged = 0;
 	zs->flip_us = now_us();
 }
@@ -924,27 +1466,33 @@ void nxsync_abort(struct nxsync *nx, uint32_t slot)
 	if (slot >= XDPNS_MAX_ZONES || !nx->zones[slot].staged)
 		return;
 	zs = &nx->zones[slot];
+	stage_join(zs);
+	if (zs->job.r)
+		zs->dirty = 1;
 	n_rel = related(nx, slot, nx->rel);
-	FOREACH_REC(&zs->next, r) { /* none when the names were kept */
+	FOREACH_REC(&zs->delta, r) {
 		struct xdpns_name v;
 
 		c = set_find(&zs->cur, REC_NAME(r), REC_LEN(r));
 		if (c) {
 			/* forget the staged half: its generation number will
 			 * be used again */
-			served_value(zs, slot, c, &v);
-			write_one(nx, REC_NAME(r), REC_LEN(r), &v);
+			served_value(slot, c, &v);
+			if (write_one(nx, REC_NAME(r), REC_LEN(r), &v))
+				zs->dirty = 1;
 		} else if (n_rel) {
 			give_up(nx, slot, nx->rel, n_rel, REC_NAME(r), REC_LEN(r), 0);
 		} else {
 			delete_one(nx, REC_NAME(r), REC_LEN(r));
 		}
 	}
+	if (zs->next_dirty)
+		zs->dirty = 1;
+	zs->next_dirty = 0;
 	if (zs->next_gen && (!zs->gen || (zs->next_gen & 1) != (zs->gen & 1)))
 		nx_record_clear(nx, slot, zs->next_gen & 1);
-	set_free(&zs->next);
+	set_free(&zs->delta);
 	zs->staged = 0;
-	zs->next_skip = 0;
 }
 
 void nxsync_remove(struct nxsync *nx, uint32_t slot)
@@ -977,6 +1525,8 @@ void nxsync_remove(struct nxsync *nx, uint32_t slot)
 	nx->st.names -= zs->cur.n;
 	nx->st.zones_synth -= zs->synth;
 	zs->synth = 0;
+	zs->dirty = 0;
+	zs->kids = 0;
 	set_free(&zs->cur);
 }
 
@@ -988,7 +1538,7 @@ int nxsync_probe(const struct nxsync *nx, int zones_fd, const uint8_t *name,
 	struct xdpns_nx rec;
 	uint8_t key[XDPNS_KEY_NAME];
 	size_t at = 0;
-	uint32_t h, idx;
+	uint32_t idx;
 
 	memset(out, 0, sizeof(*out));
 	if (len == 0 || len > 255)
@@ -1010,9 +1560,8 @@ int nxsync_probe(const struct nxsync *nx, int zones_fd, const uint8_t *name,
 	    (zv.flags & XDPNS_ZONE_F_EXPIRED))
 		return 0;
 	out->gen = zv.gen;
-	h = zv.gen & 1;
-	idx = v.zone * 2 + h;
-	if (v.gen[h] != zv.gen || !(v.flags[h] & XDPNS_NAME_F_SYNTH) ||
+	idx = v.zone * 2 + (zv.gen & 1);
+	if (!(xdpns_name_pick(&v, zv.gen) & XDPNS_NAME_F_SYNTH) ||
 	    bpf_map_lookup_elem(nx->fds.nx, &idx, &rec) || rec.gen != zv.gen)
 		return 0;
 	out->synth = 1;

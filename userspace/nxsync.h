@@ -14,11 +14,15 @@
 struct nxsync_fds {
 	int names[XDPNS_KEYCLASS_COUNT]; /* by XDPNS_KEYCLASS(name length) */
 	int nx; /* per zone and half: the NXDOMAIN body */
+	int seq; /* bumped between names written and the flip */
 };
 
 struct nxsync_stats {
 	uint64_t names; /* names in the maps (served generations) */
 	uint64_t zones_synth; /* zones whose NXDOMAIN XDP makes */
+	uint64_t last_written; /* names the last stage wrote */
+	uint64_t last_find_us; /* its time to find them (the changes) */
+	uint64_t last_write_us; /* and to write them */
 };
 
 struct nxsync;
@@ -27,16 +31,26 @@ int nxsync_new(const struct nxsync_fds *fds, struct nxsync **out);
 void nxsync_free(struct nxsync *nx);
 
 /* Before ez->slot flips to gen: write the names of ez->zone (those whose
- * zone in e is ez) and its NXDOMAIN body into the half of gen. After an
- * IXFR (changed: its n_changed owners, old: the zone before it) that
- * changed no name or flag, the served names are kept and only the body
- * is written (a publish of a 1M-name zone rewrote every name). Never
+ * zone in e is ez) that are new, go or change flags, as a half of gen,
+ * and its NXDOMAIN body. After an IXFR (changed: its n_changed owners,
+ * old: the zone before it) only the names those owners can reach are
+ * looked at; otherwise every name, compared with the served ones. Never
  * fails the publish: on any error the generation makes no NXDOMAIN
  * (every query of the zone XDP cannot answer otherwise passes). */
 void nxsync_stage(struct nxsync *nx, const struct engine *e,
 		  const struct engine_zone *ez, uint32_t gen,
 		  const struct zone *old, const uint8_t *const *changed,
 		  size_t n_changed);
+/* nxsync_stage in two steps: begin starts the work in a thread of its
+ * own (the maps it writes cannot be seen before the flip), so the caller
+ * can compile the entries meanwhile; end waits for it and writes what
+ * must come last before the flip. e, ez, old and changed must stay valid
+ * until end (or abort). */
+void nxsync_stage_begin(struct nxsync *nx, const struct engine *e,
+			const struct engine_zone *ez, uint32_t gen,
+			const struct zone *old, const uint8_t *const *changed,
+			size_t n_changed);
+void nxsync_stage_end(struct nxsync *nx, uint32_t slot);
 /* The flip happened: drop the names the new generation lacks. */
 void nxsync_commit(struct nxsync *nx, uint32_t slot);
 /* The flip did not happen: undo what the staged generation added. */

@@ -46,6 +46,13 @@ struct {
 	__type(value, struct xdpns_nx_buf);
 } xdpns_nx_scratch SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xdpns_nx_seq);
+} xdpns_nx_seq SEC(".maps");
+
 /* The closest-encloser walk, one suffix per step (bpf_loop). */
 struct nx_walk {
 	__u8 *buf; /* xdpns_nx_buf: the name, zeros after it */
@@ -110,14 +117,19 @@ static __always_inline int nx_lookup(const struct xdpns_key *key,
 {
 	struct nx_walk w = {};
 	struct xdpns_nx_buf *nb;
+	struct xdpns_nx_seq *sq;
 	struct xdpns_zone *zone;
 	struct xdpns_nx *nx;
-	__u32 zero = 0, idx, h, i, sum, gen;
+	__u32 zero = 0, idx, i, sum, gen, seq;
 	__u16 delta;
 
 	nb = bpf_map_lookup_elem(&xdpns_nx_scratch, &zero);
-	if (!nb)
+	sq = bpf_map_lookup_elem(&xdpns_nx_seq, &zero);
+	if (!nb || !sq)
 		return XDPNS_PASS_ERROR;
+	/* names written from here on may belong to a generation this walk
+	 * would wrongly judge by: checked again after the zone's generation */
+	seq = *(volatile __u32 *)&sq->seq;
 	/* the name as parsed (zero padded to 64 or 256 bytes), zeros up to
 	 * 256; bytes 256..511 are never written: a suffix key of any class
 	 * read in place ends in zeros */
@@ -148,19 +160,17 @@ static __always_inline int nx_lookup(const struct xdpns_key *key,
 		return XDPNS_PASS_MISS;
 	if (zone->flags & XDPNS_ZONE_F_EXPIRED)
 		return XDPNS_PASS_ZONE_STATE;
-	h = gen & 1;
-	idx = idx * 2 + h;
+	idx = idx * 2 + (gen & 1);
 	nx = bpf_map_lookup_elem(&xdpns_nx, &idx);
 	if (!nx || nx->gen != gen)
 		return XDPNS_PASS_MISS;
-	/* the generation's names: the half and number its record names (a
-	 * publish that changed no name leaves them where they were). No
-	 * variable index into the stack copy: the verifier refuses the
-	 * pointer arithmetic clang makes of it */
-	h = nx->names_half;
-	gen = nx->names_gen;
-	if (!gen || (h ? w.val.gen[1] : w.val.gen[0]) != gen ||
-	    !((h ? w.val.flags[1] : w.val.flags[0]) & XDPNS_NAME_F_SYNTH))
+	/* the encloser as of gen: the half valid for it (a name gen does not
+	 * have yet, or no longer, has none, or no flags) */
+	if (!(xdpns_name_pick(&w.val, gen) & XDPNS_NAME_F_SYNTH))
+		return XDPNS_PASS_MISS;
+	/* names written during the walk (for a generation after the one it
+	 * began in): the walk may have missed some of them */
+	if (*(volatile __u32 *)&sq->seq != seq)
 		return XDPNS_PASS_MISS;
 	b->h = &nx->blob.h;
 	b->data = nx->blob.data;

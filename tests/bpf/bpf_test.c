@@ -1064,6 +1064,194 @@ static void t_nx_flip(void **state)
 	zone_free(z2);
 }
 
+/* The verdict XDP gives a query of name (MX: no entry answers it, so
+ * the names decide) against engine fe's reply: 'N' NXDOMAIN made in XDP
+ * (bytes checked), 'P' passed. */
+static void expect_walk(const struct engine *fe, const char *name, int want)
+{
+	struct frame_opts o = { .qtype = 15, .id = 170, .edns = 1, .udp_size = 1232 };
+	const struct engine *saved = ref;
+
+	ref = fe;
+	if (want == 'N')
+		expect_nx(name, &o);
+	else
+		expect_pass(name, &o, XDPNS_PASS_MISS);
+	ref = saved;
+}
+
+/*
+ * An IXFR's names, written incrementally: before the flip a reader of
+ * the served generation sees its own names (a name only the next one has
+ * passes), after the flip the new ones (a name only the old one had
+ * passes until it is deleted), after the commit the new ones alone; and
+ * only the names that come, go or change flags are written. Each kind:
+ * a name added, one deleted, empty non-terminals that appear and go with
+ * a name, a wildcard that appears (its parent stops allowing NXDOMAIN)
+ * and one that goes, a delegation that appears over a name (it leaves)
+ * and one that goes (the name below it comes in), a DNAME that appears.
+ */
+static void t_nx_changes(void **state)
+{
+	static const char head[] =
+		"$ORIGIN inc.test.\n$TTL 3600\n"
+		"@ SOA ns h %d 3600 600 604800 300\n@ NS ns\nns A 198.18.7.53\n"
+		"w.c A 198.18.7.3\ng.f A 198.18.7.7\nk.e A 198.18.7.8\n";
+	static const char v1_body[] =
+		"a A 198.18.7.1\n"
+		"x.y.b A 198.18.7.2\n"
+		"d A 198.18.7.4\n*.d TXT \"wild\"\n"
+		"e A 198.18.7.5\n"
+		"f NS ns.other.example.\n"
+		"dn A 198.18.7.9\n";
+	static const char v2_body[] =
+		"new A 198.18.7.10\n"
+		"p.q.r A 198.18.7.11\n"
+		"*.w.c TXT \"wild\"\n"
+		"d A 198.18.7.4\n"
+		"e NS ns.other.example.\n"
+		"f A 198.18.7.6\n"
+		"dn A 198.18.7.9\ndn DNAME example.com.\n";
+	static const char *const owners[] = {
+		"inc.test", "new.inc.test", "a.inc.test", "p.q.r.inc.test",
+		"x.y.b.inc.test", "*.w.c.inc.test", "*.d.inc.test", "e.inc.test",
+		"f.inc.test", "dn.inc.test",
+	};
+	const uint32_t slot = 10, zero = 0;
+	struct xdpns_nx_seq seq0, seq1;
+	struct engine_zone fz = { .slot = slot };
+	struct engine e1 = { .zones = &fz, .n_zones = 1 };
+	struct engine_zone fz2 = { .slot = slot };
+	struct engine e2 = { .zones = &fz2, .n_zones = 1 };
+	struct xdpns_zone zv = { 0, 0 };
+	uint8_t wire[16][300];
+	const uint8_t *list[16];
+	struct nxsync_stats st;
+	char t1[1024], t2[1024];
+	struct zone *z1, *z2;
+	struct nxsync *nx;
+	size_t i, n = sizeof(owners) / sizeof(owners[0]);
+	/* query name; verdict before the flip (a reader of 1), after it
+	 * before the commit (of 2), after the commit, and once 1 is served
+	 * again */
+	static const struct {
+		const char *name;
+		char v1, flip, after, back;
+	} cases[] = {
+		{ "zz.inc.test", 'N', 'N', 'N', 'N' },
+		{ "zz.ns.inc.test", 'P', 'P', 'P', 'P' }, /* MNAME */
+		{ "zz.w.c.inc.test", 'N', 'P', 'P', 'N' }, /* wildcard comes */
+		{ "zz.c.inc.test", 'N', 'N', 'N', 'N' },
+		/* added: unknown to 1 (pass), NODATA in 2 */
+		{ "new.inc.test", 'P', 'P', 'P', 'N' },
+		{ "zz.new.inc.test", 'P', 'N', 'N', 'N' },
+		/* deleted: a name until the commit deletes it */
+		{ "a.inc.test", 'P', 'P', 'N', 'P' },
+		{ "zz.a.inc.test", 'N', 'P', 'N', 'N' },
+		/* empty non-terminals come */
+		{ "zz.r.inc.test", 'P', 'N', 'N', 'N' },
+		{ "zz.q.r.inc.test", 'P', 'N', 'N', 'N' },
+		{ "r.inc.test", 'P', 'P', 'P', 'N' },
+		{ "q.r.inc.test", 'P', 'P', 'P', 'N' },
+		{ "zz.p.q.r.inc.test", 'P', 'N', 'N', 'N' },
+		/* and go */
+		{ "b.inc.test", 'P', 'P', 'N', 'P' },
+		{ "zz.b.inc.test", 'N', 'P', 'N', 'N' },
+		{ "y.b.inc.test", 'P', 'P', 'N', 'P' },
+		{ "zz.y.b.inc.test", 'N', 'P', 'N', 'N' },
+		{ "zz.d.inc.test", 'P', 'N', 'N', 'P' }, /* wildcard goes */
+		{ "zz.e.inc.test", 'N', 'P', 'P', 'N' }, /* delegation comes */
+		{ "zz.k.e.inc.test", 'N', 'P', 'P', 'N' },
+		{ "zz.f.inc.test", 'P', 'N', 'N', 'P' }, /* and goes */
+		{ "zz.g.f.inc.test", 'P', 'N', 'N', 'P' },
+		{ "g.f.inc.test", 'P', 'P', 'P', 'P' },
+		{ "zz.dn.inc.test", 'N', 'P', 'P', 'N' }, /* DNAME comes */
+	};
+
+	(void)state;
+	snprintf(t1, sizeof(t1), head, 1);
+	strcat(t1, v1_body);
+	snprintf(t2, sizeof(t2), head, 2);
+	strcat(t2, v2_body);
+	z1 = load_text(t1, "inc.test");
+	z2 = load_text(t2, "inc.test");
+	assert_non_null(z1);
+	assert_non_null(z2);
+	fz.zone = z1;
+	fz2.zone = z2;
+	for (i = 0; i < n; i++) {
+		fr_name(wire[i], owners[i]);
+		list[i] = wire[i];
+	}
+	assert_int_equal(nxsync_new(&fds.nx, &nx), 0);
+	nxsync_stage(nx, &e1, &fz, 1, NULL, NULL, 0);
+	zv.gen = 1;
+	assert_int_equal(bpf_map_update_elem(fds.zones, &slot, &zv, BPF_ANY), 0);
+	nxsync_commit(nx, slot);
+	assert_int_equal(nxsync_zone_synth(nx, slot), 1);
+	/* @ ns h a b y.b x.y.b c w.c d *.d e k.e f dn (g.f is below the cut) */
+	assert_int_equal(nxsync_zone_names(nx, slot), 15);
+
+	assert_int_equal(bpf_map_lookup_elem(fds.nx.seq, &zero, &seq0), 0);
+	nxsync_stage(nx, &e2, &fz2, 2, z1, list, n);
+	nxsync_get_stats(nx, &st);
+	/* names were written: a walk begun before them passes (nx.h) */
+	assert_int_equal(bpf_map_lookup_elem(fds.nx.seq, &zero, &seq1), 0);
+	assert_int_not_equal(seq0.seq, seq1.seq);
+	/* new, p.q.r, q.r, r, *.w.c, g.f come; a, x.y.b, y.b, b, *.d, k.e
+	 * go; w.c, d, e, f, dn change flags */
+	assert_int_equal(st.last_written, 17);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_walk(&e1, cases[i].name, cases[i].v1);
+	zv.gen = 2;
+	assert_int_equal(bpf_map_update_elem(fds.zones, &slot, &zv, BPF_ANY), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_walk(&e2, cases[i].name, cases[i].flip);
+	nxsync_commit(nx, slot);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_walk(&e2, cases[i].name, cases[i].after);
+	/* @ ns h c w.c *.w.c d e f g.f dn new r q.r p.q.r */
+	assert_int_equal(nxsync_zone_names(nx, slot), 15);
+
+	/* the names judged from the IXFR's owners are those a look at the
+	 * whole zone finds: nothing to write */
+	nxsync_stage(nx, &e2, &fz2, 3, NULL, NULL, 0);
+	nxsync_get_stats(nx, &st);
+	assert_int_equal(st.last_written, 0);
+	zv.gen = 3;
+	assert_int_equal(bpf_map_update_elem(fds.zones, &slot, &zv, BPF_ANY), 0);
+	nxsync_commit(nx, slot);
+
+	/* and back, as an IXFR again: the same names go and come */
+	nxsync_stage(nx, &e1, &fz, 4, z2, list, n);
+	nxsync_get_stats(nx, &st);
+	assert_int_equal(st.last_written, 17);
+	zv.gen = 4;
+	assert_int_equal(bpf_map_update_elem(fds.zones, &slot, &zv, BPF_ANY), 0);
+	nxsync_commit(nx, slot);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_walk(&e1, cases[i].name, cases[i].back);
+	/* a whole publish of the same data finds nothing to write */
+	assert_int_equal(bpf_map_lookup_elem(fds.nx.seq, &zero, &seq0), 0);
+	nxsync_stage(nx, &e1, &fz, 5, NULL, NULL, 0);
+	nxsync_get_stats(nx, &st);
+	assert_int_equal(st.last_written, 0);
+	assert_int_equal(bpf_map_lookup_elem(fds.nx.seq, &zero, &seq1), 0);
+	assert_int_equal(seq0.seq, seq1.seq);
+	zv.gen = 5;
+	assert_int_equal(bpf_map_update_elem(fds.zones, &slot, &zv, BPF_ANY), 0);
+	nxsync_commit(nx, slot);
+	expect_walk(&e1, "zz.a.inc.test", 'N');
+	expect_walk(&e1, "zz.d.inc.test", 'P');
+
+	zv.gen = 0;
+	assert_int_equal(bpf_map_update_elem(fds.zones, &slot, &zv, BPF_ANY), 0);
+	nxsync_remove(nx, slot);
+	nxsync_free(nx);
+	zone_free(z1);
+	zone_free(z2);
+}
+
 /* What an answer costs the program (bpf_prog_test_run's own clock, one
  * run per call: the program rewrites the frame, so repeat cannot be
  * used). Printed for docs/design.md; only the verdicts are checked. */
@@ -1743,45 +1931,33 @@ static void t_incremental_publish(void **state)
 	expect_answer("only1.example.com", &o, 0, 0);
 	expect_nx("new3.example.com", &o); /* gone again */
 
-	/* a change at names that stay (the apex, www): the names for
-	 * NXDOMAIN are not written again; the new generation's record names
-	 * the served ones, and XDP still makes the NXDOMAIN */
+	/* a change at names that stay (the apex, www): no name for NXDOMAIN
+	 * is written, the served ones stand for the new generation too */
 	{
 		static const char *const stay[] = { "example.com",
 						    "www.example.com", NULL };
-		struct mapsync_fds fds;
-		struct xdpns_nx rec;
-		uint32_t g, key, names_gen;
 
-		loader_fds(&ld, &fds);
-		g = mapsync_generation(ms, 0);
-		key = g & 1; /* slot 0 */
-		assert_int_equal(bpf_map_lookup_elem(fds.nx.nx, &key, &rec), 0);
-		assert_int_equal(rec.names_gen, g); /* the whole publish wrote them */
-		names_gen = rec.names_gen;
 		assert_int_equal(publish_version_names(1, stay), 0);
-		g = mapsync_generation(ms, 0);
-		key = g & 1;
-		assert_int_equal(bpf_map_lookup_elem(fds.nx.nx, &key, &rec), 0);
-		assert_int_equal(rec.gen, g);
-		assert_int_equal(rec.names_gen, names_gen);
+		mapsync_get_stats(ms, &st);
+		assert_int_equal(st.last_names_written, 0);
 		expect_nx("zz.example.com", &o);
 		expect_nx("new3.example.com", &o);
 		expect_answer("only1.example.com", &o, 0, 0);
-		/* twice in a row: the kept names are in either half */
+		/* twice in a row: the names are in whichever half they were */
 		assert_int_equal(publish_version_names(1, stay), 0);
 		expect_nx("zz.example.com", &o);
-		/* a name that comes: every name written again, into the half
-		 * the served ones are not in */
+		/* a name that comes and one that goes: those two written */
 		assert_int_equal(publish_version_names(3, changed), 0);
-		g = mapsync_generation(ms, 0);
-		key = g & 1;
-		assert_int_equal(bpf_map_lookup_elem(fds.nx.nx, &key, &rec), 0);
-		assert_int_equal(rec.names_gen, g);
+		mapsync_get_stats(ms, &st);
+		assert_int_equal(st.last_names_written, 2);
 		expect_answer("new3.example.com", &o, 0, 0);
 		expect_nx("only1.example.com", &o);
 		expect_nx("zz.example.com", &o);
+		expect_nx("zz.only1.example.com", &o);
+		/* a whole publish compares every name: the same two back */
 		assert_int_equal(publish_version(1), 0);
+		mapsync_get_stats(ms, &st);
+		assert_int_equal(st.last_names_written, 2);
 		expect_answer("only1.example.com", &o, 0, 0);
 		expect_nx("new3.example.com", &o);
 	}
@@ -1893,6 +2069,7 @@ int main(void)
 		cmocka_unit_test(t_nx_expired),
 		cmocka_unit_test(t_nx_nested),
 		cmocka_unit_test(t_nx_flip),
+		cmocka_unit_test(t_nx_changes),
 		cmocka_unit_test(t_nx_cost),
 		cmocka_unit_test(t_xs_blob),
 		cmocka_unit_test(t_incremental_publish),

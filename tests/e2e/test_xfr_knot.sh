@@ -91,12 +91,15 @@ check "IXFR was used" [ "$(zstat $XFR_ZONE transfers.ixfr)" = 1 ]
 # apex's 11 and www, txt, new.sub; old.sub's entry ends without a
 # compile), only changed entries written; the 20 hosts' entries were not
 # touched and answer on.
-read -r compiled written entries <<<"$(ip netns exec "$NS_SRV" "$XDPNS" stats --json -s "$SOCK" |
+read -r compiled written entries names_written <<<"$(ip netns exec "$NS_SRV" "$XDPNS" stats --json -s "$SOCK" |
 	$PY -c 'import json,sys; m=json.load(sys.stdin)["maps"]
-print(m["last_publish_compiled"], m["last_publish_written"], m["entries"])')"
+print(m["last_publish_compiled"], m["last_publish_written"], m["entries"], m["last_publish_names_written"])')"
 echo "  (IXFR publish: $compiled keys compiled, $written entries written, of $entries)"
 check "IXFR publish compiled only the changed names' keys" [ "$compiled" -le 14 -a "$entries" -ge 34 ]
 check "and wrote at most those (and old.sub's end)" [ "$written" -ge 3 -a "$written" -le $((compiled + 1)) ]
+# names for NXDOMAIN: new.sub came, old.sub went (sub stays an empty
+# non-terminal); no other name is written again
+check "IXFR publish wrote 2 names for NXDOMAIN (got $names_written)" [ "$names_written" = 2 ]
 check "an untouched host still answered from XDP" xdp_answer_is "h7.$XFR_ZONE" A "198.18.1.7"
 check "NOTIFY accepted (signed)" [ "$(zstat $XFR_ZONE notify.accepted)" -ge 1 ]
 check "serial 2 saved" wait_for 2 grep -q '^serial 2$' "$TMP/storage/$XFR_ZONE.timers"
