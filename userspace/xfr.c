@@ -123,7 +123,7 @@ static int build_query(struct xfr_job *j, const struct xfr_primary *p,
 	ldns_pkt_set_id(pkt, id);
 	ldns_pkt_set_rd(pkt, 0);
 	if (type == LDNS_RR_TYPE_IXFR) {
-		ldns_rr *soa = ldns_rr_clone(j->current->soa);
+		ldns_rr *soa = zone_soa_ldns(j->current);
 
 		if (!soa || !ldns_pkt_push_rr(pkt, LDNS_SECTION_AUTHORITY, soa)) {
 			ldns_rr_free(soa);

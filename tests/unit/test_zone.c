@@ -100,7 +100,7 @@ static size_t count(const struct zone *z, const char *name, uint16_t type)
 	struct node *n = find(z, name);
 	struct rrset *s = n ? node_rrset(n, type) : NULL;
 
-	return s && s->rrs ? ldns_rr_list_rr_count(s->rrs) : 0;
+	return s ? rdset_count(s->rrs) : 0;
 }
 
 static size_t nsigs(const struct zone *z, const char *name, uint16_t type)
@@ -108,7 +108,19 @@ static size_t nsigs(const struct zone *z, const char *name, uint16_t type)
 	struct node *n = find(z, name);
 	struct rrset *s = n ? node_rrset(n, type) : NULL;
 
-	return s && s->sigs ? ldns_rr_list_rr_count(s->sigs) : 0;
+	return s ? rdset_count(s->sigs) : 0;
+}
+
+/* The k-th record of an rdset (it must be there). */
+static struct rr_ref nth(const struct rdset *set, uint32_t k)
+{
+	struct rr_ref rr = { 0, 0, NULL };
+	uint32_t pos = 0;
+
+	do
+		assert_true(rdset_next(set, &pos, &rr));
+	while (k--);
+	return rr;
 }
 
 #define SOA_LINE "@ 3600 IN SOA ns1 hostmaster 2024010203 7200 900 1209600 300\n"
@@ -146,7 +158,10 @@ static void test_basic(void **state)
 	assert_int_equal(z->apex_len, 13);
 	assert_memory_equal(z->apex, "\x07" "example" "\x03" "com", 13);
 	assert_non_null(z->soa);
-	assert_int_equal(ldns_rr_get_type(z->soa), LDNS_RR_TYPE_SOA);
+	assert_int_equal(z->soa_ttl, 3600);
+	assert_int_equal(zone_soa_u32(z, 3), 7200);
+	assert_int_equal(zone_soa_u32(z, 4), 900);
+	assert_int_equal(zone_soa_u32(z, 5), 1209600);
 	/* min(SOA TTL 3600, MINIMUM 300) */
 	assert_int_equal(zone_neg_ttl(z), 300);
 
@@ -168,9 +183,9 @@ static void test_basic(void **state)
 
 	/* $TTL and explicit TTLs */
 	s = node_rrset(find(z, "www.example.com."), LDNS_RR_TYPE_A);
-	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(s->rrs, 0)), 600);
+	assert_int_equal(nth(s->rrs, 0).ttl, 600);
 	s = node_rrset(find(z, "mail.example.com."), LDNS_RR_TYPE_MX);
-	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(s->rrs, 0)), 300);
+	assert_int_equal(nth(s->rrs, 0).ttl, 300);
 
 	assert_null(find(z, "nope.example.com."));
 	assert_null(find(z, "example.org."));
@@ -266,11 +281,8 @@ static void test_rrsig_attach(void **state)
 	assert_null(node_rrset(find(z, "www.example.com."),
 			       LDNS_RR_TYPE_RRSIG));
 	s = node_rrset(find(z, "www.example.com."), LDNS_RR_TYPE_A);
-	assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(s->sigs, 0)),
-			 LDNS_RR_TYPE_RRSIG);
-	assert_int_equal(ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(
-				 ldns_rr_list_rr(s->sigs, 0))),
-			 LDNS_RR_TYPE_A);
+	/* the type covered, first in an RRSIG's rdata */
+	assert_memory_equal(nth(s->sigs, 0).rdata, "\0\1", 2);
 	/* the covered rrset without records exists, empty */
 	assert_int_equal(count(z, "gone.example.com.", LDNS_RR_TYPE_TXT), 0);
 	assert_int_equal(nsigs(z, "gone.example.com.", LDNS_RR_TYPE_TXT), 1);
@@ -319,9 +331,9 @@ static void test_directives(void **state)
 	assert_int_equal(count(z, "last.example.com.", LDNS_RR_TYPE_A), 1);
 	assert_null(find(z, "host.example.com."));
 	s = node_rrset(find(z, "sub.example.com."), LDNS_RR_TYPE_TXT);
-	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(s->rrs, 0)), 60);
+	assert_int_equal(nth(s->rrs, 0).ttl, 60);
 	s = node_rrset(find(z, "host.sub.example.com."), LDNS_RR_TYPE_A);
-	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(s->rrs, 0)), 600);
+	assert_int_equal(nth(s->rrs, 0).ttl, 600);
 	assert_int_equal(z->n_records, 6);
 	zone_free(z);
 
@@ -394,7 +406,6 @@ static void test_clone_borrows(void **state)
 	struct zone *old, *z, *z2;
 	struct node *n;
 	ldns_rr *rr;
-	char *addr;
 
 	(void)state;
 	old = load_ok("$ORIGIN example.com.\n" SOA_LINE
@@ -422,10 +433,8 @@ static void test_clone_borrows(void **state)
 	assert_int_equal(count(old, "a.b.example.com.", LDNS_RR_TYPE_A), 1);
 	assert_non_null(find(old, "b.example.com."));
 	assert_null(find(old, "d.example.com."));
-	addr = ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(
-		node_rrset(find(old, "www.example.com."), 1)->rrs, 0), 0));
-	assert_string_equal(addr, "192.0.2.80");
-	free(addr);
+	assert_memory_equal(nth(node_rrset(find(old, "www.example.com."), 1)->rrs,
+				0).rdata, "\xc0\x00\x02\x50", 4);
 	/* the new one the diff's result */
 	assert_null(find(z, "a.b.example.com."));
 	assert_null(find(z, "b.example.com."));
@@ -452,6 +461,157 @@ static void test_clone_borrows(void **state)
 	zone_free(z2);
 	assert_null(find(z, "f.example.com."));
 	assert_int_equal(count(z, "www.example.com.", LDNS_RR_TYPE_A), 1);
+	zone_free(z);
+}
+
+/* The compact store: each RRset one block of wire rdata. Names in rdata
+ * lowercased (not NSEC's next name), TTLs kept per record when they
+ * differ, the owner's case as first written beside the canonical name. */
+static void test_compact_records(void **state)
+{
+	struct zone *z;
+	struct rrset *s;
+	struct node *n;
+	struct rr_ref rr;
+	uint16_t off[RDATA_MAX_NAMES];
+	uint8_t name[256];
+
+	(void)state;
+	z = load_ok("$TTL 600\n" SOA_LINE
+		    "WwW 100 A 192.0.2.1\n"
+		    "www 200 A 192.0.2.2\n"
+		    "www 100 A 192.0.2.3\n"
+		    "www AAAA 2001:db8::1\n"
+		    "mail MX 10 MX.Example.COM.\n"
+		    "_s._tcp SRV 1 2 3 Target.example.com.\n"
+		    "n NSEC Next.Example.com. A\n"
+		    "ttl 60 TXT \"x\"\n");
+	/* the SOA's fields; MNAME and RNAME canonical */
+	assert_int_equal(zone_soa_u32(z, 2), 2024010203);
+	assert_int_equal(zone_soa_u32(z, 6), 300);
+	assert_int_equal(zone_soa_name(z, 0, name), 17);
+	assert_memory_equal(name, "\3ns1\7example\3com", 17);
+	assert_int_equal(zone_soa_name(z, 1, name), 24);
+	assert_memory_equal(name, "\12hostmaster\7example\3com", 24);
+
+	/* TTLs that differ are each kept, in order */
+	n = find(z, "www.example.com.");
+	s = node_rrset(n, LDNS_RR_TYPE_A);
+	assert_int_equal(rdset_count(s->rrs), 3);
+	assert_int_equal(s->rrs->ttls, 1);
+	assert_int_equal(nth(s->rrs, 0).ttl, 100);
+	assert_int_equal(nth(s->rrs, 1).ttl, 200);
+	assert_int_equal(nth(s->rrs, 2).ttl, 100);
+	assert_int_equal(nth(s->rrs, 2).len, 4);
+	assert_memory_equal(nth(s->rrs, 2).rdata, "\xc0\x00\x02\x03", 4);
+	/* one TTL for all: not repeated */
+	s = node_rrset(n, LDNS_RR_TYPE_AAAA);
+	assert_int_equal(s->rrs->ttls, 0);
+	assert_int_equal(s->rrs->size, 2 + 16);
+	assert_int_equal(nth(s->rrs, 0).ttl, 600);
+	/* the owner: canonical name, the case as first written beside it */
+	assert_int_equal(n->cased, 1);
+	assert_memory_equal(n->name, "\3www\7example\3com", 17);
+	assert_memory_equal(node_owner(n), "\3WwW\7example\3com", 17);
+	n = find(z, "mail.example.com.");
+	assert_int_equal(n->cased, 0);
+	assert_ptr_equal(node_owner(n), n->name);
+
+	/* names in rdata: where they are, lowercased */
+	rr = nth(node_rrset(n, LDNS_RR_TYPE_MX)->rrs, 0);
+	assert_int_equal(rdata_names(LDNS_RR_TYPE_MX, rr.rdata, rr.len, off), 1);
+	assert_int_equal(off[0], 2);
+	assert_int_equal(rdata_target(LDNS_RR_TYPE_MX, &rr), 2);
+	assert_memory_equal(rr.rdata + 2, "\2mx\7example\3com", 16);
+	rr = nth(node_rrset(find(z, "_s._tcp.example.com."), LDNS_RR_TYPE_SRV)->rrs, 0);
+	assert_int_equal(rdata_target(LDNS_RR_TYPE_SRV, &rr), 6);
+	assert_memory_equal(rr.rdata + 6, "\6target\7example\3com", 20);
+	/* a name cut short is not a name */
+	assert_int_equal(rdata_names(LDNS_RR_TYPE_SRV, rr.rdata, rr.len - 1, off), 0);
+	assert_int_equal(rdata_names(LDNS_RR_TYPE_A, rr.rdata, rr.len, off), 0);
+	/* NSEC's next name as signed */
+	rr = nth(node_rrset(find(z, "n.example.com."), LDNS_RR_TYPE_NSEC)->rrs, 0);
+	assert_memory_equal(rr.rdata, "\4Next\7Example\3com", 18);
+	zone_free(z);
+}
+
+/* Big sets drop duplicates at the end, sorted as ldns sorts records
+ * (rdata bytes, then the shorter first); removing a record moves the
+ * last into its place. */
+static void test_compact_big_set(void **state)
+{
+	char text[8192], why[256];
+	size_t o;
+	struct zone *z, *c;
+	struct rrset *s;
+	struct rr_ref rr;
+	uint32_t pos = 0, k = 0;
+	ldns_rr *d;
+	int i;
+
+	(void)state;
+	o = snprintf(text, sizeof(text), "$TTL 600\n" SOA_LINE);
+	for (i = 99; i >= 0; i--)
+		o += snprintf(text + o, sizeof(text) - o, "big TXT \"%d\"\n", i);
+	o += snprintf(text + o, sizeof(text) - o, "big TXT \"7\"\nbig TXT \"42\"\n");
+	z = load_ok(text);
+	s = node_rrset(find(z, "big.example.com."), LDNS_RR_TYPE_TXT);
+	assert_int_equal(rdset_count(s->rrs), 100);
+	assert_int_equal(z->n_records, 101);
+	/* "\1" "0" < "\1" "1" ... < "\2" "10": by length byte first */
+	while (rdset_next(s->rrs, &pos, &rr)) {
+		char want[8];
+
+		snprintf(want, sizeof(want), "%c%u", k < 10 ? 1 : 2, k);
+		assert_int_equal(rr.len, strlen(want));
+		assert_memory_equal(rr.rdata, want, rr.len);
+		k++;
+	}
+	assert_int_equal(k, 100);
+
+	c = zone_clone_unfinished(z);
+	assert_non_null(c);
+	d = rr_of("big.example.com. 600 IN TXT \"3\"");
+	assert_int_equal(zone_del_rr(c, d), 0);
+	assert_int_equal(zone_del_rr(c, d), -ENOENT);
+	ldns_rr_free(d);
+	assert_int_equal(zone_finalize(c, why, sizeof(why)), 0);
+	s = node_rrset(find(c, "big.example.com."), LDNS_RR_TYPE_TXT);
+	assert_int_equal(rdset_count(s->rrs), 99);
+	assert_memory_equal(nth(s->rrs, 3).rdata, "\2" "99", 3);
+	assert_memory_equal(nth(s->rrs, 98).rdata, "\2" "98", 3);
+	/* the served zone keeps its own */
+	s = node_rrset(find(z, "big.example.com."), LDNS_RR_TYPE_TXT);
+	assert_memory_equal(nth(s->rrs, 3).rdata, "\1" "3", 2);
+	zone_free(c);
+	zone_free(z);
+}
+
+/* What zone_write_file writes loads again to the same records. */
+static void test_write_round_trip(void **state)
+{
+	struct zone *z, *y;
+	char err[256];
+
+	(void)state;
+	z = load_ok("$TTL 600\n" SOA_LINE
+		    "WwW 100 A 192.0.2.1\nwww 200 A 192.0.2.2\n"
+		    "mail MX 10 mx\n_s._tcp SRV 1 2 3 target\n"
+		    "t TXT \"a b\" \"c\"\nu TYPE65000 \\# 3 010203\n");
+	assert_int_equal(zone_write_file(z, "w.zone"), 0);
+	assert_int_equal(zone_load_file("w.zone", ORIGIN, &y, err, sizeof(err)), 0);
+	unlink("w.zone");
+	assert_int_equal(y->n_records, z->n_records);
+	assert_int_equal(y->n_rrsets, z->n_rrsets);
+	assert_int_equal(count(y, "www.example.com.", LDNS_RR_TYPE_A), 2);
+	assert_int_equal(nth(node_rrset(find(y, "www.example.com."), 1)->rrs, 1).ttl,
+			 200);
+	assert_memory_equal(node_owner(find(y, "www.example.com.")),
+			    "\3WwW", 4);
+	assert_int_equal(nth(node_rrset(find(y, "u.example.com."), 65000)->rrs, 0).len,
+			 3);
+	assert_int_equal(count(y, "t.example.com.", LDNS_RR_TYPE_TXT), 1);
+	zone_free(y);
 	zone_free(z);
 }
 
@@ -558,6 +718,9 @@ int main(void)
 		cmocka_unit_test(test_directives),
 		cmocka_unit_test(test_many_names),
 		cmocka_unit_test(test_clone_borrows),
+		cmocka_unit_test(test_compact_records),
+		cmocka_unit_test(test_compact_big_set),
+		cmocka_unit_test(test_write_round_trip),
 		cmocka_unit_test(test_err_syntax),
 		cmocka_unit_test(test_err_outside),
 		cmocka_unit_test(test_err_soa),
