@@ -54,6 +54,7 @@ struct node {
 			   * cloned from (zone_clone_unfinished) */
 	uint8_t cased; /* the owner as first written (it had capitals)
 			* follows name: node_owner() */
+	uint32_t hash; /* of name (table probes compare it first) */
 	struct rrset *sets; /* the node's one allocation: sets[cap], then
 			     * name (and the cased owner) */
 	uint32_t n_sets; /* up to every type (65536) */

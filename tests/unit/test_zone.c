@@ -615,6 +615,86 @@ static void test_write_round_trip(void **state)
 	zone_free(z);
 }
 
+/* Common lines are read without ldns (fast_line): the same file with a
+ * comment on every line, which only ldns reads, must give the same zone,
+ * written out byte for byte, and the same error at the same line. */
+static const char *const fast_lines[] = {
+	"$ORIGIN example.com.", "$TTL 0", "@ SOA ns1 host 1 2 3 4 5",
+	"@ NS ns1", "ns1 A 192.0.2.1", "\tAAAA 2001:db8::1",
+	"www 300 IN A 192.0.2.2", "WWW.example.com. A 192.0.2.4",
+	"    TXT blank-owner", "mx MX 10 mail", "mx MX 20 Mail.Other.",
+	"mx2 MX 0 .", "cn CNAME www", "ptr PTR @", "n2 NS ns1.example.com.",
+	"$TTL 600", "t1 A 10.0.0.1", "$ORIGIN sub.example.com.",
+	"x A 10.0.0.2", "y CNAME x", "@ A 10.0.0.3", "\tMX 1 x",
+	"$ORIGIN example.com.", "z 1h A 10.0.0.4", "in A 10.0.0.5",
+	"a 4294967295 A 10.0.0.6", "b 999999999 A 10.0.0.7",
+	"*.w A 10.0.0.8", "_x._tcp A 10.0.0.9", "a-b 7 IN AAAA ::ffff:1.2.3.4",
+	"e AAAA ::", "Mixed.Case A 10.0.0.13", "mixed.case AAAA ::2",
+	"dn NS Ns.Elsewhere.", "1.2.3.4 A 1.2.3.4",
+	"mxo MX 70000 mail", /* ldns wraps it: 4464 */ NULL,
+};
+
+static void fast_text(char *buf, size_t size, const char *const *lines,
+		      int comments)
+{
+	size_t o = 0;
+
+	for (; *lines; lines++)
+		o += snprintf(buf + o, size - o, "%s%s\n", *lines,
+			      comments ? " ; ldns" : "");
+}
+
+static void test_fast_lines_as_ldns(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "www.example.org. A 192.0.2.1", ":3: www.example.org. is outside the zone example.com." },
+		{ "www CNAME a\nwww A 192.0.2.1", ":4: CNAME and other data at one name (RFC 2181 10.1)" },
+		{ "www A 300.1.1.1", ":3: Syntax error, could not parse the RR's rdata" },
+	};
+	char text[4096], ta[8192], tb[8192], ea[512], eb[512];
+	struct zone *a, *b;
+	FILE *f;
+	size_t na, nb, i;
+
+	(void)state;
+	fast_text(text, sizeof(text), fast_lines, 0);
+	a = load_ok(text);
+	fast_text(text, sizeof(text), fast_lines, 1);
+	b = load_ok(text);
+	assert_int_equal(zone_write_file(a, "a.zone"), 0);
+	assert_int_equal(zone_write_file(b, "b.zone"), 0);
+	f = fopen("a.zone", "r");
+	na = fread(ta, 1, sizeof(ta), f);
+	fclose(f);
+	f = fopen("b.zone", "r");
+	nb = fread(tb, 1, sizeof(tb), f);
+	fclose(f);
+	unlink("a.zone");
+	unlink("b.zone");
+	assert_int_equal(na, nb);
+	assert_memory_equal(ta, tb, na);
+	assert_int_equal(a->n_records, 31);
+	assert_int_equal(count(a, "www.example.com.", LDNS_RR_TYPE_A), 2);
+	assert_int_equal(nth(node_rrset(find(a, "ns1.example.com."), 1)->rrs, 0).ttl,
+			 3600); /* $TTL 0: ldns's default */
+	zone_free(a);
+	zone_free(b);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		for (int c = 0; c < 2; c++) {
+			char *e = c ? eb : ea;
+			struct zone *z = NULL;
+
+			snprintf(text, sizeof(text), "$TTL 600\n" SOA_LINE "%s%s\n",
+				 bad[i][0], c ? " ; ldns" : "");
+			write_zone(text);
+			assert_int_not_equal(zone_load_file(ZF, ORIGIN, &z, e, 512), 0);
+		}
+		assert_string_equal(ea, eb);
+		snprintf(text, sizeof(text), ZF "%s", bad[i][1]);
+		assert_string_equal(ea, text);
+	}
+}
+
 static void test_err_syntax(void **state)
 {
 	(void)state;
@@ -721,6 +801,7 @@ int main(void)
 		cmocka_unit_test(test_compact_records),
 		cmocka_unit_test(test_compact_big_set),
 		cmocka_unit_test(test_write_round_trip),
+		cmocka_unit_test(test_fast_lines_as_ldns),
 		cmocka_unit_test(test_err_syntax),
 		cmocka_unit_test(test_err_outside),
 		cmocka_unit_test(test_err_soa),
