@@ -1478,7 +1478,13 @@ int zone_add_rr(struct zone *z, ldns_rr *rr, char *why, size_t whylen)
 	return r;
 }
 
-int zone_del_rr(struct zone *z, ldns_rr *rr)
+int zone_add_rr_copy(struct zone *z, const ldns_rr *rr, char *why,
+		     size_t whylen)
+{
+	return zone_add_ldns(z, rr, why, whylen);
+}
+
+int zone_del_rr(struct zone *z, const ldns_rr *rr)
 {
 	static __thread uint8_t rd[65536];
 	const ldns_rdf *o = ldns_rr_owner(rr);
@@ -1769,6 +1775,106 @@ struct write_ctx {
 	ldns_buffer *buf; /* one text buffer for every record */
 };
 
+/* A name of plain labels ([A-Za-z0-9_*-]) as ldns prints it; 0 when it
+ * has anything ldns would escape. */
+static int write_name(FILE *f, const uint8_t *name, size_t max)
+{
+	char buf[256];
+	size_t i = 0, o = 0;
+
+	if (max < 1)
+		return 0;
+	if (name[0] == 0)
+		return fputs(".", f) >= 0;
+	while (i < max && name[i]) {
+		uint8_t l = name[i++], k;
+
+		if (l > 63 || i + l > max)
+			return 0;
+		for (k = 0; k < l; k++, i++) {
+			char c = name[i];
+
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			      (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+			      c == '*'))
+				return 0;
+			buf[o++] = c;
+		}
+		buf[o++] = '.';
+	}
+	if (i >= max)
+		return 0;
+	buf[o] = 0;
+	return fputs(buf, f) >= 0;
+}
+
+/* The common records in ldns's own format, without an ldns_rr; 0: ldns
+ * writes this one (nothing was written). */
+static int write_fast(FILE *f, const uint8_t *owner, uint16_t type,
+		      const struct rr_ref *rr)
+{
+	char addr[INET6_ADDRSTRLEN];
+	const char *tn;
+	long at = ftell(f);
+	int ok = 1;
+
+	switch (type) {
+	case LDNS_RR_TYPE_A:
+		if (rr->len != 4)
+			return 0;
+		tn = "A";
+		break;
+	case LDNS_RR_TYPE_AAAA:
+		if (rr->len != 16)
+			return 0;
+		tn = "AAAA";
+		break;
+	case LDNS_RR_TYPE_NS:
+		tn = "NS";
+		break;
+	case LDNS_RR_TYPE_CNAME:
+		tn = "CNAME";
+		break;
+	case LDNS_RR_TYPE_PTR:
+		tn = "PTR";
+		break;
+	case LDNS_RR_TYPE_MX:
+		if (rr->len < 3)
+			return 0;
+		tn = "MX";
+		break;
+	default:
+		return 0;
+	}
+	if (at < 0 || !write_name(f, owner, 256))
+		goto undo;
+	fprintf(f, "\t%u\tIN\t%s\t", rr->ttl, tn);
+	switch (type) {
+	case LDNS_RR_TYPE_A:
+	case LDNS_RR_TYPE_AAAA:
+		inet_ntop(type == LDNS_RR_TYPE_A ? AF_INET : AF_INET6, rr->rdata,
+			  addr, sizeof(addr));
+		fputs(addr, f);
+		break;
+	case LDNS_RR_TYPE_MX:
+		fprintf(f, "%u ", (unsigned)rr->rdata[0] << 8 | rr->rdata[1]);
+		ok = rdata_name_len(rr->rdata, rr->len, 2) == rr->len - 2U &&
+		     write_name(f, rr->rdata + 2, rr->len - 2);
+		break;
+	default:
+		ok = rdata_name_len(rr->rdata, rr->len, 0) == rr->len &&
+		     write_name(f, rr->rdata, rr->len);
+		break;
+	}
+	if (ok) {
+		fputc('\n', f);
+		return 1;
+	}
+undo: /* ldns writes it: back to where the line began */
+	fseek(f, at, SEEK_SET);
+	return 0;
+}
+
 static int write_one(const uint8_t *owner, uint16_t type,
 		     const struct rr_ref *ref, void *arg)
 {
@@ -1778,6 +1884,8 @@ static int write_one(const uint8_t *owner, uint16_t type,
 
 	if (w->cancel && *w->cancel)
 		return -ECANCELED;
+	if (write_fast(w->f, owner, type, ref))
+		return ferror(w->f) ? -EIO : 0;
 	ldns_buffer_clear(w->buf);
 	rr = zone_rr_to_ldns(owner, type, ref);
 	if (!rr)

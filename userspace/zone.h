@@ -129,7 +129,10 @@ void zone_free(struct zone *z);
  * finished zone's nodes (the base of IXFR). */
 struct zone *zone_new(const char *origin);
 int zone_add_rr(struct zone *z, ldns_rr *rr, char *why, size_t whylen);
-int zone_del_rr(struct zone *z, ldns_rr *rr);
+/* The same, rr left to the caller. */
+int zone_add_rr_copy(struct zone *z, const ldns_rr *rr, char *why,
+		     size_t whylen);
+int zone_del_rr(struct zone *z, const ldns_rr *rr);
 int zone_finalize(struct zone *z, char *why, size_t whylen);
 struct zone *zone_clone_unfinished(const struct zone *src);
 /* Free old, which heir was cloned from, except the nodes heir still

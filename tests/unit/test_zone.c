@@ -591,14 +591,39 @@ static void test_compact_big_set(void **state)
 static void test_write_round_trip(void **state)
 {
 	struct zone *z, *y;
-	char err[256];
+	char err[256], line[512];
+	size_t lines = 0;
+	FILE *f;
 
 	(void)state;
 	z = load_ok("$TTL 600\n" SOA_LINE
 		    "WwW 100 A 192.0.2.1\nwww 200 A 192.0.2.2\n"
 		    "mail MX 10 mx\n_s._tcp SRV 1 2 3 target\n"
-		    "t TXT \"a b\" \"c\"\nu TYPE65000 \\# 3 010203\n");
+		    "t TXT \"a b\" \"c\"\nu TYPE65000 \\# 3 010203\n"
+		    "v6 AAAA 2001:db8::1:0:0:1\nv6 AAAA ::ffff:192.0.2.1\n"
+		    "c CNAME @\np PTR a\\.b\nroot MX 0 .\nns NS x.Other.\n"
+		    "odd\\$ A 192.0.2.9\n");
 	assert_int_equal(zone_write_file(z, "w.zone"), 0);
+	/* every line as ldns prints that record (most are written without
+	 * it: write_fast) */
+	f = fopen("w.zone", "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		ldns_rr *rr = NULL;
+		char *again;
+
+		if (line[0] == ';')
+			continue;
+		assert_int_equal(ldns_rr_new_frm_str(&rr, line, 0, NULL, NULL),
+				 LDNS_STATUS_OK);
+		again = ldns_rr2str(rr);
+		assert_string_equal(again, line);
+		free(again);
+		ldns_rr_free(rr);
+		lines++;
+	}
+	fclose(f);
+	assert_int_equal(lines, z->n_records);
 	assert_int_equal(zone_load_file("w.zone", ORIGIN, &y, err, sizeof(err)), 0);
 	unlink("w.zone");
 	assert_int_equal(y->n_records, z->n_records);
