@@ -1256,24 +1256,18 @@ static int fast_line(struct zone *z, const char *line, size_t len,
 	if (k + 1 >= nt)
 		return 0;
 #define IS(s) (tl[k] == sizeof(s) - 1 && !memcmp(tok[k], s, sizeof(s) - 1))
-	if (IS("A")) {
-		type = LDNS_RR_TYPE_A;
-		if (nt != k + 2 || tl[k + 1] > 15)
+	if (IS("A") || IS("AAAA")) {
+		int v6 = IS("AAAA");
+		char text[INET6_ADDRSTRLEN];
+
+		type = v6 ? LDNS_RR_TYPE_AAAA : LDNS_RR_TYPE_A;
+		if (nt != k + 2 || tl[k + 1] >= sizeof(text))
 			return 0;
-		memcpy(rd + 128, tok[k + 1], tl[k + 1]);
-		rd[128 + tl[k + 1]] = 0;
-		if (inet_pton(AF_INET, (char *)rd + 128, rd) != 1)
+		memcpy(text, tok[k + 1], tl[k + 1]);
+		text[tl[k + 1]] = 0;
+		if (inet_pton(v6 ? AF_INET6 : AF_INET, text, rd) != 1)
 			return 0;
-		rdlen = 4;
-	} else if (IS("AAAA")) {
-		type = LDNS_RR_TYPE_AAAA;
-		if (nt != k + 2 || tl[k + 1] > 45)
-			return 0;
-		memcpy(rd + 128, tok[k + 1], tl[k + 1]);
-		rd[128 + tl[k + 1]] = 0;
-		if (inet_pton(AF_INET6, (char *)rd + 128, rd) != 1)
-			return 0;
-		rdlen = 16;
+		rdlen = v6 ? 16 : 4;
 	} else if (IS("NS") || IS("CNAME") || IS("PTR")) {
 		type = IS("NS") ? LDNS_RR_TYPE_NS :
 		       IS("CNAME") ? LDNS_RR_TYPE_CNAME : LDNS_RR_TYPE_PTR;
