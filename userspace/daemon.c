@@ -423,8 +423,7 @@ static void zone_job_done(struct daemon *d, int i)
 			    pi >= 0 ? j->primaries[pi].text : "-",
 			    xfr_reason_name(j->result), j->error,
 			    (unsigned)(d->eng.zones[i].zone ?
-				       ldns_rdf2native_int32(ldns_rr_rdf(
-					       d->eng.zones[i].zone->soa, 4)) :
+				       zone_soa_u32(d->eng.zones[i].zone, 4) :
 				       REFRESH_NO_DATA_RETRY_S));
 	}
 	refresh_finish(rz, j, d->eng.zones[i].zone, now);

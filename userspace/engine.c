@@ -64,51 +64,43 @@ const struct engine_zone *engine_find_zone(const struct engine *e,
 	return best;
 }
 
-/* Types whose rdata names may be compressed (RFC 3597 section 4). */
-static int rdata_compressible(uint16_t type)
-{
-	switch (type) {
-	case LDNS_RR_TYPE_NS:
-	case LDNS_RR_TYPE_MD:
-	case LDNS_RR_TYPE_MF:
-	case LDNS_RR_TYPE_CNAME:
-	case LDNS_RR_TYPE_SOA:
-	case LDNS_RR_TYPE_MB:
-	case LDNS_RR_TYPE_MG:
-	case LDNS_RR_TYPE_MR:
-	case LDNS_RR_TYPE_PTR:
-	case LDNS_RR_TYPE_MINFO:
-	case LDNS_RR_TYPE_MX:
-		return 1;
-	}
-	return 0;
-}
+/* ---- the response under construction: three sections of records ---- */
 
-static void put_rr(struct wire *w, const ldns_rr *rr, uint32_t ttl,
-		   const uint8_t *owner)
-{
-	uint16_t type = ldns_rr_get_type(rr);
-	size_t i, rdlen_at;
+enum { SEC_AN = 0, SEC_NS = 1, SEC_AR = 2 };
 
-	wire_put_name(w, owner ? owner : ldns_rdf_data(ldns_rr_owner(rr)), 1);
-	wire_put_u16(w, type);
-	wire_put_u16(w, ldns_rr_get_class(rr));
-	wire_put_u32(w, ttl);
+struct item {
+	const uint8_t *rdata; /* in the zone (or a synthesised CNAME's): its
+			       * address is the record's identity */
+	uint16_t rdlen;
+	uint16_t type;
+	uint32_t ttl;
+	const uint8_t *owner; /* the node's owner, or synthesised (wildcards) */
+	int unit_start; /* first record of an additional RRset */
+	int mandatory; /* glue at or below the cut: never cut, TC instead */
+};
+
+static void put_rr(struct wire *w, const struct item *it)
+{
+	uint16_t off[RDATA_MAX_NAMES];
+	size_t rdlen_at, at = 0;
+	int n, k;
+
+	wire_put_name(w, it->owner, 1);
+	wire_put_u16(w, it->type);
+	wire_put_u16(w, DNS_CLASS_IN);
+	wire_put_u32(w, it->ttl);
 	rdlen_at = w->len;
 	wire_put_u16(w, 0);
-	for (i = 0; i < ldns_rr_rd_count(rr); i++) {
-		const ldns_rdf *rdf = ldns_rr_rdf(rr, i);
-
-		/* a DNAME's target is neither compressed nor a target for
-		 * later names (RFC 6672 2.5; Knot does the same) */
-		if (type == LDNS_RR_TYPE_DNAME)
-			wire_put_bytes(w, ldns_rdf_data(rdf), ldns_rdf_size(rdf));
-		else if (ldns_rdf_get_type(rdf) == LDNS_RDF_TYPE_DNAME)
-			wire_put_name(w, ldns_rdf_data(rdf),
-				      rdata_compressible(type));
-		else
-			wire_put_bytes(w, ldns_rdf_data(rdf), ldns_rdf_size(rdf));
+	/* a DNAME's target is neither compressed nor a target for later
+	 * names (RFC 6672 2.5; Knot does the same) */
+	n = it->type == LDNS_RR_TYPE_DNAME ? 0 :
+		rdata_names(it->type, it->rdata, it->rdlen, off);
+	for (k = 0; k < n; k++) {
+		wire_put_bytes(w, it->rdata + at, off[k] - at);
+		wire_put_name(w, it->rdata + off[k], rdata_compressible(it->type));
+		at = off[k] + name_wire_len(it->rdata + off[k]);
 	}
+	wire_put_bytes(w, it->rdata + at, it->rdlen - at);
 	if (!w->overflow) {
 		size_t rdlen = w->len - rdlen_at - 2;
 
@@ -116,18 +108,6 @@ static void put_rr(struct wire *w, const ldns_rr *rr, uint32_t ttl,
 		w->buf[rdlen_at + 1] = rdlen & 0xff;
 	}
 }
-
-/* ---- the response under construction: three sections of records ---- */
-
-enum { SEC_AN = 0, SEC_NS = 1, SEC_AR = 2 };
-
-struct item {
-	const ldns_rr *rr;
-	uint32_t ttl;
-	const uint8_t *owner; /* synthesised owner (wildcards), else NULL */
-	int unit_start; /* first record of an additional RRset */
-	int mandatory; /* glue at or below the cut: never cut, TC instead */
-};
 
 struct build {
 	const struct zone *z;
@@ -142,7 +122,7 @@ struct build {
 /* Already in the response: the same record under the same owner, or in
  * another section under any owner (the NSEC that is both the answer and
  * the wildcard proof is given once, as Knot does). */
-static int item_seen(const struct build *b, int sec, const ldns_rr *rr,
+static int item_seen(const struct build *b, int sec, const uint8_t *rdata,
 		     const uint8_t *owner)
 {
 	size_t i;
@@ -150,18 +130,18 @@ static int item_seen(const struct build *b, int sec, const ldns_rr *rr,
 
 	for (s = 0; s < 3; s++)
 		for (i = 0; i < b->n[s]; i++)
-			if (b->sec[s][i].rr == rr &&
+			if (b->sec[s][i].rdata == rdata &&
 			    (s != sec || b->sec[s][i].owner == owner))
 				return 1;
 	return 0;
 }
 
-static void add_rr(struct build *b, int sec, const ldns_rr *rr, uint32_t ttl,
-		   const uint8_t *owner)
+static void add_rr(struct build *b, int sec, uint16_t type,
+		   const struct rr_ref *rr, uint32_t ttl, const uint8_t *owner)
 {
 	/* the answer never repeats a record (chains stop at a repeated name);
 	 * authority and additional data may repeat what is already there */
-	if (b->oom || (sec != SEC_AN && item_seen(b, sec, rr, owner)))
+	if (b->oom || (sec != SEC_AN && item_seen(b, sec, rr->rdata, owner)))
 		return;
 	if (b->n[sec] == b->cap[sec]) {
 		size_t cap = b->cap[sec] ? b->cap[sec] * 2 : 32;
@@ -174,35 +154,35 @@ static void add_rr(struct build *b, int sec, const ldns_rr *rr, uint32_t ttl,
 		b->sec[sec] = v;
 		b->cap[sec] = cap;
 	}
-	b->sec[sec][b->n[sec]++] = (struct item){ rr, ttl, owner, 0, b->mandatory };
+	b->sec[sec][b->n[sec]++] = (struct item){ rr->rdata, rr->len, type, ttl,
+						  owner, 0, b->mandatory };
 }
 
-/* An RRset, and with DO its signatures. ttl = 0 keeps each record's. */
-static void add_rrset(struct build *b, int sec, const struct rrset *s,
-		      uint32_t ttl, const uint8_t *owner)
+/* An RRset of node n, and with DO its signatures. ttl = 0 keeps each
+ * record's; owner NULL: the node's own. */
+static void add_rrset(struct build *b, int sec, const struct node *n,
+		      const struct rrset *s, uint32_t ttl, const uint8_t *owner)
 {
-	size_t i, first = b->n[sec];
+	size_t first = b->n[sec];
+	struct rr_ref rr;
+	uint32_t pos = 0;
 
 	if (!s)
 		return;
+	if (!owner)
+		owner = node_owner(n);
 	if (sec == SEC_AR && b->units >= ENGINE_MAX_CUTS)
 		return;
-	for (i = 0; s->rrs && i < ldns_rr_list_rr_count(s->rrs); i++) {
-		const ldns_rr *rr = ldns_rr_list_rr(s->rrs, i);
-
-		add_rr(b, sec, rr, ttl ? ttl : ldns_rr_ttl(rr), owner);
-	}
+	while (rdset_next(s->rrs, &pos, &rr))
+		add_rr(b, sec, s->type, &rr, ttl ? ttl : rr.ttl, owner);
 	if (sec == SEC_AR && b->n[sec] > first) {
 		b->sec[sec][first].unit_start = 1;
 		b->units++;
 	}
 	first = b->n[sec];
-	for (i = 0; b->dnssec_ok && s->sigs && i < ldns_rr_list_rr_count(s->sigs);
-	     i++) {
-		const ldns_rr *rr = ldns_rr_list_rr(s->sigs, i);
-
-		add_rr(b, sec, rr, ttl ? ttl : ldns_rr_ttl(rr), owner);
-	}
+	pos = 0;
+	while (b->dnssec_ok && rdset_next(s->sigs, &pos, &rr))
+		add_rr(b, sec, LDNS_RR_TYPE_RRSIG, &rr, ttl ? ttl : rr.ttl, owner);
 	if (sec == SEC_AR && b->n[sec] > first) {
 		b->sec[sec][first].unit_start = 1;
 		b->units++;
@@ -211,7 +191,7 @@ static void add_rrset(struct build *b, int sec, const struct rrset *s,
 
 static int rrset_has_data(const struct rrset *s)
 {
-	return s && s->rrs && ldns_rr_list_rr_count(s->rrs) > 0;
+	return s && rdset_count(s->rrs) > 0;
 }
 
 static const struct rrset *node_data(const struct node *n, uint16_t type)
@@ -240,7 +220,7 @@ static int name_labels(const uint8_t *name, size_t len, uint8_t off[128])
 
 static void add_nsec_node(struct build *b, const struct node *n, uint16_t type)
 {
-	add_rrset(b, SEC_NS, node_rrset(n, type), 0, NULL);
+	add_rrset(b, SEC_NS, n, node_rrset(n, type), 0, NULL);
 }
 
 /* NSEC (RFC 4035 3.1.3): the NSEC at name or the one covering it. */
@@ -327,26 +307,27 @@ static const struct node *find_cut(const struct zone *z, const uint8_t *name,
 	return NULL;
 }
 
-/* A and AAAA for a target name found in the zone (glue included). */
-static void add_target(struct build *b, const ldns_rdf *target)
+/* A and AAAA for a target name found in the zone (glue included): the
+ * name at rdata offset off of rr, when it is there. */
+static void add_target(struct build *b, const struct rr_ref *rr, int off)
 {
 	uint8_t canon[256];
 	size_t len;
 	const struct node *n;
 
-	if (!target || ldns_rdf_get_type(target) != LDNS_RDF_TYPE_DNAME)
+	if (off < 0)
 		return;
-	len = ldns_rdf_size(target);
-	if (len == 0 || len > 255)
+	len = name_wire_len(rr->rdata + off);
+	if (len == 0 || off + len > rr->len)
 		return;
-	name_lower(canon, ldns_rdf_data(target), len);
+	name_lower(canon, rr->rdata + off, len);
 	if (!name_is_subdomain(canon, len, b->z->apex, b->z->apex_len))
 		return;
 	n = zone_find(b->z, canon, len);
 	if (!n)
 		return;
-	add_rrset(b, SEC_AR, node_data(n, LDNS_RR_TYPE_A), 0, NULL);
-	add_rrset(b, SEC_AR, node_data(n, LDNS_RR_TYPE_AAAA), 0, NULL);
+	add_rrset(b, SEC_AR, n, node_data(n, LDNS_RR_TYPE_A), 0, NULL);
+	add_rrset(b, SEC_AR, n, node_data(n, LDNS_RR_TYPE_AAAA), 0, NULL);
 }
 
 /* Additional-section processing for the answer's NS, MX and SRV. */
@@ -355,17 +336,14 @@ static void add_additional(struct build *b)
 	size_t i, n = b->n[SEC_AN];
 
 	for (i = 0; i < n; i++) {
-		const ldns_rr *rr = b->sec[SEC_AN][i].rr;
+		const struct item *it = &b->sec[SEC_AN][i];
+		struct rr_ref rr = { it->ttl, it->rdlen, it->rdata };
 
-		switch (ldns_rr_get_type(rr)) {
+		switch (it->type) {
 		case LDNS_RR_TYPE_NS:
-			add_target(b, ldns_rr_rdf(rr, 0));
-			break;
 		case LDNS_RR_TYPE_MX:
-			add_target(b, ldns_rr_rdf(rr, 1));
-			break;
 		case LDNS_RR_TYPE_SRV:
-			add_target(b, ldns_rr_rdf(rr, 3));
+			add_target(b, &rr, rdata_target(it->type, &rr));
 			break;
 		default:
 			break;
@@ -376,15 +354,14 @@ static void add_additional(struct build *b)
 static void referral(struct build *b, const struct node *cut)
 {
 	const struct rrset *ns = node_data(cut, LDNS_RR_TYPE_NS);
-	size_t i;
 	int pass;
 
-	add_rrset(b, SEC_NS, ns, 0, NULL);
+	add_rrset(b, SEC_NS, cut, ns, 0, NULL);
 	if (b->dnssec_ok) {
 		const struct rrset *ds = node_data(cut, LDNS_RR_TYPE_DS);
 
 		if (ds) {
-			add_rrset(b, SEC_NS, ds, 0, NULL);
+			add_rrset(b, SEC_NS, cut, ds, 0, NULL);
 		} else if (zone_uses_nsec3(b->z)) {
 			uint8_t off[128];
 
@@ -398,23 +375,27 @@ static void referral(struct build *b, const struct node *cut)
 	/* glue at or below the cut first: it is mandatory (RFC 9471), a
 	 * referral that cannot carry it is truncated; other targets are
 	 * optional and may be cut */
-	for (pass = 0; pass < 2; pass++)
-		for (i = 0; ns && i < ldns_rr_list_rr_count(ns->rrs); i++) {
-			const ldns_rdf *t = ldns_rr_rdf(ldns_rr_list_rr(ns->rrs, i), 0);
+	for (pass = 0; pass < 2; pass++) {
+		uint32_t pos = 0;
+		struct rr_ref rr;
+
+		while (ns && rdset_next(ns->rrs, &pos, &rr)) {
 			uint8_t canon[256];
-			size_t len = ldns_rdf_size(t);
+			size_t len = rdata_target(LDNS_RR_TYPE_NS, &rr) == 0 ?
+					     name_wire_len(rr.rdata) : 0;
 			int below;
 
 			if (len == 0 || len > 255)
 				continue;
-			name_lower(canon, ldns_rdf_data(t), len);
+			name_lower(canon, rr.rdata, len);
 			below = name_is_subdomain(canon, len, cut->name, cut->len);
 			if (below != !pass)
 				continue;
 			b->mandatory = below;
-			add_target(b, t);
+			add_target(b, &rr, 0);
 			b->mandatory = 0;
 		}
+	}
 }
 
 /* The SOA for a negative answer (TTL = min(SOA TTL, MINIMUM)). */
@@ -422,7 +403,7 @@ static void negative_soa(struct build *b)
 {
 	const struct node *apex = zone_find(b->z, b->z->apex, b->z->apex_len);
 
-	add_rrset(b, SEC_NS, node_data(apex, LDNS_RR_TYPE_SOA),
+	add_rrset(b, SEC_NS, apex, node_data(apex, LDNS_RR_TYPE_SOA),
 		  zone_neg_ttl(b->z), NULL);
 }
 
@@ -446,43 +427,33 @@ static void nodata_proof(struct build *b, const struct node *n,
 }
 
 /* RFC 6672 3.2: name (canonical, len bytes) does not exist and its
- * closest encloser, prefix bytes into it, owns the DNAME set d. Adds
+ * closest encloser dn, prefix bytes into it, owns the DNAME set d. Adds
  * the DNAME (and its signatures) and the CNAME synthesised from it
- * (owner name, TTL of the DNAME, unsigned; kept in *cname until the
- * answer is written) and puts the canonical target in next.
+ * (owner name, TTL of the DNAME, unsigned; its rdata, the target, in
+ * next: the labels asked for, then the DNAME's target, canonical).
  * -ENAMETOOLONG: the target would be longer than 255 (YXDOMAIN, with
  * the DNAME alone). */
-static int dname_step(struct build *b, const struct rrset *d,
-		      const uint8_t *name, size_t len, size_t prefix,
-		      ldns_rr **cname, uint8_t next[256])
+static int dname_step(struct build *b, const struct node *dn,
+		      const struct rrset *d, const uint8_t *name, size_t prefix,
+		      uint8_t next[256], size_t *next_len)
 {
-	const ldns_rr *drr = ldns_rr_list_rr(d->rrs, 0);
-	const ldns_rdf *target = ldns_rr_rdf(drr, 0);
-	size_t tlen = ldns_rdf_size(target), nlen = prefix + tlen;
-	ldns_rdf *owner, *rdata;
-	uint8_t buf[256];
+	struct rr_ref drr, cname;
+	size_t tlen, nlen;
 
-	add_rrset(b, SEC_AN, d, 0, NULL);
+	add_rrset(b, SEC_AN, dn, d, 0, NULL);
+	if (!rdset_first(d->rrs, &drr))
+		return -EINVAL;
+	tlen = drr.len;
+	nlen = prefix + tlen;
 	if (nlen > 255)
 		return -ENAMETOOLONG;
-	/* rdata: the labels asked for, then the target as the zone has it */
-	memcpy(buf, name, prefix);
-	memcpy(buf + prefix, ldns_rdf_data(target), tlen);
-	*cname = ldns_rr_new();
-	owner = ldns_dname_new_frm_data(len, name);
-	rdata = ldns_dname_new_frm_data(nlen, buf);
-	if (!*cname || !owner || !rdata) {
-		ldns_rdf_deep_free(owner);
-		ldns_rdf_deep_free(rdata);
-		return -ENOMEM;
-	}
-	ldns_rr_set_owner(*cname, owner);
-	ldns_rr_set_type(*cname, LDNS_RR_TYPE_CNAME);
-	ldns_rr_set_class(*cname, LDNS_RR_CLASS_IN);
-	ldns_rr_set_ttl(*cname, ldns_rr_ttl(drr));
-	ldns_rr_push_rdf(*cname, rdata);
-	add_rr(b, SEC_AN, *cname, ldns_rr_ttl(drr), name);
-	name_lower(next, buf, nlen);
+	memcpy(next, name, prefix);
+	memcpy(next + prefix, drr.rdata, tlen);
+	*next_len = nlen;
+	cname.ttl = drr.ttl;
+	cname.len = nlen;
+	cname.rdata = next;
+	add_rr(b, SEC_AN, LDNS_RR_TYPE_CNAME, &cname, drr.ttl, name);
 	return 0;
 }
 
@@ -491,7 +462,6 @@ int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
 		  struct answer *a)
 {
 	static __thread uint8_t targets[ENGINE_MAX_CHAIN + 1][256];
-	ldns_rr *synth[ENGINE_MAX_CHAIN + 1] = { NULL }; /* DNAME's CNAMEs */
 	const struct zone *z = ez->zone;
 	const uint8_t *visited[ENGINE_MAX_CHAIN + 1];
 	size_t visited_len[ENGINE_MAX_CHAIN + 1];
@@ -501,6 +471,7 @@ int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
 	struct wire w;
 	int chain = 0, rcode = RCODE_NOERROR, aa = 1, s, r = 0, pass, k;
 	int deleg = 0;
+	size_t next_len = 0;
 	ssize_t last_mandatory = -1;
 	struct {
 		const uint8_t *name;
@@ -554,8 +525,8 @@ int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
 					if (visited_len[i] == name_len &&
 					    !memcmp(visited[i], name, name_len))
 						goto done;
-				r = dname_step(&b, dname, name, name_len, off[ce],
-					       &synth[chain], targets[chain + 1]);
+				r = dname_step(&b, encl, dname, name, off[ce],
+					       targets[chain + 1], &next_len);
 				if (r == -ENAMETOOLONG) {
 					r = 0;
 					rcode = RCODE_YXDOMAIN;
@@ -571,8 +542,7 @@ int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
 				if (++chain > ENGINE_MAX_CHAIN - 1)
 					break;
 				name = targets[chain];
-				name_len = off[ce] + ldns_rdf_size(ldns_rr_rdf(
-					ldns_rr_list_rr(dname->rrs, 0), 0));
+				name_len = next_len;
 				if (!name_is_subdomain(name, name_len, z->apex,
 						       z->apex_len))
 					break; /* the resolver goes on */
@@ -632,14 +602,13 @@ int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
 			uint32_t t;
 
 			/* RFC 8482 spirit, as Knot: one signature suffices */
-			for (t = 0; t < n->n_sets && !b.n[SEC_AN]; t++)
-				if (n->sets[t].sigs &&
-				    ldns_rr_list_rr_count(n->sets[t].sigs)) {
-					const ldns_rr *rr =
-						ldns_rr_list_rr(n->sets[t].sigs, 0);
+			for (t = 0; t < n->n_sets && !b.n[SEC_AN]; t++) {
+				struct rr_ref rr;
 
-					add_rr(&b, SEC_AN, rr, ldns_rr_ttl(rr), owner);
-				}
+				if (rdset_first(n->sets[t].sigs, &rr))
+					add_rr(&b, SEC_AN, LDNS_RR_TYPE_RRSIG, &rr,
+					       rr.ttl, owner ? owner : node_owner(n));
+			}
 			if (!b.n[SEC_AN]) {
 				negative_soa(&b);
 				nodata_proof(&b, n, name, name_len);
@@ -652,7 +621,7 @@ int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
 			/* RFC 8482 4.1: one RRset (the first) and its RRSIGs */
 			for (t = 0; t < n->n_sets && !b.n[SEC_AN]; t++)
 				if (rrset_has_data(&n->sets[t]))
-					add_rrset(&b, SEC_AN, &n->sets[t], 0, owner);
+					add_rrset(&b, SEC_AN, n, &n->sets[t], 0, owner);
 			if (!b.n[SEC_AN]) {
 				negative_soa(&b);
 				nodata_proof(&b, n, name, name_len);
@@ -661,7 +630,7 @@ int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
 		}
 		set = node_data(n, qtype);
 		if (set) {
-			add_rrset(&b, SEC_AN, set, 0, owner);
+			add_rrset(&b, SEC_AN, n, set, 0, owner);
 			add_additional(&b);
 			break;
 		}
@@ -674,15 +643,17 @@ int engine_answer(const struct engine_zone *ez, const uint8_t *qname,
 			nodata_proof(&b, n, name, name_len);
 			break;
 		}
-		add_rrset(&b, SEC_AN, cname, 0, owner);
+		add_rrset(&b, SEC_AN, n, cname, 0, owner);
 		if (++chain > ENGINE_MAX_CHAIN - 1)
 			break;
 		{
-			const ldns_rdf *t =
-				ldns_rr_rdf(ldns_rr_list_rr(cname->rrs, 0), 0);
+			struct rr_ref t;
 
-			name_len = ldns_rdf_size(t);
-			name_lower(targets[chain], ldns_rdf_data(t), name_len);
+			if (!rdset_first(cname->rrs, &t) ||
+			    rdata_target(LDNS_RR_TYPE_CNAME, &t) != 0)
+				break;
+			name_len = name_wire_len(t.rdata);
+			name_lower(targets[chain], t.rdata, name_len);
 			name = targets[chain];
 		}
 		if (!name_is_subdomain(name, name_len, z->apex, z->apex_len))
@@ -707,8 +678,7 @@ done:
 	a->n_cuts = 0;
 	for (s = 0; s < SEC_AR; s++)
 		for (i = 0; i < b.n[s]; i++)
-			put_rr(&w, b.sec[s][i].rr, b.sec[s][i].ttl,
-			       b.sec[s][i].owner);
+			put_rr(&w, &b.sec[s][i]);
 	/* additional: the RRsets, then their signatures (as Knot orders
 	 * them), each group a place where the body may be cut, but never
 	 * before mandatory glue (which comes first) */
@@ -719,7 +689,7 @@ done:
 		for (i = 0; i < b.n[SEC_AR]; i++) {
 			const struct item *it = &b.sec[SEC_AR][i];
 
-			if ((ldns_rr_get_type(it->rr) == LDNS_RR_TYPE_RRSIG) != pass)
+			if ((it->type == LDNS_RR_TYPE_RRSIG) != pass)
 				continue;
 			if (it->unit_start && a->n_cuts < ENGINE_MAX_CUTS &&
 			    !w.overflow && (pass || (ssize_t)i > last_mandatory)) {
@@ -727,7 +697,7 @@ done:
 				a->cuts[a->n_cuts].ar = k;
 				a->n_cuts++;
 			}
-			put_rr(&w, it->rr, it->ttl, it->owner);
+			put_rr(&w, it);
 			k++;
 		}
 	a->flags = DNS_F_QR | (aa ? DNS_F_AA : 0) | rcode;
@@ -743,8 +713,6 @@ done:
 		r = -ENOMEM;
 	for (s = 0; s < 3; s++)
 		free(b.sec[s]);
-	for (i = 0; i <= ENGINE_MAX_CHAIN; i++)
-		ldns_rr_free(synth[i]);
 	return r;
 }
 

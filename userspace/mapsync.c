@@ -553,7 +553,7 @@ static int node_keys(const struct zone *z, const struct node *n,
 	int r = 0;
 
 	for (j = 0; j < n->n_sets && !r; j++)
-		if (n->sets[j].rrs && ldns_rr_list_rr_count(n->sets[j].rrs))
+		if (rdset_count(n->sets[j].rrs))
 			r = fn(ctx, n, n->sets[j].type);
 	if (n->len == z->apex_len)
 		for (k = 0; k < sizeof(apex_extra) / 2 && !r; k++)
@@ -1082,17 +1082,17 @@ static int affected_names(const struct zone *z, const struct zone *old,
 				continue;
 			for (j = 0; j < n->n_sets; j++) {
 				int f = target_field(n->sets[j].type), add = 0;
-				size_t k;
+				uint32_t pos = 0;
+				struct rr_ref rr;
 
 				if (apex && n->sets[j].type == LDNS_RR_TYPE_CNAME)
 					add = 1;
-				for (k = 0; f >= 0 && !add && n->sets[j].rrs &&
-					    k < ldns_rr_list_rr_count(n->sets[j].rrs); k++) {
-					const ldns_rdf *t = ldns_rr_rdf(
-						ldns_rr_list_rr(n->sets[j].rrs, k), f);
+				while (f >= 0 && !add &&
+				       rdset_next(n->sets[j].rrs, &pos, &rr)) {
+					int t = rdata_target(n->sets[j].type, &rr);
+					size_t tl = t >= 0 ? name_wire_len(rr.rdata + t) : 0;
 
-					if (t && ldns_rdf_size(t) <= 255 &&
-					    nameset_has(out, ldns_rdf_data(t), ldns_rdf_size(t)))
+					if (tl && nameset_has(out, rr.rdata + t, tl))
 						add = 1;
 				}
 				if (add) {

@@ -582,7 +582,7 @@ static int has_data(const struct node *n, uint16_t type)
 {
 	const struct rrset *s = n ? node_rrset(n, type) : NULL;
 
-	return s && s->rrs && ldns_rr_list_rr_count(s->rrs) > 0;
+	return s && rdset_count(s->rrs) > 0;
 }
 
 /* A zone cut (NS below the apex) or a DNAME owner: nothing below it is
@@ -638,16 +638,11 @@ static int shadow_names(const struct zone *z, struct nameset *shadow)
 	int k, r;
 
 	for (k = 0; k < 2; k++) {
-		const ldns_rdf *rdf = ldns_rr_rdf(z->soa, k);
 		uint8_t canon[256];
-		size_t len, i = 0;
+		size_t len = zone_soa_name(z, k, canon), i = 0;
 
-		if (!rdf || ldns_rdf_get_type(rdf) != LDNS_RDF_TYPE_DNAME)
+		if (len == 0)
 			continue;
-		len = ldns_rdf_size(rdf);
-		if (len == 0 || len > 255)
-			continue;
-		name_lower(canon, ldns_rdf_data(rdf), len);
 		if (!name_is_subdomain(canon, len, z->apex, z->apex_len))
 			continue;
 		while (len - i > z->apex_len) {
@@ -986,13 +981,7 @@ out:
 /* The SOA's MNAME or RNAME (field k), canonical, or length 0. */
 static size_t soa_name(const struct zone *z, int k, uint8_t out[256])
 {
-	const ldns_rdf *rdf = z->soa ? ldns_rr_rdf(z->soa, k) : NULL;
-	size_t len = rdf ? ldns_rdf_size(rdf) : 0;
-
-	if (!len || len > 255 || ldns_rdf_get_type(rdf) != LDNS_RDF_TYPE_DNAME)
-		return 0;
-	name_lower(out, ldns_rdf_data(rdf), len);
-	return len;
+	return zone_soa_name(z, k, out);
 }
 
 /* The zones below ez's apex that the engine places names in instead of

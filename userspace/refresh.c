@@ -121,9 +121,9 @@ int refresh_init(struct refresh_zone *rz, const struct config *cfg,
 void refresh_soa_timers(const struct zone *z, uint32_t *refresh,
 			uint32_t *retry, uint32_t *expire)
 {
-	*refresh = ldns_rdf2native_int32(ldns_rr_rdf(z->soa, 3));
-	*retry = ldns_rdf2native_int32(ldns_rr_rdf(z->soa, 4));
-	*expire = ldns_rdf2native_int32(ldns_rr_rdf(z->soa, 5));
+	*refresh = zone_soa_u32(z, 3);
+	*retry = zone_soa_u32(z, 4);
+	*expire = zone_soa_u32(z, 5);
 	if (!*refresh)
 		*refresh = 1;
 	if (!*retry)

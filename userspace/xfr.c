@@ -123,7 +123,7 @@ static int build_query(struct xfr_job *j, const struct xfr_primary *p,
 	ldns_pkt_set_id(pkt, id);
 	ldns_pkt_set_rd(pkt, 0);
 	if (type == LDNS_RR_TYPE_IXFR) {
-		ldns_rr *soa = ldns_rr_clone(j->current->soa);
+		ldns_rr *soa = zone_soa_ldns(j->current);
 
 		if (!soa || !ldns_pkt_push_rr(pkt, LDNS_SECTION_AUTHORITY, soa)) {
 			ldns_rr_free(soa);
@@ -397,7 +397,6 @@ static int sm_feed(struct xfr_job *j, const struct xfr_primary *p,
 {
 	int soa = is_apex_soa(j, rr, origin);
 	char why[256];
-	ldns_rr *c;
 	int r;
 
 	if (++sm->records > j->max_records)
@@ -434,11 +433,8 @@ static int sm_feed(struct xfr_job *j, const struct xfr_primary *p,
 			goto del;
 		}
 		sm->z = zone_new(j->origin);
-		c = ldns_rr_clone(sm->first);
-		if (!sm->z || !c || zone_add_rr(sm->z, c, why, sizeof(why))) {
-			ldns_rr_free(c);
+		if (!sm->z || zone_add_rr_copy(sm->z, sm->first, why, sizeof(why)))
 			return fail(j, XFR_R_ZONE_INVALID, p, "out of memory");
-		}
 		sm->state = SM_AXFR;
 		/* rr is the first record of the zone body */
 		/* fall through */
@@ -465,11 +461,7 @@ static int sm_feed(struct xfr_job *j, const struct xfr_primary *p,
 		}
 	del:
 		note_changed(j, rr);
-		c = ldns_rr_clone(rr);
-		if (!c)
-			return fail(j, XFR_R_ZONE_INVALID, p, "out of memory");
-		r = zone_del_rr(sm->z, c);
-		ldns_rr_free(c);
+		r = zone_del_rr(sm->z, rr);
 		if (r) {
 			char *s = ldns_rr2str(rr);
 
@@ -506,14 +498,9 @@ static int sm_feed(struct xfr_job *j, const struct xfr_primary *p,
 	/* add rr to the zone being built */
 	if (sm->is_diff)
 		note_changed(j, rr);
-	c = ldns_rr_clone(rr);
-	if (!c)
-		return fail(j, XFR_R_ZONE_INVALID, p, "out of memory");
-	r = zone_add_rr(sm->z, c, why, sizeof(why));
-	if (r) {
-		ldns_rr_free(c);
+	r = zone_add_rr_copy(sm->z, rr, why, sizeof(why));
+	if (r)
 		return fail(j, XFR_R_ZONE_INVALID, p, "%s", why);
-	}
 	return 0;
 }
 
@@ -607,11 +594,8 @@ static int transfer(struct xfr_job *j, const struct xfr_primary *p,
 		goto out;
 	}
 	if (sm.z == NULL) { /* "SOA SOA": a zone of only its SOA */
-		ldns_rr *c = ldns_rr_clone(sm.first);
-
 		sm.z = zone_new(j->origin);
-		if (!sm.z || !c || zone_add_rr(sm.z, c, why, sizeof(why))) {
-			ldns_rr_free(c);
+		if (!sm.z || zone_add_rr_copy(sm.z, sm.first, why, sizeof(why))) {
 			r = fail(j, XFR_R_ZONE_INVALID, p, "out of memory");
 			goto out;
 		}

@@ -107,7 +107,7 @@ static int has_a(const struct zone *z, const char *owner_wire, size_t len,
 	struct node *n = zone_find(z, (const uint8_t *)owner_wire, len);
 	struct rrset *s = n ? node_rrset(n, LDNS_RR_TYPE_A) : NULL;
 
-	return (s ? ldns_rr_list_rr_count(s->rrs) : 0) == want;
+	return (s ? rdset_count(s->rrs) : 0) == want;
 }
 
 #define WWW "\3www\1x\4test"

@@ -100,7 +100,7 @@ static size_t count(const struct zone *z, const char *name, uint16_t type)
 	struct node *n = find(z, name);
 	struct rrset *s = n ? node_rrset(n, type) : NULL;
 
-	return s && s->rrs ? ldns_rr_list_rr_count(s->rrs) : 0;
+	return s ? rdset_count(s->rrs) : 0;
 }
 
 static size_t nsigs(const struct zone *z, const char *name, uint16_t type)
@@ -108,7 +108,19 @@ static size_t nsigs(const struct zone *z, const char *name, uint16_t type)
 	struct node *n = find(z, name);
 	struct rrset *s = n ? node_rrset(n, type) : NULL;
 
-	return s && s->sigs ? ldns_rr_list_rr_count(s->sigs) : 0;
+	return s ? rdset_count(s->sigs) : 0;
+}
+
+/* The k-th record of an rdset (it must be there). */
+static struct rr_ref nth(const struct rdset *set, uint32_t k)
+{
+	struct rr_ref rr = { 0, 0, NULL };
+	uint32_t pos = 0;
+
+	do
+		assert_true(rdset_next(set, &pos, &rr));
+	while (k--);
+	return rr;
 }
 
 #define SOA_LINE "@ 3600 IN SOA ns1 hostmaster 2024010203 7200 900 1209600 300\n"
@@ -146,7 +158,10 @@ static void test_basic(void **state)
 	assert_int_equal(z->apex_len, 13);
 	assert_memory_equal(z->apex, "\x07" "example" "\x03" "com", 13);
 	assert_non_null(z->soa);
-	assert_int_equal(ldns_rr_get_type(z->soa), LDNS_RR_TYPE_SOA);
+	assert_int_equal(z->soa_ttl, 3600);
+	assert_int_equal(zone_soa_u32(z, 3), 7200);
+	assert_int_equal(zone_soa_u32(z, 4), 900);
+	assert_int_equal(zone_soa_u32(z, 5), 1209600);
 	/* min(SOA TTL 3600, MINIMUM 300) */
 	assert_int_equal(zone_neg_ttl(z), 300);
 
@@ -168,9 +183,9 @@ static void test_basic(void **state)
 
 	/* $TTL and explicit TTLs */
 	s = node_rrset(find(z, "www.example.com."), LDNS_RR_TYPE_A);
-	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(s->rrs, 0)), 600);
+	assert_int_equal(nth(s->rrs, 0).ttl, 600);
 	s = node_rrset(find(z, "mail.example.com."), LDNS_RR_TYPE_MX);
-	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(s->rrs, 0)), 300);
+	assert_int_equal(nth(s->rrs, 0).ttl, 300);
 
 	assert_null(find(z, "nope.example.com."));
 	assert_null(find(z, "example.org."));
@@ -266,11 +281,8 @@ static void test_rrsig_attach(void **state)
 	assert_null(node_rrset(find(z, "www.example.com."),
 			       LDNS_RR_TYPE_RRSIG));
 	s = node_rrset(find(z, "www.example.com."), LDNS_RR_TYPE_A);
-	assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(s->sigs, 0)),
-			 LDNS_RR_TYPE_RRSIG);
-	assert_int_equal(ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(
-				 ldns_rr_list_rr(s->sigs, 0))),
-			 LDNS_RR_TYPE_A);
+	/* the type covered, first in an RRSIG's rdata */
+	assert_memory_equal(nth(s->sigs, 0).rdata, "\0\1", 2);
 	/* the covered rrset without records exists, empty */
 	assert_int_equal(count(z, "gone.example.com.", LDNS_RR_TYPE_TXT), 0);
 	assert_int_equal(nsigs(z, "gone.example.com.", LDNS_RR_TYPE_TXT), 1);
@@ -319,9 +331,9 @@ static void test_directives(void **state)
 	assert_int_equal(count(z, "last.example.com.", LDNS_RR_TYPE_A), 1);
 	assert_null(find(z, "host.example.com."));
 	s = node_rrset(find(z, "sub.example.com."), LDNS_RR_TYPE_TXT);
-	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(s->rrs, 0)), 60);
+	assert_int_equal(nth(s->rrs, 0).ttl, 60);
 	s = node_rrset(find(z, "host.sub.example.com."), LDNS_RR_TYPE_A);
-	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(s->rrs, 0)), 600);
+	assert_int_equal(nth(s->rrs, 0).ttl, 600);
 	assert_int_equal(z->n_records, 6);
 	zone_free(z);
 
@@ -394,7 +406,6 @@ static void test_clone_borrows(void **state)
 	struct zone *old, *z, *z2;
 	struct node *n;
 	ldns_rr *rr;
-	char *addr;
 
 	(void)state;
 	old = load_ok("$ORIGIN example.com.\n" SOA_LINE
@@ -422,10 +433,8 @@ static void test_clone_borrows(void **state)
 	assert_int_equal(count(old, "a.b.example.com.", LDNS_RR_TYPE_A), 1);
 	assert_non_null(find(old, "b.example.com."));
 	assert_null(find(old, "d.example.com."));
-	addr = ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(
-		node_rrset(find(old, "www.example.com."), 1)->rrs, 0), 0));
-	assert_string_equal(addr, "192.0.2.80");
-	free(addr);
+	assert_memory_equal(nth(node_rrset(find(old, "www.example.com."), 1)->rrs,
+				0).rdata, "\xc0\x00\x02\x50", 4);
 	/* the new one the diff's result */
 	assert_null(find(z, "a.b.example.com."));
 	assert_null(find(z, "b.example.com."));
@@ -453,6 +462,262 @@ static void test_clone_borrows(void **state)
 	assert_null(find(z, "f.example.com."));
 	assert_int_equal(count(z, "www.example.com.", LDNS_RR_TYPE_A), 1);
 	zone_free(z);
+}
+
+/* The compact store: each RRset one block of wire rdata. Names in rdata
+ * lowercased (not NSEC's next name), TTLs kept per record when they
+ * differ, the owner's case as first written beside the canonical name. */
+static void test_compact_records(void **state)
+{
+	struct zone *z;
+	struct rrset *s;
+	struct node *n;
+	struct rr_ref rr;
+	uint16_t off[RDATA_MAX_NAMES];
+	uint8_t name[256];
+
+	(void)state;
+	z = load_ok("$TTL 600\n" SOA_LINE
+		    "WwW 100 A 192.0.2.1\n"
+		    "www 200 A 192.0.2.2\n"
+		    "www 100 A 192.0.2.3\n"
+		    "www AAAA 2001:db8::1\n"
+		    "mail MX 10 MX.Example.COM.\n"
+		    "_s._tcp SRV 1 2 3 Target.example.com.\n"
+		    "n NSEC Next.Example.com. A\n"
+		    "ttl 60 TXT \"x\"\n");
+	/* the SOA's fields; MNAME and RNAME canonical */
+	assert_int_equal(zone_soa_u32(z, 2), 2024010203);
+	assert_int_equal(zone_soa_u32(z, 6), 300);
+	assert_int_equal(zone_soa_name(z, 0, name), 17);
+	assert_memory_equal(name, "\3ns1\7example\3com", 17);
+	assert_int_equal(zone_soa_name(z, 1, name), 24);
+	assert_memory_equal(name, "\12hostmaster\7example\3com", 24);
+
+	/* TTLs that differ are each kept, in order */
+	n = find(z, "www.example.com.");
+	s = node_rrset(n, LDNS_RR_TYPE_A);
+	assert_int_equal(rdset_count(s->rrs), 3);
+	assert_int_equal(s->rrs->ttls, 1);
+	assert_int_equal(nth(s->rrs, 0).ttl, 100);
+	assert_int_equal(nth(s->rrs, 1).ttl, 200);
+	assert_int_equal(nth(s->rrs, 2).ttl, 100);
+	assert_int_equal(nth(s->rrs, 2).len, 4);
+	assert_memory_equal(nth(s->rrs, 2).rdata, "\xc0\x00\x02\x03", 4);
+	/* one TTL for all: not repeated */
+	s = node_rrset(n, LDNS_RR_TYPE_AAAA);
+	assert_int_equal(s->rrs->ttls, 0);
+	assert_int_equal(s->rrs->size, 2 + 16);
+	assert_int_equal(nth(s->rrs, 0).ttl, 600);
+	/* the owner: canonical name, the case as first written beside it */
+	assert_int_equal(n->cased, 1);
+	assert_memory_equal(n->name, "\3www\7example\3com", 17);
+	assert_memory_equal(node_owner(n), "\3WwW\7example\3com", 17);
+	n = find(z, "mail.example.com.");
+	assert_int_equal(n->cased, 0);
+	assert_ptr_equal(node_owner(n), n->name);
+
+	/* names in rdata: where they are, lowercased */
+	rr = nth(node_rrset(n, LDNS_RR_TYPE_MX)->rrs, 0);
+	assert_int_equal(rdata_names(LDNS_RR_TYPE_MX, rr.rdata, rr.len, off), 1);
+	assert_int_equal(off[0], 2);
+	assert_int_equal(rdata_target(LDNS_RR_TYPE_MX, &rr), 2);
+	assert_memory_equal(rr.rdata + 2, "\2mx\7example\3com", 16);
+	rr = nth(node_rrset(find(z, "_s._tcp.example.com."), LDNS_RR_TYPE_SRV)->rrs, 0);
+	assert_int_equal(rdata_target(LDNS_RR_TYPE_SRV, &rr), 6);
+	assert_memory_equal(rr.rdata + 6, "\6target\7example\3com", 20);
+	/* a name cut short is not a name */
+	assert_int_equal(rdata_names(LDNS_RR_TYPE_SRV, rr.rdata, rr.len - 1, off), 0);
+	assert_int_equal(rdata_names(LDNS_RR_TYPE_A, rr.rdata, rr.len, off), 0);
+	/* NSEC's next name as signed */
+	rr = nth(node_rrset(find(z, "n.example.com."), LDNS_RR_TYPE_NSEC)->rrs, 0);
+	assert_memory_equal(rr.rdata, "\4Next\7Example\3com", 18);
+	zone_free(z);
+}
+
+/* Big sets drop duplicates at the end, sorted as ldns sorts records
+ * (rdata bytes, then the shorter first); removing a record moves the
+ * last into its place. */
+static void test_compact_big_set(void **state)
+{
+	char text[8192], why[256];
+	size_t o;
+	struct zone *z, *c;
+	struct rrset *s;
+	struct rr_ref rr;
+	uint32_t pos = 0, k = 0;
+	ldns_rr *d;
+	int i;
+
+	(void)state;
+	o = snprintf(text, sizeof(text), "$TTL 600\n" SOA_LINE);
+	for (i = 99; i >= 0; i--)
+		o += snprintf(text + o, sizeof(text) - o, "big TXT \"%d\"\n", i);
+	o += snprintf(text + o, sizeof(text) - o, "big TXT \"7\"\nbig TXT \"42\"\n");
+	z = load_ok(text);
+	s = node_rrset(find(z, "big.example.com."), LDNS_RR_TYPE_TXT);
+	assert_int_equal(rdset_count(s->rrs), 100);
+	assert_int_equal(z->n_records, 101);
+	/* "\1" "0" < "\1" "1" ... < "\2" "10": by length byte first */
+	while (rdset_next(s->rrs, &pos, &rr)) {
+		char want[8];
+
+		snprintf(want, sizeof(want), "%c%u", k < 10 ? 1 : 2, k);
+		assert_int_equal(rr.len, strlen(want));
+		assert_memory_equal(rr.rdata, want, rr.len);
+		k++;
+	}
+	assert_int_equal(k, 100);
+
+	c = zone_clone_unfinished(z);
+	assert_non_null(c);
+	d = rr_of("big.example.com. 600 IN TXT \"3\"");
+	assert_int_equal(zone_del_rr(c, d), 0);
+	assert_int_equal(zone_del_rr(c, d), -ENOENT);
+	ldns_rr_free(d);
+	assert_int_equal(zone_finalize(c, why, sizeof(why)), 0);
+	s = node_rrset(find(c, "big.example.com."), LDNS_RR_TYPE_TXT);
+	assert_int_equal(rdset_count(s->rrs), 99);
+	assert_memory_equal(nth(s->rrs, 3).rdata, "\2" "99", 3);
+	assert_memory_equal(nth(s->rrs, 98).rdata, "\2" "98", 3);
+	/* the served zone keeps its own */
+	s = node_rrset(find(z, "big.example.com."), LDNS_RR_TYPE_TXT);
+	assert_memory_equal(nth(s->rrs, 3).rdata, "\1" "3", 2);
+	zone_free(c);
+	zone_free(z);
+}
+
+/* What zone_write_file writes loads again to the same records. */
+static void test_write_round_trip(void **state)
+{
+	struct zone *z, *y;
+	char err[256], line[512];
+	size_t lines = 0;
+	FILE *f;
+
+	(void)state;
+	z = load_ok("$TTL 600\n" SOA_LINE
+		    "WwW 100 A 192.0.2.1\nwww 200 A 192.0.2.2\n"
+		    "mail MX 10 mx\n_s._tcp SRV 1 2 3 target\n"
+		    "t TXT \"a b\" \"c\"\nu TYPE65000 \\# 3 010203\n"
+		    "v6 AAAA 2001:db8::1:0:0:1\nv6 AAAA ::ffff:192.0.2.1\n"
+		    "c CNAME @\np PTR a\\.b\nroot MX 0 .\nns NS x.Other.\n"
+		    "odd\\$ A 192.0.2.9\n");
+	assert_int_equal(zone_write_file(z, "w.zone"), 0);
+	/* every line as ldns prints that record (most are written without
+	 * it: write_fast) */
+	f = fopen("w.zone", "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		ldns_rr *rr = NULL;
+		char *again;
+
+		if (line[0] == ';')
+			continue;
+		assert_int_equal(ldns_rr_new_frm_str(&rr, line, 0, NULL, NULL),
+				 LDNS_STATUS_OK);
+		again = ldns_rr2str(rr);
+		assert_string_equal(again, line);
+		free(again);
+		ldns_rr_free(rr);
+		lines++;
+	}
+	fclose(f);
+	assert_int_equal(lines, z->n_records);
+	assert_int_equal(zone_load_file("w.zone", ORIGIN, &y, err, sizeof(err)), 0);
+	unlink("w.zone");
+	assert_int_equal(y->n_records, z->n_records);
+	assert_int_equal(y->n_rrsets, z->n_rrsets);
+	assert_int_equal(count(y, "www.example.com.", LDNS_RR_TYPE_A), 2);
+	assert_int_equal(nth(node_rrset(find(y, "www.example.com."), 1)->rrs, 1).ttl,
+			 200);
+	assert_memory_equal(node_owner(find(y, "www.example.com.")),
+			    "\3WwW", 4);
+	assert_int_equal(nth(node_rrset(find(y, "u.example.com."), 65000)->rrs, 0).len,
+			 3);
+	assert_int_equal(count(y, "t.example.com.", LDNS_RR_TYPE_TXT), 1);
+	zone_free(y);
+	zone_free(z);
+}
+
+/* Common lines are read without ldns (fast_line): the same file with a
+ * comment on every line, which only ldns reads, must give the same zone,
+ * written out byte for byte, and the same error at the same line. */
+static const char *const fast_lines[] = {
+	"$ORIGIN example.com.", "$TTL 0", "@ SOA ns1 host 1 2 3 4 5",
+	"@ NS ns1", "ns1 A 192.0.2.1", "\tAAAA 2001:db8::1",
+	"www 300 IN A 192.0.2.2", "WWW.example.com. A 192.0.2.4",
+	"    TXT blank-owner", "mx MX 10 mail", "mx MX 20 Mail.Other.",
+	"mx2 MX 0 .", "cn CNAME www", "ptr PTR @", "n2 NS ns1.example.com.",
+	"$TTL 600", "t1 A 10.0.0.1", "$ORIGIN sub.example.com.",
+	"x A 10.0.0.2", "y CNAME x", "@ A 10.0.0.3", "\tMX 1 x",
+	"$ORIGIN example.com.", "z 1h A 10.0.0.4", "in A 10.0.0.5",
+	"a 4294967295 A 10.0.0.6", "b 999999999 A 10.0.0.7",
+	"*.w A 10.0.0.8", "_x._tcp A 10.0.0.9", "a-b 7 IN AAAA ::ffff:1.2.3.4",
+	"e AAAA ::", "Mixed.Case A 10.0.0.13", "mixed.case AAAA ::2",
+	"dn NS Ns.Elsewhere.", "1.2.3.4 A 1.2.3.4",
+	"mxo MX 70000 mail", /* ldns wraps it: 4464 */ NULL,
+};
+
+static void fast_text(char *buf, size_t size, const char *const *lines,
+		      int comments)
+{
+	size_t o = 0;
+
+	for (; *lines; lines++)
+		o += snprintf(buf + o, size - o, "%s%s\n", *lines,
+			      comments ? " ; ldns" : "");
+}
+
+static void test_fast_lines_as_ldns(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "www.example.org. A 192.0.2.1", ":3: www.example.org. is outside the zone example.com." },
+		{ "www CNAME a\nwww A 192.0.2.1", ":4: CNAME and other data at one name (RFC 2181 10.1)" },
+		{ "www A 300.1.1.1", ":3: Syntax error, could not parse the RR's rdata" },
+	};
+	char text[4096], ta[8192], tb[8192], ea[512], eb[512];
+	struct zone *a, *b;
+	FILE *f;
+	size_t na, nb, i;
+
+	(void)state;
+	fast_text(text, sizeof(text), fast_lines, 0);
+	a = load_ok(text);
+	fast_text(text, sizeof(text), fast_lines, 1);
+	b = load_ok(text);
+	assert_int_equal(zone_write_file(a, "a.zone"), 0);
+	assert_int_equal(zone_write_file(b, "b.zone"), 0);
+	f = fopen("a.zone", "r");
+	na = fread(ta, 1, sizeof(ta), f);
+	fclose(f);
+	f = fopen("b.zone", "r");
+	nb = fread(tb, 1, sizeof(tb), f);
+	fclose(f);
+	unlink("a.zone");
+	unlink("b.zone");
+	assert_int_equal(na, nb);
+	assert_memory_equal(ta, tb, na);
+	assert_int_equal(a->n_records, 31);
+	assert_int_equal(count(a, "www.example.com.", LDNS_RR_TYPE_A), 2);
+	assert_int_equal(nth(node_rrset(find(a, "ns1.example.com."), 1)->rrs, 0).ttl,
+			 3600); /* $TTL 0: ldns's default */
+	zone_free(a);
+	zone_free(b);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		for (int c = 0; c < 2; c++) {
+			char *e = c ? eb : ea;
+			struct zone *z = NULL;
+
+			snprintf(text, sizeof(text), "$TTL 600\n" SOA_LINE "%s%s\n",
+				 bad[i][0], c ? " ; ldns" : "");
+			write_zone(text);
+			assert_int_not_equal(zone_load_file(ZF, ORIGIN, &z, e, 512), 0);
+		}
+		assert_string_equal(ea, eb);
+		snprintf(text, sizeof(text), ZF "%s", bad[i][1]);
+		assert_string_equal(ea, text);
+	}
 }
 
 static void test_err_syntax(void **state)
@@ -558,6 +823,10 @@ int main(void)
 		cmocka_unit_test(test_directives),
 		cmocka_unit_test(test_many_names),
 		cmocka_unit_test(test_clone_borrows),
+		cmocka_unit_test(test_compact_records),
+		cmocka_unit_test(test_compact_big_set),
+		cmocka_unit_test(test_write_round_trip),
+		cmocka_unit_test(test_fast_lines_as_ldns),
 		cmocka_unit_test(test_err_syntax),
 		cmocka_unit_test(test_err_outside),
 		cmocka_unit_test(test_err_soa),
