@@ -170,9 +170,7 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct xdpns_scratch *sc;
-	struct xdpns_entry *ent;
 	struct xdpns_zone *zone;
-	const struct xdpns_half *half;
 	struct nx_patch pt = {};
 	struct dns_question dq = {};
 	struct blob_view b = {};
@@ -269,20 +267,12 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 		q.eff_size = XDPNS_UDP_NOEDNS;
 	}
 
-	ent = entries_lookup(&sc->key);
-	if (ent) {
-		zidx = ent->zone;
-		zone = bpf_map_lookup_elem(&xdpns_zones, &zidx);
-		if (!zone || zone->gen == 0)
-			return XDPNS_PASS_MISS;
-		if (zone->flags & XDPNS_ZONE_F_EXPIRED)
-			return XDPNS_PASS_ZONE_STATE;
-		half = xdpns_half_pick(ent, zone->gen);
-		if (!half)
-			return XDPNS_PASS_MISS;
-		ref = half->ref[q.dnssec_ok ? XDPNS_VAR_DO : XDPNS_VAR_NODO];
+	r = entry_ref(sc, q.dnssec_ok, &zidx, &ref);
+	if (r == XDPNS_PASS_COUNT) {
 		if (blob_get(ref, &b, sc))
 			return XDPNS_PASS_MISS;
+	} else if (r != ENT_NONE) {
+		return r;
 	} else {
 		/* an answer the slow path computed earlier? */
 		struct xdpns_lru_value *lv;

@@ -12,13 +12,17 @@
 #include "xdpns.skel.h"
 
 /* Map sizes from the keys the zones will compile to (see mapsync_count).
- * The entries hashes are not preallocated, but their bucket arrays are
- * (16 bytes per power-of-two slot of max_entries); the blob arrays are
- * wholly preallocated. Headroom: half again the keys for names a zone
- * gains, and for the tiny XS bodies twice their number, so a transfer that
- * changes every A/AAAA can be written beside the served generation. What
- * does not fit fails that publish (the served data stays): restart to
- * resize, the zones on disk are counted again. */
+ * The entries tables (names up to 32 and 64 bytes) get home slots for half
+ * again their keys: 2/3 full, about 2 % of the keys find no free slot in
+ * their probe and go to the overflow hash of their class (docs/design.md).
+ * Hashes (overflow, longer names, names for NXDOMAIN) are not
+ * preallocated, but their bucket arrays are (16 bytes per power-of-two
+ * slot of max_entries); arrays (tables, blobs) are wholly preallocated.
+ * Headroom: half again the keys for names a zone gains, and for the tiny
+ * XS bodies twice their number, so a transfer that changes every A/AAAA
+ * can be written beside the served generation. What does not fit fails
+ * that publish (the served data stays): restart to resize, the zones on
+ * disk are counted again. */
 static void size_maps(struct xdpns *skel, const struct mapsync_sizes *sz)
 {
 	struct bpf_map *em[XDPNS_KEYCLASS_COUNT] = {
@@ -29,24 +33,44 @@ static void size_maps(struct xdpns *skel, const struct mapsync_sizes *sz)
 		skel->maps.xdpns_names_32, skel->maps.xdpns_names_64,
 		skel->maps.xdpns_names_128, skel->maps.xdpns_names_256,
 	};
-	static const uint64_t emin[XDPNS_KEYCLASS_COUNT] = { 65536, 65536, 4096, 4096 };
+	struct bpf_map *tm[XDPNS_TABLE_CLASSES] = {
+		skel->maps.xdpns_table_32, skel->maps.xdpns_table_64,
+	};
+	static const uint64_t emin[XDPNS_KEYCLASS_COUNT] = { 16384, 16384, 4096, 4096 };
+	static const uint64_t tmin[XDPNS_TABLE_CLASSES] = { 65536, 16384 };
 	static const uint64_t nmin[XDPNS_KEYCLASS_COUNT] = { 16384, 16384, 4096, 4096 };
 	uint64_t keys = 0, sig = sz ? sz->signed_keys : 0;
 	int c;
 
 	for (c = 0; c < XDPNS_KEYCLASS_COUNT; c++) {
-		uint64_t k = sz ? sz->keys[c] : 0;
+		uint64_t k = sz ? sz->keys[c] : 0, names = k;
 
 		keys += k;
-		/* the room asked for may go to either short class: both get
-		 * it (buckets only), the blobs count it once */
+		/* the room asked for (names of up to 64 bytes): the 32-byte
+		 * table all of it, the 64-byte one a quarter (what does not
+		 * fit its table goes to the overflow hash); the names maps
+		 * both, the blobs count it once */
 		if (sz && c < 2)
-			k += sz->extra_keys;
-		bpf_map__set_max_entries(em[c], k + k / 2 + emin[c]);
+			names += sz->extra_keys;
+		if (c < XDPNS_TABLE_CLASSES) {
+			uint64_t tk = k + (sz ? (c ? sz->extra_keys / 4 : sz->extra_keys) : 0);
+			uint64_t home = tk + tk / 2 + tmin[c];
+
+			if (home > (1u << 30))
+				home = 1u << 30;
+			skel->rodata->xdpns_table_home[c] = home;
+			bpf_map__set_max_entries(tm[c], home + XDPNS_TABLE_PROBES - 1);
+			/* overflow: a quarter of the keys, which a table holds
+			 * (2 % overflow) until its zones grow by a third */
+			bpf_map__set_max_entries(em[c], (tk + (sz ? sz->extra_keys : 0)) / 4 +
+								emin[c]);
+		} else {
+			bpf_map__set_max_entries(em[c], k + k / 2 + emin[c]);
+		}
 		/* names (NXDOMAIN in XDP): one per owner and empty
 		 * non-terminal, fewer than keys in most zones; a zone that
 		 * overflows them keeps its NXDOMAIN on the slow path */
-		bpf_map__set_max_entries(nm[c], k + nmin[c]);
+		bpf_map__set_max_entries(nm[c], names + nmin[c]);
 	}
 	if (sz)
 		keys += sz->extra_keys;
@@ -58,6 +82,27 @@ static void size_maps(struct xdpns *skel, const struct mapsync_sizes *sz)
 				 keys / 32 + 2 * sig + XDPNS_BLOB_M_COUNT);
 	bpf_map__set_max_entries(skel->maps.xdpns_blob_l,
 				 keys / 256 + sig / 8 + XDPNS_BLOB_L_COUNT);
+}
+
+/* Map an array (BPF_F_MMAPABLE) shared, for writing in place. */
+static int map_array(struct bpf_map *m, void **mem, size_t *len)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	*len = (size_t)bpf_map__max_entries(m) * bpf_map__value_size(m);
+	*len = (*len + pg - 1) / pg * pg;
+	p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(m), 0);
+	if (p == MAP_FAILED) {
+		int r = -errno;
+
+		log_err_kv("mapping an array failed", "map=%s reason=%s",
+			   bpf_map__name(m), strerror(-r));
+		*len = 0;
+		return r;
+	}
+	*mem = p;
+	return 0;
 }
 
 static struct bpf_map *blob_map(const struct xdpns *skel, int cls)
@@ -99,23 +144,19 @@ int loader_open(struct loader *l, const struct mapsync_sizes *sz)
 	}
 	l->skel = skel;
 	for (c = 1; c < XDPNS_BLOB_CLASSES; c++) {
-		struct bpf_map *m = blob_map(skel, c);
-		size_t len = (size_t)bpf_map__max_entries(m) * bpf_map__value_size(m);
-		long pg = sysconf(_SC_PAGESIZE);
-		void *p;
-
-		len = (len + pg - 1) / pg * pg;
-		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
-			 bpf_map__fd(m), 0);
-		if (p == MAP_FAILED) {
-			r = -errno;
-			log_err_kv("mapping a blob array failed", "map=%s reason=%s",
-				   bpf_map__name(m), strerror(-r));
+		r = map_array(blob_map(skel, c), &l->blob_mem[c], &l->blob_len[c]);
+		if (r) {
 			loader_close(l);
 			return r;
 		}
-		l->blob_mem[c] = p;
-		l->blob_len[c] = len;
+	}
+	for (c = 0; c < XDPNS_TABLE_CLASSES; c++) {
+		r = map_array(c ? skel->maps.xdpns_table_64 : skel->maps.xdpns_table_32,
+			      &l->table_mem[c], &l->table_len[c]);
+		if (r) {
+			loader_close(l);
+			return r;
+		}
 	}
 	return 0;
 }
@@ -154,6 +195,14 @@ void loader_fds(const struct loader *l, struct mapsync_fds *fds)
 		fds->blob[c] = bpf_map__fd(m);
 		fds->n_blob[c] = bpf_map__max_entries(m);
 		fds->blob_mem[c] = l->blob_mem[c];
+	}
+	for (c = 0; c < XDPNS_TABLE_CLASSES; c++) {
+		struct bpf_map *m = c ? l->skel->maps.xdpns_table_64 :
+					l->skel->maps.xdpns_table_32;
+
+		fds->table_mem[c] = l->table_mem[c];
+		fds->n_table[c] = bpf_map__max_entries(m);
+		fds->table_home[c] = l->skel->rodata->xdpns_table_home[c];
 	}
 	fds->nx.names[0] = bpf_map__fd(l->skel->maps.xdpns_names_32);
 	fds->nx.names[1] = bpf_map__fd(l->skel->maps.xdpns_names_64);
@@ -261,6 +310,9 @@ void loader_close(struct loader *l)
 	for (int c = 1; c < XDPNS_BLOB_CLASSES; c++)
 		if (l->blob_mem[c])
 			munmap(l->blob_mem[c], l->blob_len[c]);
+	for (int c = 0; c < XDPNS_TABLE_CLASSES; c++)
+		if (l->table_mem[c])
+			munmap(l->table_mem[c], l->table_len[c]);
 	if (l->skel)
 		xdpns__destroy(l->skel);
 	l->skel = NULL;

@@ -26,10 +26,13 @@ struct loader {
 	int n_ifs;
 	void *blob_mem[XDPNS_BLOB_CLASSES]; /* the blob arrays, mapped */
 	size_t blob_len[XDPNS_BLOB_CLASSES];
+	void *table_mem[XDPNS_TABLE_CLASSES]; /* the entries tables, mapped */
+	size_t table_len[XDPNS_TABLE_CLASSES];
 };
 
 /* Open and load the object, maps sized for the keys counted in sz (NULL:
- * the minimum sizes); the blob arrays are mapped for mapsync. */
+ * the minimum sizes); the blob arrays and entries tables are mapped for
+ * mapsync. */
 int loader_open(struct loader *l, const struct mapsync_sizes *sz);
 /* mode: "native" (fallback to generic with a warning) or "generic". */
 int loader_attach(struct loader *l, const char *ifname, const char *mode);

@@ -1656,16 +1656,12 @@ static void t_xs_blob(void **state)
 /* The generation of the half that answers for (name, qtype) now. */
 static uint32_t live_half_gen(const char *name, uint16_t qtype)
 {
-	struct mapsync_fds fds;
 	struct xdpns_entry ent;
 	const struct xdpns_half *h;
-	struct xdpns_key k;
 	uint8_t w[300];
 	size_t wl = fr_name(w, name);
 
-	loader_fds(&ld, &fds);
-	mapsync_key(&k, w, wl, qtype);
-	if (bpf_map_lookup_elem(fds.entries[XDPNS_KEYCLASS(k.name_len)], &k, &ent))
+	if (mapsync_entry(ms, w, wl, qtype, &ent))
 		return 0;
 	h = xdpns_half_pick(&ent, mapsync_generation(ms, 0));
 	return h ? h->gen : 0;
@@ -1836,15 +1832,11 @@ static void t_failed_publish_changes_nothing(void **state)
 	expect_nx("h1." LONG_LABEL "." LONG_LABEL ".example.com", &o);
 	/* no half of the failed generation is left to surface later */
 	{
-		struct mapsync_fds fds;
 		struct xdpns_entry ent;
-		struct xdpns_key k;
 		uint8_t w[300];
 		size_t wl = fr_name(w, "www.example.com");
 
-		loader_fds(&ld, &fds);
-		mapsync_key(&k, w, wl, 1);
-		assert_int_equal(bpf_map_lookup_elem(fds.entries[0], &k, &ent), 0);
+		assert_int_equal(mapsync_entry(ms, w, wl, 1, &ent), 0);
 		assert_true(ent.half[0].gen <= gen && ent.half[1].gen <= gen);
 	}
 	/* and the next publish goes through */
