@@ -53,7 +53,8 @@ static __always_inline int finish(struct xdp_md *ctx, int outcome, int tc,
 	}
 	if (outcome == OUT_RRL_DROP)
 		return XDP_DROP;
-	lim = xdpns_limit_pass(ctx);
+	lim = lim_on(XDPNS_LIM_F_PASS_TOTAL | XDPNS_LIM_F_PASS_PREFIX) ?
+		      xdpns_limit_pass(ctx) : 0;
 	if (lim) {
 		stats_inc(lim);
 		return XDP_DROP;
@@ -74,32 +75,21 @@ struct {
 	__type(value, struct xdpns_blob_xs);
 } xdpns_blob_xs SEC(".maps");
 
-static __always_inline int blob_get(__u32 ref, struct blob_view *b,
-				    struct xdpns_scratch *sc)
+static __always_inline int blob_get(__u32 ref, struct blob_view *b)
 {
 	__u32 idx = ref & XDPNS_REF_INDEX_MASK;
 
 	switch (ref >> XDPNS_REF_CLASS_SHIFT) {
 	case XDPNS_BLOB_XS: {
-		/* expand into the scratch S blob: the answer path sees one
-		 * header layout and an S-class capacity */
+		/* its header is a blob header's first 16 bytes, no cuts: read
+		 * in place (include/xdpns_maps.h) */
 		struct xdpns_blob_xs *x = bpf_map_lookup_elem(&xdpns_blob_xs, &idx);
-		struct xdpns_blob_hdr *h = &sc->xs.h;
 
 		if (!x)
 			return -1;
-		h->flags = x->h.flags;
-		h->ancount = x->h.ancount;
-		h->nscount = x->h.nscount;
-		h->arcount = x->h.arcount;
-		h->len = x->h.len;
-		h->n_cuts = 0;
-		h->bflags = x->h.bflags;
-		h->csum = x->h.csum;
-		__builtin_memcpy(sc->xs.data, x->data, XDPNS_BLOB_XS_CAP);
-		b->h = h;
-		b->data = sc->xs.data;
-		b->cap = XDPNS_BLOB_S_CAP;
+		b->h = (const struct xdpns_blob_hdr *)x;
+		b->data = x->data;
+		b->cap = XDPNS_BLOB_XS_CAP;
 		return 0;
 	}
 	case XDPNS_BLOB_S: {
@@ -269,7 +259,7 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 
 	r = entry_ref(sc, q.dnssec_ok, &zidx, &ref);
 	if (r == XDPNS_PASS_COUNT) {
-		if (blob_get(ref, &b, sc))
+		if (blob_get(ref, &b))
 			return XDPNS_PASS_MISS;
 	} else if (r != ENT_NONE) {
 		return r;
@@ -326,7 +316,9 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 			return XDPNS_PASS_TOO_BIG;
 	}
 	*rcode = bpf_ntohs(b.h->flags) & DNS_F_RCODE;
-	r = xdpns_rrl_check(ctx, p.l3_off, p.ipv6, *rcode, b.h->bflags);
+	r = lim_on(XDPNS_LIM_F_RRL) ?
+		    xdpns_rrl_check(ctx, p.l3_off, p.ipv6, *rcode, b.h->bflags) :
+		    XDPNS_RRL_PASS;
 	if (r == XDPNS_RRL_DROP)
 		return OUT_RRL_DROP;
 	if (r == XDPNS_RRL_SLIP)

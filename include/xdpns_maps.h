@@ -267,16 +267,18 @@ struct xdpns_blob_l {
 };
 /* The XS class holds the many tiny bodies (one A or AAAA) in 48 bytes
  * instead of 168: a 16-byte header without cut points (a body this short
- * always fits: 12 + 259 + 32 + 11 < 512). XDP expands it into the per-CPU
- * scratch (struct xdpns_scratch.xs) so the answer path sees an S blob. */
+ * always fits: 12 + 259 + 32 + 11 < 512). Its header is the first 16
+ * bytes of struct xdpns_blob_hdr with n_cuts 0, so XDP reads an XS value
+ * through that header as it is (the cut fields it would overlay are
+ * never read with no cuts). */
 struct xdpns_blob_xs_hdr {
 	__be16 flags;
 	__be16 ancount;
 	__be16 nscount;
 	__be16 arcount;
 	__u16 len; /* 1..XDPNS_BLOB_XS_CAP */
+	__u8 n_cuts; /* always 0 */
 	__u8 bflags;
-	__u8 pad;
 	__u32 csum;
 };
 struct xdpns_blob_xs {
@@ -285,6 +287,12 @@ struct xdpns_blob_xs {
 };
 _Static_assert(sizeof(struct xdpns_blob_xs_hdr) == 16, "blob_xs hdr size");
 _Static_assert(sizeof(struct xdpns_blob_xs) == 48, "blob_xs size");
+_Static_assert(__builtin_offsetof(struct xdpns_blob_xs_hdr, bflags) ==
+		       __builtin_offsetof(struct xdpns_blob_hdr, bflags) &&
+	       __builtin_offsetof(struct xdpns_blob_xs_hdr, csum) ==
+		       __builtin_offsetof(struct xdpns_blob_hdr, csum) &&
+	       sizeof(struct xdpns_blob_xs) == sizeof(struct xdpns_blob_hdr),
+	       "an XS blob reads as a blob header with no cuts");
 _Static_assert(sizeof(struct xdpns_blob_s) == 168, "blob_s size");
 _Static_assert(sizeof(struct xdpns_blob_m) == 552, "blob_m size");
 _Static_assert(sizeof(struct xdpns_blob_l) == 1264, "blob_l size");
@@ -507,12 +515,11 @@ struct xdpns_scratch {
 	struct xdpns_key key;
 	__u8 qbuf[XDPNS_QBUF_LEN];
 	__u8 move[XDPNS_MOVE_LEN];
-	struct xdpns_blob_s xs; /* an XS blob expanded for the answer path */
 	/* the entries lookup's results, stored and read back so that the
 	 * verifier sees one state after it whichever map answered */
 	__u32 ent_slot, ent_zone, ent_ref, ent_pad;
 };
-_Static_assert(sizeof(struct xdpns_scratch) == 1044 + 168 + 16, "scratch size");
+_Static_assert(sizeof(struct xdpns_scratch) == 1044 + 16, "scratch size");
 
 /* Pin paths (bpffs) for maps shared with other tools. */
 #define XDPNS_PIN_DIR "/sys/fs/bpf/xdpns"
