@@ -974,13 +974,15 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 				(unsigned long long)ss.rcode[i]);
 		fprintf(f, "},\"rrl\":");
 		rrl_json(f, &ss.rrl[0][0]);
-		fprintf(f, "},\"maps\":{\"entries\":%llu,\"blobs_xs\":%llu,\"blobs_s\":%llu,"
+		fprintf(f, "},\"maps\":{\"entries\":%llu,\"entries_overflow\":%llu,"
+			   "\"blobs_xs\":%llu,\"blobs_s\":%llu,"
 			   "\"blobs_m\":%llu,\"blobs_l\":%llu,\"blob_bytes\":%llu,"
 			   "\"publishes\":%llu,\"last_publish_us\":%llu,"
 			   "\"last_publish_compiled\":%llu,\"last_publish_written\":%llu,"
 			   "\"lru_inserts\":%llu,\"names\":%llu,\"nx_zones\":%llu},"
 			   "\"zones\":[",
 			(unsigned long long)ms.entries,
+			(unsigned long long)ms.entries_overflow,
 			(unsigned long long)ms.blobs[XDPNS_BLOB_XS],
 			(unsigned long long)ms.blobs[XDPNS_BLOB_S],
 			(unsigned long long)ms.blobs[XDPNS_BLOB_M],
@@ -1044,6 +1046,8 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 	rrl_text(f, &ss.rrl[0][0]);
 	fprintf(f, "Maps\n");
 	fprintf(f, "  %-22s %12llu\n", "entries", (unsigned long long)ms.entries);
+	fprintf(f, "  %-22s %12llu\n", "  in overflow hashes",
+		(unsigned long long)ms.entries_overflow);
 	fprintf(f, "  %-22s %12llu\n", "blob bytes", (unsigned long long)ms.blob_bytes);
 	fprintf(f, "  %-22s %12llu\n", "names (NXDOMAIN)", (unsigned long long)ms.names);
 	for (i = 0, first = 1; i < d->eng.n_zones; i++) {
@@ -2049,7 +2053,12 @@ static int control_lookup(struct daemon *d, const char *args, FILE *f, int json)
 				be16toh(p.hdr.flags) & 0x0400 ? "true" : "false",
 				be16toh(p.hdr.ancount), be16toh(p.hdr.nscount),
 				be16toh(p.hdr.arcount),
-				p.hdr.len == 0xffff ? -1 : p.hdr.len, cls_name[p.cls & 3]);
+				p.hdr.len == 0xffff ? -1 : p.hdr.len,
+				p.cls < XDPNS_BLOB_CLASSES ? cls_name[p.cls] : "?");
+		if (p.found && !p.from_lru && !p.from_nx)
+			fprintf(f, ",\"where\":\"%s\",\"table_slot\":%ld,\"probe\":%u",
+				p.slot >= 0 ? "table" : p.overflow ? "overflow" : "hash",
+				p.slot, p.probe);
 		fprintf(f, "}\n");
 		return 1;
 	}
@@ -2070,6 +2079,11 @@ static int control_lookup(struct daemon *d, const char *args, FILE *f, int json)
 		fprintf(f, "%s %s%s: hit in %s, zone slot %u, generation %u\n", name,
 			type, dnssec_ok ? " +do" : "",
 			p.from_lru ? "the LRU" : "the entries", p.zone, p.gen);
+		if (!p.from_lru && p.slot >= 0)
+			fprintf(f, "  table slot %ld, %u after its home slot\n", p.slot,
+				p.probe);
+		else if (!p.from_lru)
+			fprintf(f, "  in the %s hash\n", p.overflow ? "overflow" : "long names'");
 	}
 	fprintf(f, "  rcode %s%s, answer %u, authority %u, additional %u\n",
 		daemon_rcode_name(be16toh(p.hdr.flags) & 0xf),
@@ -2080,7 +2094,8 @@ static int control_lookup(struct daemon *d, const char *args, FILE *f, int json)
 		fprintf(f, "  body too big for UDP: XDP answers TC=1\n");
 	else
 		fprintf(f, "  body %u bytes in blob class %s, %u cut points\n",
-			p.hdr.len, cls_name[p.cls & 3], p.hdr.n_cuts);
+			p.hdr.len, p.cls < XDPNS_BLOB_CLASSES ? cls_name[p.cls] : "?",
+			p.hdr.n_cuts);
 	return 1;
 }
 
