@@ -12,13 +12,15 @@
 #include "xdpns.skel.h"
 
 /* Map sizes from the keys the zones will compile to (see mapsync_count).
- * The entries tables (names up to 32 and 64 bytes) get home slots for half
- * again their keys: 2/3 full, about 2 % of the keys find no free slot in
- * their probe and go to the overflow hash of their class (docs/design.md).
+ * The entries tables (names up to 32 and 64 bytes) get home slots for a
+ * quarter again their keys: 4/5 full, about 4 % of the keys (1.5 % at the
+ * keys counted) find no free slot in their probe and go to the overflow
+ * hash of their class (docs/design.md).
  * Hashes (overflow, longer names, names for NXDOMAIN) are not
  * preallocated, but their bucket arrays are (16 bytes per power-of-two
  * slot of max_entries); arrays (tables, blobs) are wholly preallocated.
- * Headroom: half again the keys for names a zone gains, and for the tiny
+ * Headroom: a quarter (tables) or half (hashes) again the keys for names
+ * a zone gains (a table past it spills into its overflow), and for the tiny
  * XS bodies twice their number, so a transfer that changes every A/AAAA
  * can be written beside the served generation. What does not fit fails
  * that publish (the served data stays): restart to resize, the zones on
@@ -46,23 +48,24 @@ static void size_maps(struct xdpns *skel, const struct mapsync_sizes *sz)
 		uint64_t k = sz ? sz->keys[c] : 0, names = k;
 
 		keys += k;
-		/* the room asked for (names of up to 64 bytes): the 32-byte
-		 * table all of it, the 64-byte one a quarter (what does not
-		 * fit its table goes to the overflow hash); the names maps
-		 * both, the blobs count it once */
+		/* the room asked for (names of up to 64 bytes): the names
+		 * maps of both short classes, the blobs once */
 		if (sz && c < 2)
 			names += sz->extra_keys;
 		if (c < XDPNS_TABLE_CLASSES) {
-			uint64_t tk = k + (sz ? (c ? sz->extra_keys / 4 : sz->extra_keys) : 0);
-			uint64_t home = tk + tk / 2 + tmin[c];
+			/* room asked for: all of it in the 32-byte table, an
+			 * eighth in the 64-byte one; what does not fit goes to
+			 * the overflow hash, which has buckets (not elements)
+			 * for an eighth of the keys, and for the room asked
+			 * for as a whole in the 64-byte class */
+			uint64_t extra = sz ? sz->extra_keys : 0;
+			uint64_t home = k + k / 4 + (c ? extra / 8 : extra) + tmin[c];
 
 			if (home > (1u << 30))
 				home = 1u << 30;
 			skel->rodata->xdpns_table_home[c] = home;
 			bpf_map__set_max_entries(tm[c], home + XDPNS_TABLE_PROBES - 1);
-			/* overflow: a quarter of the keys, which a table holds
-			 * (2 % overflow) until its zones grow by a third */
-			bpf_map__set_max_entries(em[c], (tk + (sz ? sz->extra_keys : 0)) / 4 +
+			bpf_map__set_max_entries(em[c], k / 8 + (c ? extra : extra / 8) +
 								emin[c]);
 		} else {
 			bpf_map__set_max_entries(em[c], k + k / 2 + emin[c]);
