@@ -30,25 +30,29 @@ char LICENSE[] SEC("license") = "GPL";
 #define SRC_LRU 1 /* the LRU of slow-path answers */
 #define SRC_NX 2 /* NXDOMAIN made from the zone's names */
 
-/* The one exit: outcome -> counter -> verdict. */
-static __always_inline int finish(struct xdp_md *ctx, int outcome, int tc,
-				  __u32 rcode, int src)
+/* The one exit: outcome -> counters -> verdict. c: this CPU's counters;
+ * zslot: the zone an answer came from. */
+static __always_inline int finish(struct xdp_md *ctx, struct xdpns_counters *c,
+				  int outcome, int tc, __u32 rcode, int src,
+				  __u32 zslot)
 {
 	int lim;
 
 	if (outcome == OUT_TX) {
-		stats_inc(XDPNS_CNT_ANSWERED);
+		stats_add(c, XDPNS_CNT_ANSWERED);
 		if (src == SRC_LRU)
-			stats_inc(XDPNS_CNT_LRU_HIT);
+			stats_add(c, XDPNS_CNT_LRU_HIT);
 		else if (src == SRC_NX)
-			stats_inc(XDPNS_CNT_NX_SYNTH);
+			stats_add(c, XDPNS_CNT_NX_SYNTH);
 		if (tc)
-			stats_inc(XDPNS_CNT_TRUNCATED);
-		stats_inc(XDPNS_CNT_RCODE_BASE + (rcode & 0xf));
+			stats_add(c, XDPNS_CNT_TRUNCATED);
+		stats_add(c, XDPNS_CNT_RCODE_BASE + (rcode & 0xf));
+		if (c && zslot < XDPNS_MAX_ZONES)
+			c->zone[zslot].answered += 1;
 		return XDP_TX;
 	}
 	if (outcome == OUT_DROP) {
-		stats_inc(XDPNS_CNT_DROPPED);
+		stats_add(c, XDPNS_CNT_DROPPED);
 		return XDP_DROP;
 	}
 	if (outcome == OUT_RRL_DROP)
@@ -56,12 +60,12 @@ static __always_inline int finish(struct xdp_md *ctx, int outcome, int tc,
 	lim = lim_on(XDPNS_LIM_F_PASS_TOTAL | XDPNS_LIM_F_PASS_PREFIX) ?
 		      xdpns_limit_pass(ctx) : 0;
 	if (lim) {
-		stats_inc(lim);
+		stats_add(c, lim);
 		return XDP_DROP;
 	}
 	if (outcome < 0 || outcome >= XDPNS_PASS_COUNT)
 		outcome = XDPNS_PASS_ERROR;
-	stats_inc(XDPNS_CNT_PASS_BASE + outcome);
+	stats_add(c, XDPNS_CNT_PASS_BASE + outcome);
 	return XDP_PASS;
 }
 
@@ -155,7 +159,7 @@ __noinline int xdpns_parse_slow(struct xdp_md *ctx, __u32 off, __u64 n,
 }
 
 static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
-				  int *src)
+				  int *src, __u32 *zslot)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -327,7 +331,7 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 	if (r == XDPNS_PASS_COUNT && !*tc && pt.n && nx_patch_frame(ctx, &p, &q, &pt))
 		return OUT_DROP;
 	if (r == XDPNS_PASS_COUNT) {
-		zone_stats_answered(zidx);
+		*zslot = zidx;
 		return OUT_TX;
 	}
 	if (r == XDPNS_PASS_TOO_BIG)
@@ -338,11 +342,12 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 SEC("xdp")
 int xdpns_xdp(struct xdp_md *ctx)
 {
-	__u32 rcode = 0;
+	struct xdpns_counters *c = stats_get();
+	__u32 rcode = 0, zslot = XDPNS_MAX_ZONES;
 	int tc = 0, src = SRC_ENTRY;
 	int outcome;
 
-	stats_inc(XDPNS_CNT_RX);
-	outcome = handle(ctx, &tc, &rcode, &src);
-	return finish(ctx, outcome, tc, rcode, src);
+	stats_add(c, XDPNS_CNT_RX);
+	outcome = handle(ctx, &tc, &rcode, &src, &zslot);
+	return finish(ctx, c, outcome, tc, rcode, src, zslot);
 }

@@ -495,11 +495,20 @@ struct xdpns_lpm_key {
 };
 _Static_assert(sizeof(struct xdpns_lpm_key) == 20, "lpm key size");
 
-/* ---- per-zone counters: per-CPU array indexed by zone slot ---- */
+/* ---- counters: one per-CPU value holds them all (xdpns_stats), so a
+ * packet looks it up once ---- */
 struct xdpns_zone_stats {
-	__u64 answered; /* XDP_TX answers from this zone's entries or LRU */
+	__u64 answered; /* XDP_TX answers from this zone's entries, LRU or names */
 };
 _Static_assert(sizeof(struct xdpns_zone_stats) == 8, "zone stats size");
+struct xdpns_counters {
+	__u64 cnt[XDPNS_CNT_COUNT]; /* by enum xdpns_counter */
+	struct xdpns_zone_stats zone[XDPNS_MAX_ZONES]; /* by zone slot; never
+							* reset: userspace keeps a
+							* base per slot */
+};
+_Static_assert(sizeof(struct xdpns_counters) ==
+		       8 * (XDPNS_CNT_COUNT + XDPNS_MAX_ZONES), "counters size");
 
 /* Per-CPU scratch: the key under construction (the lowercased wire qname,
  * whichever parser made it) and, for questions the in-place parser leaves

@@ -624,14 +624,16 @@ struct zone_counters {
 	struct server_zone_stats slow;
 };
 
-static void zone_counters_get(struct daemon *d, int i, struct zone_counters *zc)
+/* xdp: every slot's XDP answers (loader_zone_counters), read once per
+ * report. */
+static void zone_counters_get(struct daemon *d, const uint64_t *xdp, int i,
+			      struct zone_counters *zc)
 {
-	struct xdpns_zone_stats xs;
 	uint32_t slot = d->eng.zones[i].slot;
 
 	memset(zc, 0, sizeof(*zc));
-	if (!loader_zone_counters(&d->loader, slot, &xs))
-		zc->xdp = xs.answered;
+	if (slot < XDPNS_MAX_ZONES)
+		zc->xdp = xdp[slot];
 	server_get_zone_stats(d->srv, slot, &zc->slow);
 }
 
@@ -667,13 +669,17 @@ zone_sample(FILE *f, const char *metric, const char *zone, const char *fmt, ...)
  * member (leading comma); Prometheus: labelled series. */
 static void report_zone_counters(struct daemon *d, FILE *f, int how)
 {
+	uint64_t xdp[XDPNS_MAX_ZONES];
 	struct zone_counters zc;
 	int i, k, first;
+
+	if (loader_zone_counters(&d->loader, xdp))
+		memset(xdp, 0, sizeof(xdp));
 
 	if (how == ZC_JSON) {
 		fprintf(f, ",\"zone_counters\":[");
 		for (i = 0; i < d->eng.n_zones; i++) {
-			zone_counters_get(d, i, &zc);
+			zone_counters_get(d, xdp, i, &zc);
 			fprintf(f, "%s{\"name\":\"", i ? "," : "");
 			json_str(f, d->dz[i].cz->name);
 			fprintf(f, "\",\"slot\":%u,\"xdp_answers\":%llu,"
@@ -697,7 +703,7 @@ static void report_zone_counters(struct daemon *d, FILE *f, int how)
 		metric_head(f, "xdpns_zone_queries_total", "counter",
 			    "Queries that fell in a zone, by path (xdp or slow).");
 		for (i = 0; i < d->eng.n_zones; i++) {
-			zone_counters_get(d, i, &zc);
+			zone_counters_get(d, xdp, i, &zc);
 			zone_sample(f, "xdpns_zone_queries_total", d->dz[i].cz->name,
 				    ",path=\"xdp\"} %llu\n", (unsigned long long)zc.xdp);
 			zone_sample(f, "xdpns_zone_queries_total", d->dz[i].cz->name,
@@ -707,7 +713,7 @@ static void report_zone_counters(struct daemon *d, FILE *f, int how)
 		metric_head(f, "xdpns_zone_responses_total", "counter",
 			    "Slow-path responses in a zone, by rcode.");
 		for (i = 0; i < d->eng.n_zones; i++) {
-			zone_counters_get(d, i, &zc);
+			zone_counters_get(d, xdp, i, &zc);
 			for (k = 0; k <= 16; k++) {
 				if (!zc.slow.rcode[k])
 					continue;
@@ -727,7 +733,7 @@ static void report_zone_counters(struct daemon *d, FILE *f, int how)
 		const char *name = d->dz[i].cz->name;
 		uint64_t other;
 
-		zone_counters_get(d, i, &zc);
+		zone_counters_get(d, xdp, i, &zc);
 		other = 0;
 		for (k = 0; k <= 16; k++)
 			if (k != 0 && k != 2 && k != 3)

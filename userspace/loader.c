@@ -321,66 +321,71 @@ void loader_close(struct loader *l)
 	l->skel = NULL;
 }
 
+/* Every CPU's counters (struct xdpns_counters), in one read. */
+static struct xdpns_counters *counters_read(const struct loader *l, int *ncpu)
+{
+	int fd = bpf_map__fd(l->skel->maps.xdpns_stats);
+	struct xdpns_counters *vals;
+	uint32_t zero = 0;
+
+	*ncpu = libbpf_num_possible_cpus();
+	if (*ncpu <= 0)
+		return NULL;
+	vals = calloc(*ncpu, sizeof(*vals));
+	if (vals && bpf_map_lookup_elem(fd, &zero, vals)) {
+		free(vals);
+		return NULL;
+	}
+	return vals;
+}
+
 int loader_counters(const struct loader *l, uint64_t out[XDPNS_CNT_COUNT])
 {
-	int ncpu = libbpf_num_possible_cpus();
-	int fd = bpf_map__fd(l->skel->maps.xdpns_stats);
-	uint64_t *vals;
-	uint32_t k;
-	int c;
+	struct xdpns_counters *vals;
+	int ncpu, c, k;
 
-	if (ncpu <= 0)
-		return -EINVAL;
-	vals = calloc(ncpu, sizeof(*vals));
+	memset(out, 0, XDPNS_CNT_COUNT * sizeof(out[0]));
+	vals = counters_read(l, &ncpu);
 	if (!vals)
-		return -ENOMEM;
-	for (k = 0; k < XDPNS_CNT_COUNT; k++) {
-		out[k] = 0;
-		if (bpf_map_lookup_elem(fd, &k, vals))
-			continue;
-		for (c = 0; c < ncpu; c++)
-			out[k] += vals[c];
-	}
+		return -EIO;
+	for (c = 0; c < ncpu; c++)
+		for (k = 0; k < XDPNS_CNT_COUNT; k++)
+			out[k] += vals[c].cnt[k];
 	free(vals);
 	return 0;
 }
 
-int loader_zone_counters(const struct loader *l, uint32_t slot,
-			 struct xdpns_zone_stats *out)
+int loader_zone_counters(const struct loader *l, uint64_t answered[XDPNS_MAX_ZONES])
 {
-	int ncpu = libbpf_num_possible_cpus();
-	int fd = bpf_map__fd(l->skel->maps.xdpns_zone_stats);
-	struct xdpns_zone_stats *vals;
-	int c, r = 0;
+	struct xdpns_counters *vals;
+	int ncpu, c, z;
 
-	memset(out, 0, sizeof(*out));
-	if (ncpu <= 0)
-		return -EINVAL;
-	vals = calloc(ncpu, sizeof(*vals));
+	memset(answered, 0, XDPNS_MAX_ZONES * sizeof(answered[0]));
+	vals = counters_read(l, &ncpu);
 	if (!vals)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &slot, vals))
-		r = -errno;
-	for (c = 0; !r && c < ncpu; c++)
-		out->answered += vals[c].answered;
+		return -EIO;
+	for (c = 0; c < ncpu; c++)
+		for (z = 0; z < XDPNS_MAX_ZONES; z++)
+			answered[z] += vals[c].zone[z].answered;
+	for (z = 0; z < XDPNS_MAX_ZONES; z++)
+		answered[z] -= l->zone_base[z];
 	free(vals);
-	return r;
+	return 0;
 }
 
-int loader_zone_counters_reset(const struct loader *l, uint32_t slot)
+int loader_zone_counters_reset(struct loader *l, uint32_t slot)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	int fd = bpf_map__fd(l->skel->maps.xdpns_zone_stats);
-	struct xdpns_zone_stats *vals;
-	int r = 0;
+	uint64_t *now;
+	int r;
 
-	if (ncpu <= 0)
+	if (slot >= XDPNS_MAX_ZONES)
 		return -EINVAL;
-	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals)
+	now = calloc(XDPNS_MAX_ZONES, sizeof(*now));
+	if (!now)
 		return -ENOMEM;
-	if (bpf_map_update_elem(fd, &slot, vals, BPF_ANY))
-		r = -errno;
-	free(vals);
+	r = loader_zone_counters(l, now);
+	if (!r) /* XDP never writes them back: the base is what we count from */
+		l->zone_base[slot] += now[slot];
+	free(now);
 	return r;
 }

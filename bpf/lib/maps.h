@@ -287,21 +287,5 @@ struct {
 	__type(value, struct xdpns_scratch);
 } xdpns_scratch SEC(".maps");
 
-/* Answers per zone, indexed by zone slot (userspace zeroes a slot when it
- * gives it to another zone). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XDPNS_MAX_ZONES);
-	__type(key, __u32);
-	__type(value, struct xdpns_zone_stats);
-} xdpns_zone_stats SEC(".maps");
-
-static __always_inline void zone_stats_answered(__u32 slot)
-{
-	struct xdpns_zone_stats *zs = bpf_map_lookup_elem(&xdpns_zone_stats, &slot);
-
-	if (zs)
-		zs->answered += 1;
-}
 
 #endif /* XDPNS_LIB_MAPS_H */
