@@ -8,10 +8,6 @@
 #include "log.h"
 #include "mapsync.h"
 
-/* The entries hash of a key's name-length class: for classes 0 and 1 the
- * overflow of their table. */
-#define ENTRIES_FD(ms, k) ((ms)->fds.entries[XDPNS_KEYCLASS((k)->name_len)])
-
 /* ---- small growable vectors ---- */
 struct u32vec {
 	uint32_t *v;
