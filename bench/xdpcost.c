@@ -96,8 +96,21 @@ static int load_variant(struct loader *ld, struct prog *p, const char *path)
 		struct bpf_map *real =
 			bpf_object__find_map_by_name(ld->skel->obj, bpf_map__name(m));
 
-		if (!real || strchr(bpf_map__name(m), '.'))
-			continue; /* .rodata, .bss: its own */
+		const char *dot = strchr(bpf_map__name(m), '.');
+
+		if (dot && !strcmp(dot, ".rodata") && real) {
+			/* the same read-only globals as the real program (the
+			 * entries tables' home slot counts), if laid out alike */
+			size_t sz = 0;
+			const void *v = bpf_map__initial_value(real, &sz);
+
+			if (v && sz == bpf_map__value_size(m) &&
+			    (r = bpf_map__set_initial_value(m, v, sz)))
+				die("%s: cannot set .rodata: %s", path, strerror(-r));
+			continue;
+		}
+		if (!real || dot)
+			continue; /* .bss and the like: its own */
 		r = bpf_map__reuse_fd(m, bpf_map__fd(real));
 		if (r)
 			die("%s: cannot share map %s: %s", path, bpf_map__name(m),

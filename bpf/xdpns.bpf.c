@@ -30,37 +30,42 @@ char LICENSE[] SEC("license") = "GPL";
 #define SRC_LRU 1 /* the LRU of slow-path answers */
 #define SRC_NX 2 /* NXDOMAIN made from the zone's names */
 
-/* The one exit: outcome -> counter -> verdict. */
-static __always_inline int finish(struct xdp_md *ctx, int outcome, int tc,
-				  __u32 rcode, int src)
+/* The one exit: outcome -> counters -> verdict. c: this CPU's counters;
+ * zslot: the zone an answer came from. */
+static __always_inline int finish(struct xdp_md *ctx, struct xdpns_counters *c,
+				  int outcome, int tc, __u32 rcode, int src,
+				  __u32 zslot)
 {
 	int lim;
 
 	if (outcome == OUT_TX) {
-		stats_inc(XDPNS_CNT_ANSWERED);
+		stats_add(c, XDPNS_CNT_ANSWERED);
 		if (src == SRC_LRU)
-			stats_inc(XDPNS_CNT_LRU_HIT);
+			stats_add(c, XDPNS_CNT_LRU_HIT);
 		else if (src == SRC_NX)
-			stats_inc(XDPNS_CNT_NX_SYNTH);
+			stats_add(c, XDPNS_CNT_NX_SYNTH);
 		if (tc)
-			stats_inc(XDPNS_CNT_TRUNCATED);
-		stats_inc(XDPNS_CNT_RCODE_BASE + (rcode & 0xf));
+			stats_add(c, XDPNS_CNT_TRUNCATED);
+		stats_add(c, XDPNS_CNT_RCODE_BASE + (rcode & 0xf));
+		if (c && zslot < XDPNS_MAX_ZONES)
+			c->zone[zslot].answered += 1;
 		return XDP_TX;
 	}
 	if (outcome == OUT_DROP) {
-		stats_inc(XDPNS_CNT_DROPPED);
+		stats_add(c, XDPNS_CNT_DROPPED);
 		return XDP_DROP;
 	}
 	if (outcome == OUT_RRL_DROP)
 		return XDP_DROP;
-	lim = xdpns_limit_pass(ctx);
+	lim = lim_on(XDPNS_LIM_F_PASS_TOTAL | XDPNS_LIM_F_PASS_PREFIX) ?
+		      xdpns_limit_pass(ctx) : 0;
 	if (lim) {
-		stats_inc(lim);
+		stats_add(c, lim);
 		return XDP_DROP;
 	}
 	if (outcome < 0 || outcome >= XDPNS_PASS_COUNT)
 		outcome = XDPNS_PASS_ERROR;
-	stats_inc(XDPNS_CNT_PASS_BASE + outcome);
+	stats_add(c, XDPNS_CNT_PASS_BASE + outcome);
 	return XDP_PASS;
 }
 
@@ -74,32 +79,21 @@ struct {
 	__type(value, struct xdpns_blob_xs);
 } xdpns_blob_xs SEC(".maps");
 
-static __always_inline int blob_get(__u32 ref, struct blob_view *b,
-				    struct xdpns_scratch *sc)
+static __always_inline int blob_get(__u32 ref, struct blob_view *b)
 {
 	__u32 idx = ref & XDPNS_REF_INDEX_MASK;
 
 	switch (ref >> XDPNS_REF_CLASS_SHIFT) {
 	case XDPNS_BLOB_XS: {
-		/* expand into the scratch S blob: the answer path sees one
-		 * header layout and an S-class capacity */
+		/* its header is a blob header's first 16 bytes, no cuts: read
+		 * in place (include/xdpns_maps.h) */
 		struct xdpns_blob_xs *x = bpf_map_lookup_elem(&xdpns_blob_xs, &idx);
-		struct xdpns_blob_hdr *h = &sc->xs.h;
 
 		if (!x)
 			return -1;
-		h->flags = x->h.flags;
-		h->ancount = x->h.ancount;
-		h->nscount = x->h.nscount;
-		h->arcount = x->h.arcount;
-		h->len = x->h.len;
-		h->n_cuts = 0;
-		h->bflags = x->h.bflags;
-		h->csum = x->h.csum;
-		__builtin_memcpy(sc->xs.data, x->data, XDPNS_BLOB_XS_CAP);
-		b->h = h;
-		b->data = sc->xs.data;
-		b->cap = XDPNS_BLOB_S_CAP;
+		b->h = (const struct xdpns_blob_hdr *)x;
+		b->data = x->data;
+		b->cap = XDPNS_BLOB_XS_CAP;
 		return 0;
 	}
 	case XDPNS_BLOB_S: {
@@ -165,14 +159,12 @@ __noinline int xdpns_parse_slow(struct xdp_md *ctx, __u32 off, __u64 n,
 }
 
 static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
-				  int *src)
+				  int *src, __u32 *zslot)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct xdpns_scratch *sc;
-	struct xdpns_entry *ent;
 	struct xdpns_zone *zone;
-	const struct xdpns_half *half;
 	struct nx_patch pt = {};
 	struct dns_question dq = {};
 	struct blob_view b = {};
@@ -269,20 +261,12 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 		q.eff_size = XDPNS_UDP_NOEDNS;
 	}
 
-	ent = entries_lookup(&sc->key);
-	if (ent) {
-		zidx = ent->zone;
-		zone = bpf_map_lookup_elem(&xdpns_zones, &zidx);
-		if (!zone || zone->gen == 0)
+	r = entry_ref(sc, q.dnssec_ok, &zidx, &ref);
+	if (r == XDPNS_PASS_COUNT) {
+		if (blob_get(ref, &b))
 			return XDPNS_PASS_MISS;
-		if (zone->flags & XDPNS_ZONE_F_EXPIRED)
-			return XDPNS_PASS_ZONE_STATE;
-		half = xdpns_half_pick(ent, zone->gen);
-		if (!half)
-			return XDPNS_PASS_MISS;
-		ref = half->ref[q.dnssec_ok ? XDPNS_VAR_DO : XDPNS_VAR_NODO];
-		if (blob_get(ref, &b, sc))
-			return XDPNS_PASS_MISS;
+	} else if (r != ENT_NONE) {
+		return r;
 	} else {
 		/* an answer the slow path computed earlier? */
 		struct xdpns_lru_value *lv;
@@ -336,7 +320,9 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 			return XDPNS_PASS_TOO_BIG;
 	}
 	*rcode = bpf_ntohs(b.h->flags) & DNS_F_RCODE;
-	r = xdpns_rrl_check(ctx, p.l3_off, p.ipv6, *rcode, b.h->bflags);
+	r = lim_on(XDPNS_LIM_F_RRL) ?
+		    xdpns_rrl_check(ctx, p.l3_off, p.ipv6, *rcode, b.h->bflags) :
+		    XDPNS_RRL_PASS;
 	if (r == XDPNS_RRL_DROP)
 		return OUT_RRL_DROP;
 	if (r == XDPNS_RRL_SLIP)
@@ -345,7 +331,7 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 	if (r == XDPNS_PASS_COUNT && !*tc && pt.n && nx_patch_frame(ctx, &p, &q, &pt))
 		return OUT_DROP;
 	if (r == XDPNS_PASS_COUNT) {
-		zone_stats_answered(zidx);
+		*zslot = zidx;
 		return OUT_TX;
 	}
 	if (r == XDPNS_PASS_TOO_BIG)
@@ -356,11 +342,12 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 SEC("xdp")
 int xdpns_xdp(struct xdp_md *ctx)
 {
-	__u32 rcode = 0;
+	struct xdpns_counters *c = stats_get();
+	__u32 rcode = 0, zslot = XDPNS_MAX_ZONES;
 	int tc = 0, src = SRC_ENTRY;
 	int outcome;
 
-	stats_inc(XDPNS_CNT_RX);
-	outcome = handle(ctx, &tc, &rcode, &src);
-	return finish(ctx, outcome, tc, rcode, src);
+	stats_add(c, XDPNS_CNT_RX);
+	outcome = handle(ctx, &tc, &rcode, &src, &zslot);
+	return finish(ctx, c, outcome, tc, rcode, src, zslot);
 }

@@ -140,6 +140,85 @@ xdpns_half_pick(const struct xdpns_entry *e, __u32 gen)
 	return 0;
 }
 
+/* ---- the entries table (docs/design.md "The entries table") ----
+ * Names of up to 64 bytes are looked up in an open-addressing table held in
+ * a BPF_MAP_TYPE_ARRAY (one per class: names up to 32 and up to 64 bytes),
+ * which the verifier inlines (no call), mapped into the daemon, which writes
+ * slots in place. A key hashes to a home slot and lives in one of the
+ * XDPNS_TABLE_PROBES slots from there; one that finds none free goes to the
+ * overflow hash of its class (xdpns_entries_32/64), and its home slot's ovf
+ * counts it, so a key missing from the table is looked for there only when
+ * its home says so. Longer names stay in the hashes xdpns_entries_128/256.
+ *
+ * A slot begins with the key's own first 4 + N bytes (struct xdpns_key's
+ * prefix: qtype, name_len, variant, name), so XDP compares it 8 bytes at a
+ * time with the key it parsed. The variant byte is the slot's state: 0 (the
+ * lookup key's variant) for a live entry, so a dead or free slot never
+ * compares equal. A slot whose first 4 bytes are zero was never used: the
+ * probe stops there. Array index 0 is a slot like any other. */
+#ifndef XDPNS_TABLE_PROBES
+#define XDPNS_TABLE_PROBES 8
+#endif
+#define XDPNS_TABLE_CLASSES 2 /* classes 0 and 1 of XDPNS_KEYCLASS */
+enum xdpns_slot_state {
+	XDPNS_SLOT_LIVE = 0,
+	XDPNS_SLOT_DEAD = 1, /* deleted, in its grace period: readers may hold it */
+	XDPNS_SLOT_FREE = 2, /* deleted and past it: the writer may reuse it */
+};
+/* A half as in struct xdpns_half, without padding. */
+struct xdpns_slot_half {
+	__u32 gen;
+	__u32 ref[XDPNS_VAR_COUNT];
+};
+struct xdpns_slot_32 {
+	__u16 qtype; /* the key prefix: struct xdpns_key's first 36 bytes */
+	__u8 name_len; /* 0 (and qtype 0): never used */
+	__u8 state; /* enum xdpns_slot_state */
+	__u8 name[XDPNS_KEYCLASS_0];
+	__u16 zone;
+	__u8 ovf; /* keys whose home is this slot that are in the overflow
+		   * hash (255: at least that many, never decremented) */
+	__u8 pad;
+	struct xdpns_slot_half half[2];
+};
+struct xdpns_slot_64 {
+	__u16 qtype;
+	__u8 name_len;
+	__u8 state;
+	__u8 name[XDPNS_KEYCLASS_1];
+	__u16 zone;
+	__u8 ovf;
+	__u8 pad;
+	struct xdpns_slot_half half[2];
+};
+_Static_assert(sizeof(struct xdpns_slot_half) == 12, "slot half size");
+_Static_assert(sizeof(struct xdpns_slot_32) == 64, "slot_32 size");
+_Static_assert(sizeof(struct xdpns_slot_64) == 96, "slot_64 size");
+_Static_assert(XDPNS_MAX_ZONES <= 65536, "zone slot fits a table slot's u16");
+#define XDPNS_SLOT_ZONE_OFF(cap) (4 + (cap)) /* offsets by name capacity */
+#define XDPNS_SLOT_OVF_OFF(cap) (6 + (cap))
+#define XDPNS_SLOT_HALF_OFF(cap) (8 + (cap))
+
+/* The key's hash: its first 4 + cap bytes (cap 32 or 64) as cap/8 64-bit
+ * words and a 32-bit tail, little endian as loaded (x86, and BPF on it).
+ * XDP computes it from the key it parsed, the daemon from the same bytes. */
+#define XDPNS_HASH_M1 0x9e3779b97f4a7c15ull
+#define XDPNS_HASH_M2 0xbf58476d1ce4e5b9ull
+static inline __attribute__((always_inline)) __u64 xdpns_hash_add(__u64 h,
+								  __u64 w)
+{
+	return (h ^ w) * XDPNS_HASH_M1;
+}
+/* The home slot in [0, n_home): the high bits, mixed, scaled (no modulo). */
+static inline __attribute__((always_inline)) __u32 xdpns_hash_home(__u64 h,
+								   __u32 n_home)
+{
+	h ^= h >> 32;
+	h *= XDPNS_HASH_M2;
+	h ^= h >> 29;
+	return (__u32)(((h >> 32) * (__u64)n_home) >> 32);
+}
+
 /* Per-zone state read by XDP. A flip is one aligned 32-bit store of gen. */
 #define XDPNS_ZONE_F_EXPIRED 0x1 /* answer nothing from XDP (slow path: SERVFAIL) */
 struct xdpns_zone {
@@ -188,16 +267,18 @@ struct xdpns_blob_l {
 };
 /* The XS class holds the many tiny bodies (one A or AAAA) in 48 bytes
  * instead of 168: a 16-byte header without cut points (a body this short
- * always fits: 12 + 259 + 32 + 11 < 512). XDP expands it into the per-CPU
- * scratch (struct xdpns_scratch.xs) so the answer path sees an S blob. */
+ * always fits: 12 + 259 + 32 + 11 < 512). Its header is the first 16
+ * bytes of struct xdpns_blob_hdr with n_cuts 0, so XDP reads an XS value
+ * through that header as it is (the cut fields it would overlay are
+ * never read with no cuts). */
 struct xdpns_blob_xs_hdr {
 	__be16 flags;
 	__be16 ancount;
 	__be16 nscount;
 	__be16 arcount;
 	__u16 len; /* 1..XDPNS_BLOB_XS_CAP */
+	__u8 n_cuts; /* always 0 */
 	__u8 bflags;
-	__u8 pad;
 	__u32 csum;
 };
 struct xdpns_blob_xs {
@@ -206,6 +287,12 @@ struct xdpns_blob_xs {
 };
 _Static_assert(sizeof(struct xdpns_blob_xs_hdr) == 16, "blob_xs hdr size");
 _Static_assert(sizeof(struct xdpns_blob_xs) == 48, "blob_xs size");
+_Static_assert(__builtin_offsetof(struct xdpns_blob_xs_hdr, bflags) ==
+		       __builtin_offsetof(struct xdpns_blob_hdr, bflags) &&
+	       __builtin_offsetof(struct xdpns_blob_xs_hdr, csum) ==
+		       __builtin_offsetof(struct xdpns_blob_hdr, csum) &&
+	       sizeof(struct xdpns_blob_xs) == sizeof(struct xdpns_blob_hdr),
+	       "an XS blob reads as a blob header with no cuts");
 _Static_assert(sizeof(struct xdpns_blob_s) == 168, "blob_s size");
 _Static_assert(sizeof(struct xdpns_blob_m) == 552, "blob_m size");
 _Static_assert(sizeof(struct xdpns_blob_l) == 1264, "blob_l size");
@@ -431,11 +518,20 @@ struct xdpns_lpm_key {
 };
 _Static_assert(sizeof(struct xdpns_lpm_key) == 20, "lpm key size");
 
-/* ---- per-zone counters: per-CPU array indexed by zone slot ---- */
+/* ---- counters: one per-CPU value holds them all (xdpns_stats), so a
+ * packet looks it up once ---- */
 struct xdpns_zone_stats {
-	__u64 answered; /* XDP_TX answers from this zone's entries or LRU */
+	__u64 answered; /* XDP_TX answers from this zone's entries, LRU or names */
 };
 _Static_assert(sizeof(struct xdpns_zone_stats) == 8, "zone stats size");
+struct xdpns_counters {
+	__u64 cnt[XDPNS_CNT_COUNT]; /* by enum xdpns_counter */
+	struct xdpns_zone_stats zone[XDPNS_MAX_ZONES]; /* by zone slot; never
+							* reset: userspace keeps a
+							* base per slot */
+};
+_Static_assert(sizeof(struct xdpns_counters) ==
+		       8 * (XDPNS_CNT_COUNT + XDPNS_MAX_ZONES), "counters size");
 
 /* Per-CPU scratch: the key under construction (the lowercased wire qname,
  * whichever parser made it) and, for questions the in-place parser leaves
@@ -451,9 +547,11 @@ struct xdpns_scratch {
 	struct xdpns_key key;
 	__u8 qbuf[XDPNS_QBUF_LEN];
 	__u8 move[XDPNS_MOVE_LEN];
-	struct xdpns_blob_s xs; /* an XS blob expanded for the answer path */
+	/* the entries lookup's results, stored and read back so that the
+	 * verifier sees one state after it whichever map answered */
+	__u32 ent_slot, ent_zone, ent_ref, ent_pad;
 };
-_Static_assert(sizeof(struct xdpns_scratch) == 1044 + 168, "scratch size");
+_Static_assert(sizeof(struct xdpns_scratch) == 1044 + 16, "scratch size");
 
 /* Pin paths (bpffs) for maps shared with other tools. */
 #define XDPNS_PIN_DIR "/sys/fs/bpf/xdpns"

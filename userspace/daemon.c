@@ -627,14 +627,16 @@ struct zone_counters {
 	struct server_zone_stats slow;
 };
 
-static void zone_counters_get(struct daemon *d, int i, struct zone_counters *zc)
+/* xdp: every slot's XDP answers (loader_zone_counters), read once per
+ * report. */
+static void zone_counters_get(struct daemon *d, const uint64_t *xdp, int i,
+			      struct zone_counters *zc)
 {
-	struct xdpns_zone_stats xs;
 	uint32_t slot = d->eng.zones[i].slot;
 
 	memset(zc, 0, sizeof(*zc));
-	if (!loader_zone_counters(&d->loader, slot, &xs))
-		zc->xdp = xs.answered;
+	if (slot < XDPNS_MAX_ZONES)
+		zc->xdp = xdp[slot];
 	server_get_zone_stats(d->srv, slot, &zc->slow);
 }
 
@@ -670,13 +672,17 @@ zone_sample(FILE *f, const char *metric, const char *zone, const char *fmt, ...)
  * member (leading comma); Prometheus: labelled series. */
 static void report_zone_counters(struct daemon *d, FILE *f, int how)
 {
+	uint64_t xdp[XDPNS_MAX_ZONES];
 	struct zone_counters zc;
 	int i, k, first;
+
+	if (loader_zone_counters(&d->loader, xdp))
+		memset(xdp, 0, sizeof(xdp));
 
 	if (how == ZC_JSON) {
 		fprintf(f, ",\"zone_counters\":[");
 		for (i = 0; i < d->eng.n_zones; i++) {
-			zone_counters_get(d, i, &zc);
+			zone_counters_get(d, xdp, i, &zc);
 			fprintf(f, "%s{\"name\":\"", i ? "," : "");
 			json_str(f, d->dz[i].cz->name);
 			fprintf(f, "\",\"slot\":%u,\"xdp_answers\":%llu,"
@@ -700,7 +706,7 @@ static void report_zone_counters(struct daemon *d, FILE *f, int how)
 		metric_head(f, "xdpns_zone_queries_total", "counter",
 			    "Queries that fell in a zone, by path (xdp or slow).");
 		for (i = 0; i < d->eng.n_zones; i++) {
-			zone_counters_get(d, i, &zc);
+			zone_counters_get(d, xdp, i, &zc);
 			zone_sample(f, "xdpns_zone_queries_total", d->dz[i].cz->name,
 				    ",path=\"xdp\"} %llu\n", (unsigned long long)zc.xdp);
 			zone_sample(f, "xdpns_zone_queries_total", d->dz[i].cz->name,
@@ -710,7 +716,7 @@ static void report_zone_counters(struct daemon *d, FILE *f, int how)
 		metric_head(f, "xdpns_zone_responses_total", "counter",
 			    "Slow-path responses in a zone, by rcode.");
 		for (i = 0; i < d->eng.n_zones; i++) {
-			zone_counters_get(d, i, &zc);
+			zone_counters_get(d, xdp, i, &zc);
 			for (k = 0; k <= 16; k++) {
 				if (!zc.slow.rcode[k])
 					continue;
@@ -730,7 +736,7 @@ static void report_zone_counters(struct daemon *d, FILE *f, int how)
 		const char *name = d->dz[i].cz->name;
 		uint64_t other;
 
-		zone_counters_get(d, i, &zc);
+		zone_counters_get(d, xdp, i, &zc);
 		other = 0;
 		for (k = 0; k <= 16; k++)
 			if (k != 0 && k != 2 && k != 3)
@@ -977,7 +983,8 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 				(unsigned long long)ss.rcode[i]);
 		fprintf(f, "},\"rrl\":");
 		rrl_json(f, &ss.rrl[0][0]);
-		fprintf(f, "},\"maps\":{\"entries\":%llu,\"blobs_xs\":%llu,\"blobs_s\":%llu,"
+		fprintf(f, "},\"maps\":{\"entries\":%llu,\"entries_overflow\":%llu,"
+			   "\"blobs_xs\":%llu,\"blobs_s\":%llu,"
 			   "\"blobs_m\":%llu,\"blobs_l\":%llu,\"blob_bytes\":%llu,"
 			   "\"publishes\":%llu,\"last_publish_us\":%llu,"
 			   "\"last_publish_compiled\":%llu,\"last_publish_written\":%llu,"
@@ -985,6 +992,7 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 			   "\"last_publish_names_written\":%llu,\"last_publish_names_us\":%llu},"
 			   "\"zones\":[",
 			(unsigned long long)ms.entries,
+			(unsigned long long)ms.entries_overflow,
 			(unsigned long long)ms.blobs[XDPNS_BLOB_XS],
 			(unsigned long long)ms.blobs[XDPNS_BLOB_S],
 			(unsigned long long)ms.blobs[XDPNS_BLOB_M],
@@ -1051,6 +1059,8 @@ static void report_stats(struct daemon *d, FILE *f, int json)
 	rrl_text(f, &ss.rrl[0][0]);
 	fprintf(f, "Maps\n");
 	fprintf(f, "  %-22s %12llu\n", "entries", (unsigned long long)ms.entries);
+	fprintf(f, "  %-22s %12llu\n", "  in overflow hashes",
+		(unsigned long long)ms.entries_overflow);
 	fprintf(f, "  %-22s %12llu\n", "blob bytes", (unsigned long long)ms.blob_bytes);
 	fprintf(f, "  %-22s %12llu\n", "names (NXDOMAIN)", (unsigned long long)ms.names);
 	for (i = 0, first = 1; i < d->eng.n_zones; i++) {
@@ -2056,7 +2066,12 @@ static int control_lookup(struct daemon *d, const char *args, FILE *f, int json)
 				be16toh(p.hdr.flags) & 0x0400 ? "true" : "false",
 				be16toh(p.hdr.ancount), be16toh(p.hdr.nscount),
 				be16toh(p.hdr.arcount),
-				p.hdr.len == 0xffff ? -1 : p.hdr.len, cls_name[p.cls & 3]);
+				p.hdr.len == 0xffff ? -1 : p.hdr.len,
+				p.cls < XDPNS_BLOB_CLASSES ? cls_name[p.cls] : "?");
+		if (p.found && !p.from_lru && !p.from_nx)
+			fprintf(f, ",\"where\":\"%s\",\"table_slot\":%ld,\"probe\":%u",
+				p.slot >= 0 ? "table" : p.overflow ? "overflow" : "hash",
+				p.slot, p.probe);
 		fprintf(f, "}\n");
 		return 1;
 	}
@@ -2077,6 +2092,11 @@ static int control_lookup(struct daemon *d, const char *args, FILE *f, int json)
 		fprintf(f, "%s %s%s: hit in %s, zone slot %u, generation %u\n", name,
 			type, dnssec_ok ? " +do" : "",
 			p.from_lru ? "the LRU" : "the entries", p.zone, p.gen);
+		if (!p.from_lru && p.slot >= 0)
+			fprintf(f, "  table slot %ld, %u after its home slot\n", p.slot,
+				p.probe);
+		else if (!p.from_lru)
+			fprintf(f, "  in the %s hash\n", p.overflow ? "overflow" : "long names'");
 	}
 	fprintf(f, "  rcode %s%s, answer %u, authority %u, additional %u\n",
 		daemon_rcode_name(be16toh(p.hdr.flags) & 0xf),
@@ -2087,7 +2107,8 @@ static int control_lookup(struct daemon *d, const char *args, FILE *f, int json)
 		fprintf(f, "  body too big for UDP: XDP answers TC=1\n");
 	else
 		fprintf(f, "  body %u bytes in blob class %s, %u cut points\n",
-			p.hdr.len, cls_name[p.cls & 3], p.hdr.n_cuts);
+			p.hdr.len, p.cls < XDPNS_BLOB_CLASSES ? cls_name[p.cls] : "?",
+			p.hdr.n_cuts);
 	return 1;
 }
 

@@ -12,13 +12,19 @@
 #include "xdpns.skel.h"
 
 /* Map sizes from the keys the zones will compile to (see mapsync_count).
- * The entries hashes are not preallocated, but their bucket arrays are
- * (16 bytes per power-of-two slot of max_entries); the blob arrays are
- * wholly preallocated. Headroom: half again the keys for names a zone
- * gains, and for the tiny XS bodies twice their number, so a transfer that
- * changes every A/AAAA can be written beside the served generation. What
- * does not fit fails that publish (the served data stays): restart to
- * resize, the zones on disk are counted again. */
+ * The entries tables (names up to 32 and 64 bytes) get home slots for a
+ * quarter again their keys: 4/5 full, about 4 % of the keys (1.5 % at the
+ * keys counted) find no free slot in their probe and go to the overflow
+ * hash of their class (docs/design.md).
+ * Hashes (overflow, longer names, names for NXDOMAIN) are not
+ * preallocated, but their bucket arrays are (16 bytes per power-of-two
+ * slot of max_entries); arrays (tables, blobs) are wholly preallocated.
+ * Headroom: a quarter (tables) or half (hashes) again the keys for names
+ * a zone gains (a table past it spills into its overflow), and for the tiny
+ * XS bodies twice their number, so a transfer that changes every A/AAAA
+ * can be written beside the served generation. What does not fit fails
+ * that publish (the served data stays): restart to resize, the zones on
+ * disk are counted again. */
 static void size_maps(struct xdpns *skel, const struct mapsync_sizes *sz)
 {
 	struct bpf_map *em[XDPNS_KEYCLASS_COUNT] = {
@@ -29,24 +35,45 @@ static void size_maps(struct xdpns *skel, const struct mapsync_sizes *sz)
 		skel->maps.xdpns_names_32, skel->maps.xdpns_names_64,
 		skel->maps.xdpns_names_128, skel->maps.xdpns_names_256,
 	};
-	static const uint64_t emin[XDPNS_KEYCLASS_COUNT] = { 65536, 65536, 4096, 4096 };
+	struct bpf_map *tm[XDPNS_TABLE_CLASSES] = {
+		skel->maps.xdpns_table_32, skel->maps.xdpns_table_64,
+	};
+	static const uint64_t emin[XDPNS_KEYCLASS_COUNT] = { 16384, 16384, 4096, 4096 };
+	static const uint64_t tmin[XDPNS_TABLE_CLASSES] = { 65536, 16384 };
 	static const uint64_t nmin[XDPNS_KEYCLASS_COUNT] = { 16384, 16384, 4096, 4096 };
 	uint64_t keys = 0, sig = sz ? sz->signed_keys : 0;
 	int c;
 
 	for (c = 0; c < XDPNS_KEYCLASS_COUNT; c++) {
-		uint64_t k = sz ? sz->keys[c] : 0;
+		uint64_t k = sz ? sz->keys[c] : 0, names = k;
 
 		keys += k;
-		/* the room asked for may go to either short class: both get
-		 * it (buckets only), the blobs count it once */
+		/* the room asked for (names of up to 64 bytes): the names
+		 * maps of both short classes, the blobs once */
 		if (sz && c < 2)
-			k += sz->extra_keys;
-		bpf_map__set_max_entries(em[c], k + k / 2 + emin[c]);
+			names += sz->extra_keys;
+		if (c < XDPNS_TABLE_CLASSES) {
+			/* room asked for: all of it in the 32-byte table, an
+			 * eighth in the 64-byte one; what does not fit goes to
+			 * the overflow hash, which has buckets (not elements)
+			 * for an eighth of the keys, and for the room asked
+			 * for as a whole in the 64-byte class */
+			uint64_t extra = sz ? sz->extra_keys : 0;
+			uint64_t home = k + k / 4 + (c ? extra / 8 : extra) + tmin[c];
+
+			if (home > (1u << 30))
+				home = 1u << 30;
+			skel->rodata->xdpns_table_home[c] = home;
+			bpf_map__set_max_entries(tm[c], home + XDPNS_TABLE_PROBES - 1);
+			bpf_map__set_max_entries(em[c], k / 8 + (c ? extra : extra / 8) +
+								emin[c]);
+		} else {
+			bpf_map__set_max_entries(em[c], k + k / 2 + emin[c]);
+		}
 		/* names (NXDOMAIN in XDP): one per owner and empty
 		 * non-terminal, fewer than keys in most zones; a zone that
 		 * overflows them keeps its NXDOMAIN on the slow path */
-		bpf_map__set_max_entries(nm[c], k + nmin[c]);
+		bpf_map__set_max_entries(nm[c], names + nmin[c]);
 	}
 	if (sz)
 		keys += sz->extra_keys;
@@ -58,6 +85,27 @@ static void size_maps(struct xdpns *skel, const struct mapsync_sizes *sz)
 				 keys / 32 + 2 * sig + XDPNS_BLOB_M_COUNT);
 	bpf_map__set_max_entries(skel->maps.xdpns_blob_l,
 				 keys / 256 + sig / 8 + XDPNS_BLOB_L_COUNT);
+}
+
+/* Map an array (BPF_F_MMAPABLE) shared, for writing in place. */
+static int map_array(struct bpf_map *m, void **mem, size_t *len)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	*len = (size_t)bpf_map__max_entries(m) * bpf_map__value_size(m);
+	*len = (*len + pg - 1) / pg * pg;
+	p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(m), 0);
+	if (p == MAP_FAILED) {
+		int r = -errno;
+
+		log_err_kv("mapping an array failed", "map=%s reason=%s",
+			   bpf_map__name(m), strerror(-r));
+		*len = 0;
+		return r;
+	}
+	*mem = p;
+	return 0;
 }
 
 static struct bpf_map *blob_map(const struct xdpns *skel, int cls)
@@ -99,23 +147,19 @@ int loader_open(struct loader *l, const struct mapsync_sizes *sz)
 	}
 	l->skel = skel;
 	for (c = 1; c < XDPNS_BLOB_CLASSES; c++) {
-		struct bpf_map *m = blob_map(skel, c);
-		size_t len = (size_t)bpf_map__max_entries(m) * bpf_map__value_size(m);
-		long pg = sysconf(_SC_PAGESIZE);
-		void *p;
-
-		len = (len + pg - 1) / pg * pg;
-		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
-			 bpf_map__fd(m), 0);
-		if (p == MAP_FAILED) {
-			r = -errno;
-			log_err_kv("mapping a blob array failed", "map=%s reason=%s",
-				   bpf_map__name(m), strerror(-r));
+		r = map_array(blob_map(skel, c), &l->blob_mem[c], &l->blob_len[c]);
+		if (r) {
 			loader_close(l);
 			return r;
 		}
-		l->blob_mem[c] = p;
-		l->blob_len[c] = len;
+	}
+	for (c = 0; c < XDPNS_TABLE_CLASSES; c++) {
+		r = map_array(c ? skel->maps.xdpns_table_64 : skel->maps.xdpns_table_32,
+			      &l->table_mem[c], &l->table_len[c]);
+		if (r) {
+			loader_close(l);
+			return r;
+		}
 	}
 	return 0;
 }
@@ -154,6 +198,14 @@ void loader_fds(const struct loader *l, struct mapsync_fds *fds)
 		fds->blob[c] = bpf_map__fd(m);
 		fds->n_blob[c] = bpf_map__max_entries(m);
 		fds->blob_mem[c] = l->blob_mem[c];
+	}
+	for (c = 0; c < XDPNS_TABLE_CLASSES; c++) {
+		struct bpf_map *m = c ? l->skel->maps.xdpns_table_64 :
+					l->skel->maps.xdpns_table_32;
+
+		fds->table_mem[c] = l->table_mem[c];
+		fds->n_table[c] = bpf_map__max_entries(m);
+		fds->table_home[c] = l->skel->rodata->xdpns_table_home[c];
 	}
 	fds->nx.names[0] = bpf_map__fd(l->skel->maps.xdpns_names_32);
 	fds->nx.names[1] = bpf_map__fd(l->skel->maps.xdpns_names_64);
@@ -262,71 +314,79 @@ void loader_close(struct loader *l)
 	for (int c = 1; c < XDPNS_BLOB_CLASSES; c++)
 		if (l->blob_mem[c])
 			munmap(l->blob_mem[c], l->blob_len[c]);
+	for (int c = 0; c < XDPNS_TABLE_CLASSES; c++)
+		if (l->table_mem[c])
+			munmap(l->table_mem[c], l->table_len[c]);
 	if (l->skel)
 		xdpns__destroy(l->skel);
 	l->skel = NULL;
 }
 
+/* Every CPU's counters (struct xdpns_counters), in one read. */
+static struct xdpns_counters *counters_read(const struct loader *l, int *ncpu)
+{
+	int fd = bpf_map__fd(l->skel->maps.xdpns_stats);
+	struct xdpns_counters *vals;
+	uint32_t zero = 0;
+
+	*ncpu = libbpf_num_possible_cpus();
+	if (*ncpu <= 0)
+		return NULL;
+	vals = calloc(*ncpu, sizeof(*vals));
+	if (vals && bpf_map_lookup_elem(fd, &zero, vals)) {
+		free(vals);
+		return NULL;
+	}
+	return vals;
+}
+
 int loader_counters(const struct loader *l, uint64_t out[XDPNS_CNT_COUNT])
 {
-	int ncpu = libbpf_num_possible_cpus();
-	int fd = bpf_map__fd(l->skel->maps.xdpns_stats);
-	uint64_t *vals;
-	uint32_t k;
-	int c;
+	struct xdpns_counters *vals;
+	int ncpu, c, k;
 
-	if (ncpu <= 0)
-		return -EINVAL;
-	vals = calloc(ncpu, sizeof(*vals));
+	memset(out, 0, XDPNS_CNT_COUNT * sizeof(out[0]));
+	vals = counters_read(l, &ncpu);
 	if (!vals)
-		return -ENOMEM;
-	for (k = 0; k < XDPNS_CNT_COUNT; k++) {
-		out[k] = 0;
-		if (bpf_map_lookup_elem(fd, &k, vals))
-			continue;
-		for (c = 0; c < ncpu; c++)
-			out[k] += vals[c];
-	}
+		return -EIO;
+	for (c = 0; c < ncpu; c++)
+		for (k = 0; k < XDPNS_CNT_COUNT; k++)
+			out[k] += vals[c].cnt[k];
 	free(vals);
 	return 0;
 }
 
-int loader_zone_counters(const struct loader *l, uint32_t slot,
-			 struct xdpns_zone_stats *out)
+int loader_zone_counters(const struct loader *l, uint64_t answered[XDPNS_MAX_ZONES])
 {
-	int ncpu = libbpf_num_possible_cpus();
-	int fd = bpf_map__fd(l->skel->maps.xdpns_zone_stats);
-	struct xdpns_zone_stats *vals;
-	int c, r = 0;
+	struct xdpns_counters *vals;
+	int ncpu, c, z;
 
-	memset(out, 0, sizeof(*out));
-	if (ncpu <= 0)
-		return -EINVAL;
-	vals = calloc(ncpu, sizeof(*vals));
+	memset(answered, 0, XDPNS_MAX_ZONES * sizeof(answered[0]));
+	vals = counters_read(l, &ncpu);
 	if (!vals)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &slot, vals))
-		r = -errno;
-	for (c = 0; !r && c < ncpu; c++)
-		out->answered += vals[c].answered;
+		return -EIO;
+	for (c = 0; c < ncpu; c++)
+		for (z = 0; z < XDPNS_MAX_ZONES; z++)
+			answered[z] += vals[c].zone[z].answered;
+	for (z = 0; z < XDPNS_MAX_ZONES; z++)
+		answered[z] -= l->zone_base[z];
 	free(vals);
-	return r;
+	return 0;
 }
 
-int loader_zone_counters_reset(const struct loader *l, uint32_t slot)
+int loader_zone_counters_reset(struct loader *l, uint32_t slot)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	int fd = bpf_map__fd(l->skel->maps.xdpns_zone_stats);
-	struct xdpns_zone_stats *vals;
-	int r = 0;
+	uint64_t *now;
+	int r;
 
-	if (ncpu <= 0)
+	if (slot >= XDPNS_MAX_ZONES)
 		return -EINVAL;
-	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals)
+	now = calloc(XDPNS_MAX_ZONES, sizeof(*now));
+	if (!now)
 		return -ENOMEM;
-	if (bpf_map_update_elem(fd, &slot, vals, BPF_ANY))
-		r = -errno;
-	free(vals);
+	r = loader_zone_counters(l, now);
+	if (!r) /* XDP never writes them back: the base is what we count from */
+		l->zone_base[slot] += now[slot];
+	free(now);
 	return r;
 }

@@ -26,10 +26,14 @@ struct loader {
 	int n_ifs;
 	void *blob_mem[XDPNS_BLOB_CLASSES]; /* the blob arrays, mapped */
 	size_t blob_len[XDPNS_BLOB_CLASSES];
+	void *table_mem[XDPNS_TABLE_CLASSES]; /* the entries tables, mapped */
+	size_t table_len[XDPNS_TABLE_CLASSES];
+	uint64_t zone_base[XDPNS_MAX_ZONES]; /* per-zone counters at reset */
 };
 
 /* Open and load the object, maps sized for the keys counted in sz (NULL:
- * the minimum sizes); the blob arrays are mapped for mapsync. */
+ * the minimum sizes); the blob arrays and entries tables are mapped for
+ * mapsync. */
 int loader_open(struct loader *l, const struct mapsync_sizes *sz);
 /* mode: "native" (fallback to generic with a warning) or "generic". */
 int loader_attach(struct loader *l, const char *ifname, const char *mode);
@@ -46,10 +50,10 @@ void loader_limit_fds(const struct loader *l, struct loader_limit_fds *fds);
 /* XDP counters summed over CPUs. */
 int loader_counters(const struct loader *l, uint64_t out[XDPNS_CNT_COUNT]);
 
-/* Per-zone XDP counters of slot, summed over CPUs; and zeroed (a slot
- * given to another zone). */
-int loader_zone_counters(const struct loader *l, uint32_t slot,
-			 struct xdpns_zone_stats *out);
-int loader_zone_counters_reset(const struct loader *l, uint32_t slot);
+/* XDP answers per zone slot, summed over CPUs, since the slot's last
+ * reset (it was given to another zone): the counters are never written by
+ * userspace, a base per slot is subtracted. */
+int loader_zone_counters(const struct loader *l, uint64_t answered[XDPNS_MAX_ZONES]);
+int loader_zone_counters_reset(struct loader *l, uint32_t slot);
 
 #endif

@@ -4,11 +4,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "entries.h"
 #include "log.h"
 #include "mapsync.h"
-
-/* The entries map of a key's name-length class. */
-#define ENTRIES_FD(ms, k) ((ms)->fds.entries[XDPNS_KEYCLASS((k)->name_len)])
 
 /* ---- small growable vectors ---- */
 struct u32vec {
@@ -226,8 +224,19 @@ struct zone_state {
 	int ptrs_ok; /* built by a whole publish */
 };
 
+/* A table slot deleted: reusable once no reader can still hold it. */
+struct deadslot {
+	uint64_t deadline_us;
+	uint32_t slot;
+	uint32_t cls;
+};
+
 struct mapsync {
 	struct mapsync_fds fds;
+	struct etable tab[XDPNS_TABLE_CLASSES];
+	struct deadslot *dead;
+	size_t n_dead, cap_dead;
+	uint64_t n_overflow; /* keys of the tables' classes in their hashes */
 	uint32_t next_free[XDPNS_BLOB_CLASSES]; /* never-used indexes (0 reserved) */
 	struct u32vec free_idx[XDPNS_BLOB_CLASSES];
 	struct blobrec *recs[XDPNS_BLOB_CLASSES]; /* by class, by blob index */
@@ -260,6 +269,12 @@ int mapsync_new(const struct mapsync_fds *fds, struct mapsync **out)
 	if (!ms)
 		return -ENOMEM;
 	ms->fds = *fds;
+	for (c = 0; c < XDPNS_TABLE_CLASSES; c++)
+		if (etable_init(&ms->tab[c], c, fds->table_mem[c], fds->n_table[c],
+				fds->table_home[c])) {
+			free(ms);
+			return -EINVAL;
+		}
 	for (c = 1; c < XDPNS_BLOB_CLASSES; c++)
 		ms->next_free[c] = 1; /* index 0 is never used: ref 0 = none */
 	if (fds->nx.nx >= 0 && (c = nxsync_new(&fds->nx, &ms->nx))) {
@@ -290,6 +305,7 @@ void mapsync_free(struct mapsync *ms)
 	for (i = 0; i < ms->n_retired; i++)
 		free(ms->retired[i].refs.v);
 	free(ms->retired);
+	free(ms->dead);
 	free(ms);
 }
 
@@ -445,10 +461,54 @@ static int retire(struct mapsync *ms, struct u32vec *refs)
 	return 0;
 }
 
-/* Release retired blobs whose grace period is over; wait=1 waits for all. */
+/* Free the table slots deleted before the grace period; wait=1 waits for
+ * all. */
+static void reclaim_slots(struct mapsync *ms, int wait)
+{
+	size_t i, keep = 0;
+
+	for (i = 0; i < ms->n_dead; i++) {
+		struct deadslot *d = &ms->dead[i];
+		uint64_t now = now_us();
+
+		if (d->deadline_us > now) {
+			if (!wait) {
+				ms->dead[keep++] = *d;
+				continue;
+			}
+			usleep(d->deadline_us - now);
+		}
+		etable_release(&ms->tab[d->cls], d->slot);
+	}
+	ms->n_dead = keep;
+}
+
+/* Delete a table slot: dead now, free after the grace period. */
+static void slot_kill(struct mapsync *ms, int cls, uint32_t slot)
+{
+	etable_kill(&ms->tab[cls], slot);
+	if (ms->n_dead == ms->cap_dead) {
+		size_t cap = ms->cap_dead ? ms->cap_dead * 2 : 256;
+		struct deadslot *d = realloc(ms->dead, cap * sizeof(*d));
+
+		if (!d)
+			return; /* no memory: the slot stays dead, never reused */
+		ms->dead = d;
+		ms->cap_dead = cap;
+	}
+	ms->dead[ms->n_dead].deadline_us = now_us() + MAPSYNC_GRACE_MS * 1000;
+	ms->dead[ms->n_dead].slot = slot;
+	ms->dead[ms->n_dead].cls = cls;
+	ms->n_dead++;
+}
+
+/* Release retired blobs whose grace period is over; wait=1 waits for all
+ * (and for the deleted table slots). */
 static void reclaim(struct mapsync *ms, int wait)
 {
 	size_t i, keep = 0;
+
+	reclaim_slots(ms, wait);
 
 	for (i = 0; i < ms->n_retired; i++) {
 		struct retired *r = &ms->retired[i];
@@ -699,6 +759,87 @@ static int publish_key(void *ctx, const struct node *n, uint16_t qtype)
 	return r;
 }
 
+/* Where a key's entry is: a slot of its table (slot >= 0), the hash of its
+ * class (in_hash: the overflow for the tables' classes), or nowhere. */
+struct eloc {
+	int cls; /* XDPNS_KEYCLASS */
+	long slot;
+	uint32_t home; /* the table's home slot for the key */
+	int in_hash;
+};
+
+/* Find k's entry: 1 with its value in *v, or 0. The overflow hash is
+ * asked only when the key's home slot counts keys there, as XDP does. */
+static int entry_locate(struct mapsync *ms, const struct xdpns_key *k,
+			struct eloc *l, struct xdpns_entry *v)
+{
+	int c = XDPNS_KEYCLASS(k->name_len);
+
+	memset(l, 0, sizeof(*l));
+	l->cls = c;
+	l->slot = -1;
+	if (c < XDPNS_TABLE_CLASSES) {
+		l->slot = etable_find(&ms->tab[c], k, &l->home);
+		if (l->slot >= 0) {
+			etable_read(&ms->tab[c], l->slot, v);
+			return 1;
+		}
+		if (!etable_ovf(&ms->tab[c], l->home))
+			return 0;
+	}
+	if (!bpf_map_lookup_elem(ms->fds.entries[c], k, v)) {
+		l->in_hash = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Remove the entry entry_locate() found. */
+static void entry_remove(struct mapsync *ms, const struct xdpns_key *k,
+			 const struct eloc *l)
+{
+	if (l->slot >= 0) {
+		slot_kill(ms, l->cls, l->slot);
+		return;
+	}
+	if (!bpf_map_delete_elem(ms->fds.entries[l->cls], k) &&
+	    l->cls < XDPNS_TABLE_CLASSES) {
+		etable_ovf_add(&ms->tab[l->cls], l->home, -1);
+		ms->n_overflow--;
+	}
+}
+
+/* Put an entry for k, which has none: a free slot of its probe, else the
+ * overflow hash (its home slot counts it first: a reader that sees the
+ * count before the element misses, and passes). */
+static int entry_insert(struct mapsync *ms, const struct xdpns_key *k,
+			const struct xdpns_entry *v)
+{
+	int c = XDPNS_KEYCLASS(k->name_len);
+	struct etable *t;
+	uint32_t home;
+	long slot;
+
+	if (c >= XDPNS_TABLE_CLASSES)
+		return bpf_map_update_elem(ms->fds.entries[c], k, v, BPF_ANY) ? -errno : 0;
+	t = &ms->tab[c];
+	home = etable_home(t, k);
+	slot = etable_free_slot(t, home);
+	if (slot >= 0) {
+		etable_fill(t, slot, k, v);
+		return 0;
+	}
+	etable_ovf_add(t, home, 1);
+	if (bpf_map_update_elem(ms->fds.entries[c], k, v, BPF_NOEXIST)) {
+		int r = -errno;
+
+		etable_ovf_add(t, home, -1);
+		return r;
+	}
+	ms->n_overflow++;
+	return 0;
+}
+
 /* Delete an entry if zone slot still owns it: a zone added inside
  * another one (a reload) takes over the names below its apex, and the
  * outer zone's next publish or removal must not delete them. */
@@ -706,10 +847,10 @@ static void delete_owned(struct mapsync *ms, struct xdpns_key *key,
 			 uint32_t slot)
 {
 	struct xdpns_entry ent;
+	struct eloc l;
 
-	if (!bpf_map_lookup_elem(ENTRIES_FD(ms, key), key, &ent) &&
-	    ent.zone == slot)
-		bpf_map_delete_elem(ENTRIES_FD(ms, key), key);
+	if (entry_locate(ms, key, &l, &ent) && ent.zone == slot)
+		entry_remove(ms, key, &l);
 }
 
 /* The entry value for pending p: the live half kept, the other one the
@@ -733,11 +874,67 @@ static void pend_value(const struct publish_ctx *pc, const struct pending *p,
 		memcpy(ent->half[other].ref, p->ref, sizeof(p->ref));
 }
 
+/* Write (or, undo=1, take back) pending p in a table's class: in place
+ * when its slot is the zone's own (the half the served generation does
+ * not use: refs, then generation), else a new slot (or the overflow hash)
+ * before the old slot is deleted. */
+static int pend_write_table(struct publish_ctx *pc, const struct pending *p,
+			    int undo)
+{
+	const struct kstate *st = &pc->zs->keys.st[p->id];
+	struct mapsync *ms = pc->ms;
+	struct xdpns_entry cur, val;
+	struct xdpns_key k;
+	struct eloc l;
+	int found, other = st->gen ? !st->half : 0;
+
+	keyset_rec_to_key(keyset_rec(&pc->zs->keys, p->id), &k);
+	found = entry_locate(ms, &k, &l, &cur);
+	if (undo) {
+		if (!found || cur.zone != pc->ez->slot)
+			return 0;
+		if (!st->gen) { /* a key that was not there: delete */
+			entry_remove(ms, &k, &l);
+			return 0;
+		}
+		pend_value(pc, p, 1, &val);
+		if (l.slot >= 0) {
+			etable_set_half(&ms->tab[l.cls], l.slot, other, &val.half[other]);
+			return 0;
+		}
+		return bpf_map_update_elem(ms->fds.entries[l.cls], &k, &val, BPF_ANY) ?
+			       -errno : 0;
+	}
+	/* a key to drop that is not there, or that a zone inside this one
+	 * took over (a reload): not ours to end */
+	if (p->tomb && (!found || cur.zone != pc->ez->slot))
+		return 0;
+	pend_value(pc, p, 0, &val);
+	if (found && l.slot >= 0 && cur.zone == pc->ez->slot && st->gen &&
+	    cur.half[st->half].gen == st->gen) {
+		etable_set_half(&ms->tab[l.cls], l.slot, other, &val.half[other]);
+		return 0;
+	}
+	if (found && l.in_hash)
+		return bpf_map_update_elem(ms->fds.entries[l.cls], &k, &val, BPF_ANY) ?
+			       -errno : 0;
+	/* new, or another zone's slot: a slot of our own, then the old one
+	 * deleted (a reader meanwhile finds either, both this key's) */
+	{
+		int r = entry_insert(ms, &k, &val);
+
+		if (!r && found)
+			slot_kill(ms, l.cls, l.slot);
+		return r;
+	}
+}
+
 #define BATCH 4096
 
-/* Write (or, undo=1, take back) the pending entries [from, to), batched
- * per key class. Returns 0 or -errno; *done counts entries written in
- * order before a failure. */
+/* Write (or, undo=1, take back) the pending entries [from, to): the
+ * tables' classes slot by slot, the longer names batched per class.
+ * Returns 0 or -errno; *done counts entries written in order before a
+ * failure. */
 static int pend_write(struct publish_ctx *pc, size_t from, size_t to, int undo,
 		      size_t *done)
 {
@@ -754,6 +951,17 @@ static int pend_write(struct publish_ctx *pc, size_t from, size_t to, int undo,
 	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
 
 	*done = 0;
+	for (i = from; i < to && !r; i++) {
+		const uint8_t *rec = keyset_rec(ks, pc->pend[i].id);
+
+		if (XDPNS_KEYCLASS(rec[2]) >= XDPNS_TABLE_CLASSES)
+			continue;
+		r = pend_write_table(pc, &pc->pend[i], undo);
+		if (!r)
+			(*done)++;
+	}
+	if (r)
+		return r;
 	keys = malloc((size_t)BATCH * sizeof(struct xdpns_key));
 	vals = malloc((size_t)BATCH * sizeof(*vals));
 	if (!keys || !vals) {
@@ -762,7 +970,7 @@ static int pend_write(struct publish_ctx *pc, size_t from, size_t to, int undo,
 	}
 	/* one pass per class keeps each batch to one map; entries are
 	 * independent, so order across classes does not matter */
-	for (c = 0; c < XDPNS_KEYCLASS_COUNT && !r; c++) {
+	for (c = XDPNS_TABLE_CLASSES; c < XDPNS_KEYCLASS_COUNT && !r; c++) {
 		i = from;
 		while (i < to && !r) {
 			uint32_t cnt;
@@ -1274,16 +1482,21 @@ int mapsync_probe(struct mapsync *ms, const uint8_t *name, size_t len,
 	struct xdpns_entry ent;
 	struct xdpns_zone zv;
 	struct xdpns_key key;
+	struct eloc l;
 	uint32_t ref, idx;
 	int lru_fd;
 
 	memset(out, 0, sizeof(*out));
+	out->slot = -1;
 	if (len == 0 || len > 255)
 		return -EINVAL;
 	mapsync_key(&key, name, len, qtype);
-	if (!bpf_map_lookup_elem(ENTRIES_FD(ms, &key), &key, &ent)) {
+	if (entry_locate(ms, &key, &l, &ent)) {
 		const struct xdpns_half *half;
 
+		out->slot = l.slot;
+		out->probe = l.slot >= 0 ? (uint32_t)(l.slot - l.home) : 0;
+		out->overflow = l.in_hash && l.cls < XDPNS_TABLE_CLASSES;
 		out->zone = ent.zone;
 		if (bpf_map_lookup_elem(ms->fds.zones, &ent.zone, &zv) || !zv.gen)
 			return 0;
@@ -1348,6 +1561,18 @@ int mapsync_probe(struct mapsync *ms, const uint8_t *name, size_t len,
 		}
 	}
 	return 0;
+}
+
+int mapsync_entry(struct mapsync *ms, const uint8_t *name, size_t len,
+		  uint16_t qtype, struct xdpns_entry *out)
+{
+	struct xdpns_key key;
+	struct eloc l;
+
+	if (len == 0 || len > 255)
+		return -EINVAL;
+	mapsync_key(&key, name, len, qtype);
+	return entry_locate(ms, &key, &l, out) ? 0 : -ENOENT;
 }
 
 int mapsync_remove(struct mapsync *ms, uint32_t slot)
@@ -1428,6 +1653,7 @@ int mapsync_zone_nx(const struct mapsync *ms, uint32_t slot)
 void mapsync_get_stats(const struct mapsync *ms, struct mapsync_stats *st)
 {
 	*st = ms->st;
+	st->entries_overflow = ms->n_overflow;
 	if (ms->nx) {
 		struct nxsync_stats ns;
 

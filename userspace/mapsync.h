@@ -14,7 +14,13 @@
 #define MAPSYNC_GRACE_MS 50 /* before a retired blob slot is reused */
 
 struct mapsync_fds {
-	int entries[XDPNS_KEYCLASS_COUNT]; /* by XDPNS_KEYCLASS(name_len) */
+	/* hashes by XDPNS_KEYCLASS(name_len): the overflow of the tables
+	 * (classes 0 and 1) and the longer names */
+	int entries[XDPNS_KEYCLASS_COUNT];
+	/* the entries tables (names up to 32 and 64 bytes), mapped: slots,
+	 * of which home slots (the rest is the last probe's run) */
+	uint8_t *table_mem[XDPNS_TABLE_CLASSES];
+	uint32_t n_table[XDPNS_TABLE_CLASSES], table_home[XDPNS_TABLE_CLASSES];
 	int zones;
 	int lru_short, lru_long; /* slow-path answers; -1: none */
 	/* blob arrays by enum xdpns_blob_class (0 unused): fd, size, and the
@@ -39,6 +45,7 @@ void mapsync_count(const struct zone *z, struct mapsync_sizes *sz);
 struct mapsync_stats {
 	uint64_t lru_inserts; /* slow-path answers offered to XDP */
 	uint64_t entries; /* keys in the maps */
+	uint64_t entries_overflow; /* of those, in a table's overflow hash */
 	uint64_t blobs[XDPNS_BLOB_CLASSES]; /* live blobs per class (index = class) */
 	uint64_t blob_bytes; /* value bytes of live blobs */
 	uint64_t publishes;
@@ -86,12 +93,20 @@ struct mapsync_probe {
 	int from_nx; /* no entry: XDP answers NXDOMAIN (nxsync.c) */
 	size_t nx_encloser_at; /* offset in the name of its closest encloser */
 	int stale; /* an entry exists but for another generation */
+	long slot; /* the entry's slot in its table, or -1 */
+	uint32_t probe; /* how far that slot is from the key's home */
+	int overflow; /* in the overflow hash of its table's class */
 	uint32_t zone, gen;
 	enum xdpns_blob_class cls;
 	struct xdpns_blob_hdr hdr; /* flags, counts, body length, cuts */
 };
 int mapsync_probe(struct mapsync *ms, const uint8_t *name, size_t len,
 		  uint16_t qtype, int dnssec_ok, struct mapsync_probe *out);
+
+/* The entry the maps hold for (name, qtype), wherever it is (its table
+ * slot or a hash): 0, or -ENOENT. For tests and debugging. */
+int mapsync_entry(struct mapsync *ms, const uint8_t *name, size_t len,
+		  uint16_t qtype, struct xdpns_entry *out);
 
 /* Stop serving slot from XDP and free what it used. */
 int mapsync_remove(struct mapsync *ms, uint32_t slot);

@@ -221,6 +221,7 @@ static __always_inline __u64 *pkt_u64(void *data, void *data_end, __u32 off)
 		*dst = w;                                                      \
 		return 0;                                                      \
 	}
+XDPNS_BODY_COPY(xs, XDPNS_BLOB_XS_CAP)
 XDPNS_BODY_COPY(s, XDPNS_BLOB_S_CAP)
 XDPNS_BODY_COPY(m, XDPNS_BLOB_M_CAP)
 
@@ -439,15 +440,19 @@ static __always_inline int answer_write(struct xdp_md *ctx, struct pkt *p,
 		__u64 len = body_len;
 		long rc;
 
-		if (b->cap == XDPNS_BLOB_S_CAP && len >= 8) {
+		if (b->cap == XDPNS_BLOB_XS_CAP && len >= 8) {
+			rc = xdpns_body_xs(ctx, (const struct xdpns_blob_xs *)b->h,
+					   body_off, len);
+		} else if (b->cap == XDPNS_BLOB_S_CAP && len >= 8) {
 			rc = xdpns_body_s(ctx, (const struct xdpns_blob_s *)b->h,
 					  body_off, len);
 		} else if (b->cap == XDPNS_BLOB_M_CAP && len >= 8) {
 			rc = xdpns_body_m(ctx, (const struct xdpns_blob_m *)b->h,
 					  body_off, len);
-		} else if (b->cap == XDPNS_BLOB_S_CAP) {
+		} else if (b->cap == XDPNS_BLOB_S_CAP || b->cap == XDPNS_BLOB_XS_CAP) {
+			/* bodies under 8 bytes: within either capacity */
 			asm volatile("" : "+r"(len));
-			if (len < 1 || len > XDPNS_BLOB_S_CAP)
+			if (len < 1 || len > XDPNS_BLOB_XS_CAP)
 				return XDPNS_PASS_ERROR;
 			rc = bpf_xdp_store_bytes(ctx, body_off & 0x3ff,
 						 (void *)b->data, len);

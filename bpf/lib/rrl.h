@@ -67,6 +67,18 @@ struct {
 	__type(value, struct xdpns_rrl_bucket);
 } xdpns_pass_total SEC(".maps");
 
+/* Whether any of the limits in mask (XDPNS_LIM_F_*) is on, read inline
+ * (the verifier inlines an array lookup): a response or a pass pays for
+ * the call into xdpns_rrl_check() or xdpns_limit_pass() only when its
+ * limit is on. */
+static __always_inline int lim_on(__u32 mask)
+{
+	__u32 zero = 0;
+	struct xdpns_limits *l = bpf_map_lookup_elem(&xdpns_limits, &zero);
+
+	return l && (l->flags & mask);
+}
+
 /* The source prefix of the frame into k; *exempt gets the exempt trie's
  * flags for the source (0: not listed). Returns 0, or -1 when the IP
  * header cannot be read. */

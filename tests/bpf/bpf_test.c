@@ -12,12 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "engine.h"
+#include "entries.h"
 #include "loader.h"
 #include "log.h"
 #include "mapsync.h"
@@ -1844,16 +1846,12 @@ static void t_xs_blob(void **state)
 /* The generation of the half that answers for (name, qtype) now. */
 static uint32_t live_half_gen(const char *name, uint16_t qtype)
 {
-	struct mapsync_fds fds;
 	struct xdpns_entry ent;
 	const struct xdpns_half *h;
-	struct xdpns_key k;
 	uint8_t w[300];
 	size_t wl = fr_name(w, name);
 
-	loader_fds(&ld, &fds);
-	mapsync_key(&k, w, wl, qtype);
-	if (bpf_map_lookup_elem(fds.entries[XDPNS_KEYCLASS(k.name_len)], &k, &ent))
+	if (mapsync_entry(ms, w, wl, qtype, &ent))
 		return 0;
 	h = xdpns_half_pick(&ent, mapsync_generation(ms, 0));
 	return h ? h->gen : 0;
@@ -2012,15 +2010,11 @@ static void t_failed_publish_changes_nothing(void **state)
 	expect_nx("h1." LONG_LABEL "." LONG_LABEL ".example.com", &o);
 	/* no half of the failed generation is left to surface later */
 	{
-		struct mapsync_fds fds;
 		struct xdpns_entry ent;
-		struct xdpns_key k;
 		uint8_t w[300];
 		size_t wl = fr_name(w, "www.example.com");
 
-		loader_fds(&ld, &fds);
-		mapsync_key(&k, w, wl, 1);
-		assert_int_equal(bpf_map_lookup_elem(fds.entries[0], &k, &ent), 0);
+		assert_int_equal(mapsync_entry(ms, w, wl, 1, &ent), 0);
 		assert_true(ent.half[0].gen <= gen && ent.half[1].gen <= gen);
 	}
 	/* and the next publish goes through */
@@ -2031,6 +2025,262 @@ static void t_failed_publish_changes_nothing(void **state)
 	assert_int_equal(r.out[r.out_len - 1], 81);
 	assert_int_equal(publish_version(1), 0);
 	expect_answer("only1.example.com", &o, 0, 0);
+}
+
+/* ---- the entries table (docs/design.md "The entries table") ---- */
+
+/* The home slot of (name, qtype) in the 32-byte table t. */
+static uint32_t name_home(const struct etable *t, const char *name, uint16_t qtype)
+{
+	struct xdpns_key k;
+	uint8_t w[300];
+	size_t wl = fr_name(w, name);
+
+	mapsync_key(&k, w, wl, qtype);
+	return etable_home(t, &k);
+}
+
+/* The address's last byte in an A answer XDP sent for name, or -1. */
+static int a_answer_byte(const char *name)
+{
+	struct frame_opts o = { .qtype = 1, .id = 70 };
+	uint8_t frame[FR_MAX], dns[FR_MAX];
+	size_t dlen, flen = make_query(name, &o, frame, dns, &dlen);
+	struct run r;
+
+	run_frame(frame, flen, &r);
+	if (r.verdict != XDP_TX || delta(&r, XDPNS_CNT_RCODE_BASE + 0) != 1)
+		return -1;
+	return r.out[r.out_len - 1];
+}
+
+#define T_N (XDPNS_TABLE_PROBES + 2) /* names with one home: 2 overflow */
+
+/* Names "t<i>.example.com" whose A keys share one home slot h, whose probe
+ * was never used: T_N + 1 of them (the last for the reuse). */
+static void colliding_names(const struct etable *t, char names[][40], uint32_t *h)
+{
+	uint32_t i, n = 0, j;
+
+	for (i = 0; n < T_N + 1; i++) {
+		char cand[40];
+		uint32_t hm;
+
+		snprintf(cand, sizeof(cand), "t%u.example.com", i);
+		hm = name_home(t, cand, 1);
+		if (!n) {
+			for (j = 0; j < XDPNS_TABLE_PROBES; j++)
+				if (etable_state(t, hm + j) >= 0)
+					break;
+			if (j < XDPNS_TABLE_PROBES)
+				continue;
+			*h = hm;
+		} else if (hm != *h) {
+			continue;
+		}
+		memcpy(names[n++], cand, sizeof(cand));
+	}
+}
+
+/* The example zone plus names[i] A 198.18.7.(i + 1) for each i in use. */
+static int publish_with(char names[][40], const int *use)
+{
+	static char text[16384];
+	int i;
+
+	snprintf(text, sizeof(text), "%s", zone_text(1));
+	for (i = 0; i < T_N + 1; i++)
+		if (use[i])
+			snprintf(text + strlen(text), sizeof(text) - strlen(text),
+				 "%s. A 198.18.7.%d\n", names[i], i + 1);
+	return publish_zone(0, text, "example.com");
+}
+
+/*
+ * T_N names whose keys share a home slot: XDPNS_TABLE_PROBES of them fill
+ * its probe (found after probing up to 7 slots on), 2 go to the overflow
+ * hash (the home slot counts them); every one answered by XDP with its own
+ * bytes. Then two of them deleted (one from the home slot, one from the
+ * overflow): misses (NXDOMAIN from the names), while the keys behind the
+ * dead slot still answer. Then a new key with the same home reuses the
+ * dead slot after the grace period, and the deleted key that had it does
+ * not get its answer.
+ */
+static void t_table_probe(void **state)
+{
+	struct frame_opts o = { .qtype = 1, .id = 71 };
+	char names[T_N + 1][40];
+	int use[T_N + 1], seen[XDPNS_TABLE_PROBES] = { 0 };
+	int i, n_ovf = 0, at_home = -1, in_ovf = -1;
+	struct mapsync_stats st;
+	struct mapsync_probe p;
+	struct etable t;
+	uint32_t h;
+
+	(void)state;
+	assert_int_equal(etable_init(&t, 0, fds.table_mem[0], fds.n_table[0],
+				     fds.table_home[0]), 0);
+	colliding_names(&t, names, &h);
+	for (i = 0; i < T_N + 1; i++)
+		use[i] = i < T_N;
+	assert_int_equal(publish_with(names, use), 0);
+	for (i = 0; i < T_N; i++) {
+		uint8_t w[300];
+		size_t wl = fr_name(w, names[i]);
+
+		assert_int_equal(mapsync_probe(ms, w, wl, 1, 0, &p), 0);
+		assert_true(p.found);
+		if (p.overflow) {
+			assert_int_equal(p.slot, -1);
+			n_ovf++;
+			in_ovf = i;
+		} else {
+			assert_true(p.slot >= (long)h && p.slot < (long)h + XDPNS_TABLE_PROBES);
+			assert_int_equal(p.probe, p.slot - h);
+			seen[p.probe]++;
+			if (!p.probe)
+				at_home = i;
+		}
+		/* XDP's answer: this name's bytes, wherever the key is */
+		expect_answer(names[i], &o, 0, 0);
+		assert_int_equal(a_answer_byte(names[i]), i + 1);
+	}
+	assert_int_equal(n_ovf, 2);
+	for (i = 0; i < XDPNS_TABLE_PROBES; i++)
+		assert_int_equal(seen[i], 1);
+	assert_int_equal(etable_ovf(&t, h), 2);
+	mapsync_get_stats(ms, &st);
+	assert_int_equal(st.entries_overflow, 2);
+
+	/* deleted: the key at the home slot and one in the overflow */
+	use[at_home] = use[in_ovf] = 0;
+	assert_int_equal(publish_with(names, use), 0);
+	assert_int_equal(etable_state(&t, h), XDPNS_SLOT_DEAD);
+	assert_int_equal(etable_ovf(&t, h), 1);
+	expect_nx(names[at_home], &o);
+	expect_nx(names[in_ovf], &o);
+	for (i = 0; i < T_N; i++)
+		if (use[i]) {
+			expect_answer(names[i], &o, 0, 0);
+			assert_int_equal(a_answer_byte(names[i]), i + 1);
+		}
+
+	/* reused: a new key with the same home takes the dead slot once
+	 * its grace period is over (the publish waits it out) */
+	use[T_N] = 1;
+	assert_int_equal(publish_with(names, use), 0);
+	{
+		uint8_t w[300];
+		size_t wl = fr_name(w, names[T_N]);
+
+		assert_int_equal(mapsync_probe(ms, w, wl, 1, 0, &p), 0);
+		assert_true(p.found);
+		assert_int_equal(p.slot, (long)h);
+	}
+	assert_int_equal(etable_state(&t, h), XDPNS_SLOT_LIVE);
+	expect_answer(names[T_N], &o, 0, 0);
+	assert_int_equal(a_answer_byte(names[T_N]), T_N + 1);
+	expect_nx(names[at_home], &o); /* not the new key's answer */
+	for (i = 0; i < T_N; i++)
+		if (use[i])
+			assert_int_equal(a_answer_byte(names[i]), i + 1);
+
+	/* back to the example zone: every one of them gone */
+	assert_int_equal(publish_version(1), 0);
+	for (i = 0; i < T_N + 1; i++)
+		expect_nx(names[i], &o);
+	assert_int_equal(etable_ovf(&t, h), 0);
+	mapsync_get_stats(ms, &st);
+	assert_int_equal(st.entries_overflow, 0);
+}
+
+/* A reader on another CPU while publishes delete keys and reuse their
+ * slots for others (two sets of names with one home slot, alternating):
+ * every answer XDP gives is the asked name's own; misses (NXDOMAIN, pass)
+ * are fine. */
+struct reader {
+	char (*names)[40];
+	volatile int stop;
+	uint64_t runs, answers, wrong;
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader *rd = arg;
+	static uint8_t frames[T_N + 1][FR_MAX];
+	size_t flen[T_N + 1];
+	int i;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) > 1) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(1, &set);
+		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	}
+	for (i = 0; i < T_N + 1; i++) {
+		struct frame_opts o = { .qtype = 1, .id = 80 + i };
+		uint8_t dns[FR_MAX];
+		size_t dlen;
+
+		flen[i] = make_query(rd->names[i], &o, frames[i], dns, &dlen);
+	}
+	while (!rd->stop) {
+		for (i = 0; i < T_N + 1; i++) {
+			LIBBPF_OPTS(bpf_test_run_opts, opts);
+			uint8_t in[FR_MAX], out[FR_MAX + 512];
+			size_t l4 = 14 + 20 + 8;
+
+			memcpy(in, frames[i], flen[i]);
+			opts.data_in = in;
+			opts.data_size_in = flen[i];
+			opts.data_out = out;
+			opts.data_size_out = sizeof(out);
+			opts.repeat = 1;
+			if (bpf_prog_test_run_opts(loader_prog_fd(&ld), &opts))
+				continue;
+			rd->runs++;
+			if (opts.retval != XDP_TX || (out[l4 + 3] & 0xf) != 0 ||
+			    out[l4 + 7] != 1)
+				continue; /* a miss, NXDOMAIN: fine */
+			rd->answers++;
+			if (out[opts.data_size_out - 1] != i + 1)
+				rd->wrong++;
+		}
+	}
+	return NULL;
+}
+
+static void t_table_readers(void **state)
+{
+	char names[T_N + 1][40];
+	int use[T_N + 1], round, i;
+	struct reader rd = { .names = names };
+	struct frame_opts o = { .qtype = 1, .id = 72 };
+	struct etable t;
+	pthread_t th;
+	uint32_t h;
+
+	(void)state;
+	assert_int_equal(etable_init(&t, 0, fds.table_mem[0], fds.n_table[0],
+				     fds.table_home[0]), 0);
+	colliding_names(&t, names, &h);
+	assert_int_equal(pthread_create(&th, NULL, reader_main, &rd), 0);
+	for (round = 0; round < 24; round++) {
+		for (i = 0; i < T_N + 1; i++)
+			use[i] = (i < 5) == !(round & 1);
+		assert_int_equal(publish_with(names, use), 0);
+	}
+	rd.stop = 1;
+	pthread_join(th, NULL);
+	fprintf(stderr, "  readers: %llu runs, %llu answers, %llu not the name's own\n",
+		(unsigned long long)rd.runs, (unsigned long long)rd.answers,
+		(unsigned long long)rd.wrong);
+	assert_true(rd.answers > 100);
+	assert_int_equal(rd.wrong, 0);
+	assert_int_equal(publish_version(1), 0);
+	for (i = 0; i < T_N + 1; i++)
+		expect_nx(names[i], &o);
 }
 
 int main(void)
@@ -2074,6 +2324,8 @@ int main(void)
 		cmocka_unit_test(t_xs_blob),
 		cmocka_unit_test(t_incremental_publish),
 		cmocka_unit_test(t_failed_publish_changes_nothing),
+		cmocka_unit_test(t_table_probe),
+		cmocka_unit_test(t_table_readers),
 	};
 
 	return cmocka_run_group_tests_name("bpf", tests, setup, teardown);

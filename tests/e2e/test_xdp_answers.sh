@@ -99,6 +99,11 @@ lk() { ip netns exec "$NS_SRV" "$XDPNS" lookup "$@" -s "$SOCK"; }
 out=$(lk www.example.com A)
 check "lookup of a compiled key is a hit in the entries" grep -q "www.example.com A: hit in the entries" <<<"$out"
 check "with its rcode and counts" grep -q "rcode NOERROR, AA, answer 1, authority 0, additional 0" <<<"$out"
+check "in a slot of the entries table" grep -Eq "^  table slot [0-9]+, [0-7] after its home slot" <<<"$out"
+check "its body in blob class XS" grep -q "body 16 bytes in blob class XS" <<<"$out"
+out=$(lk www.example.com A --json)
+check "and in JSON: table, slot, probe, XS" \
+	$PY -c "import json,sys; d=json.loads(sys.argv[1]); sys.exit(not (d['where']=='table' and d['table_slot']>=0 and 0<=d['probe']<8 and d['blob_class']=='XS'))" "$out"
 out=$(lk mail.example.com TXT)
 check "lookup of a key XDP lacks is a miss" grep -q "mail.example.com TXT: miss" <<<"$out"
 out=$(lk never.example.com TXT)

@@ -1,0 +1,180 @@
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include "entries.h"
+
+_Static_assert(offsetof(struct xdpns_slot_32, zone) == XDPNS_SLOT_ZONE_OFF(32), "zone off");
+_Static_assert(offsetof(struct xdpns_slot_32, ovf) == XDPNS_SLOT_OVF_OFF(32), "ovf off");
+_Static_assert(offsetof(struct xdpns_slot_32, half) == XDPNS_SLOT_HALF_OFF(32), "half off");
+_Static_assert(offsetof(struct xdpns_slot_64, zone) == XDPNS_SLOT_ZONE_OFF(64), "zone off");
+_Static_assert(offsetof(struct xdpns_slot_64, ovf) == XDPNS_SLOT_OVF_OFF(64), "ovf off");
+_Static_assert(offsetof(struct xdpns_slot_64, half) == XDPNS_SLOT_HALF_OFF(64), "half off");
+_Static_assert(offsetof(struct xdpns_key, name) == 4, "a slot begins with the key");
+
+/* Release stores: the compiler keeps every write before them before them,
+ * and x86 (TSO) makes stores visible in program order. */
+#define STORE_REL(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+
+static uint8_t *slot_at(const struct etable *t, uint32_t slot)
+{
+	return t->mem + (size_t)slot * t->ssize;
+}
+
+int etable_init(struct etable *t, int cls, void *mem, uint32_t n_slots,
+		uint32_t n_home)
+{
+	memset(t, 0, sizeof(*t));
+	if (cls < 0 || cls >= XDPNS_TABLE_CLASSES || !mem || !n_home ||
+	    (uint64_t)n_home + XDPNS_TABLE_PROBES - 1 > n_slots)
+		return -EINVAL;
+	t->mem = mem;
+	t->n_slots = n_slots;
+	t->n_home = n_home;
+	t->cap = cls ? XDPNS_KEYCLASS_1 : XDPNS_KEYCLASS_0;
+	t->ssize = cls ? sizeof(struct xdpns_slot_64) : sizeof(struct xdpns_slot_32);
+	return 0;
+}
+
+uint32_t etable_home(const struct etable *t, const struct xdpns_key *k)
+{
+	const uint8_t *b = (const uint8_t *)k;
+	uint64_t h = 0, w;
+	uint32_t i, tail;
+
+	for (i = 0; i < t->cap / 8; i++) {
+		memcpy(&w, b + i * 8, 8);
+		h = xdpns_hash_add(h, w);
+	}
+	memcpy(&tail, b + t->cap, 4);
+	h = xdpns_hash_add(h, tail);
+	return xdpns_hash_home(h, t->n_home);
+}
+
+long etable_find(const struct etable *t, const struct xdpns_key *k,
+		 uint32_t *home)
+{
+	uint32_t h = etable_home(t, k), j;
+
+	*home = h;
+	if (k->variant != XDPNS_SLOT_LIVE || k->name_len == 0 || k->name_len > t->cap)
+		return -1;
+	for (j = 0; j < XDPNS_TABLE_PROBES; j++) {
+		const uint8_t *s = slot_at(t, h + j);
+		uint32_t hdr;
+
+		memcpy(&hdr, s, 4);
+		if (!hdr)
+			break; /* never used: the probe ends, as in XDP */
+		if (!memcmp(s, k, 4 + t->cap))
+			return h + j;
+	}
+	return -1;
+}
+
+long etable_free_slot(const struct etable *t, uint32_t home)
+{
+	uint32_t j;
+
+	for (j = 0; j < XDPNS_TABLE_PROBES; j++) {
+		int st = etable_state(t, home + j);
+
+		if (st < 0 || st == XDPNS_SLOT_FREE)
+			return home + j;
+	}
+	return -1;
+}
+
+int etable_state(const struct etable *t, uint32_t slot)
+{
+	const uint8_t *s = slot_at(t, slot);
+	uint32_t hdr;
+
+	memcpy(&hdr, s, 4);
+	return hdr ? s[3] : -1;
+}
+
+void etable_read(const struct etable *t, uint32_t slot, struct xdpns_entry *v)
+{
+	const uint8_t *s = slot_at(t, slot);
+	struct xdpns_slot_half h;
+	uint16_t zone;
+	int i;
+
+	memset(v, 0, sizeof(*v));
+	memcpy(&zone, s + XDPNS_SLOT_ZONE_OFF(t->cap), 2);
+	v->zone = zone;
+	for (i = 0; i < 2; i++) {
+		memcpy(&h, s + XDPNS_SLOT_HALF_OFF(t->cap) + i * sizeof(h), sizeof(h));
+		v->half[i].gen = h.gen;
+		memcpy(v->half[i].ref, h.ref, sizeof(h.ref));
+	}
+}
+
+static void put_half(uint8_t *p, const struct xdpns_half *v)
+{
+	struct xdpns_slot_half *h = (struct xdpns_slot_half *)p;
+	int r;
+
+	for (r = 0; r < XDPNS_VAR_COUNT; r++)
+		STORE_REL(&h->ref[r], v->ref[r]);
+	STORE_REL(&h->gen, v->gen); /* last: a reader picks by it */
+}
+
+void etable_fill(struct etable *t, uint32_t slot, const struct xdpns_key *k,
+		 const struct xdpns_entry *v)
+{
+	uint8_t *s = slot_at(t, slot);
+	uint16_t zone = v->zone;
+	uint32_t hdr;
+	int i;
+
+	/* the slot is free (its state makes every reader skip it) or was
+	 * never used (its zero first word ends every probe before it) */
+	memcpy(s + 4, k->name, t->cap);
+	memcpy(s + XDPNS_SLOT_ZONE_OFF(t->cap), &zone, 2); /* ovf kept */
+	for (i = 0; i < 2; i++)
+		put_half(s + XDPNS_SLOT_HALF_OFF(t->cap) + i * sizeof(struct xdpns_slot_half),
+			 &v->half[i]);
+	/* last: qtype, length and state live, in one store */
+	memcpy(&hdr, k, 4);
+	((uint8_t *)&hdr)[3] = XDPNS_SLOT_LIVE;
+	STORE_REL((uint32_t *)s, hdr);
+}
+
+void etable_set_half(struct etable *t, uint32_t slot, int h,
+		     const struct xdpns_half *v)
+{
+	put_half(slot_at(t, slot) + XDPNS_SLOT_HALF_OFF(t->cap) +
+			 (h & 1) * sizeof(struct xdpns_slot_half),
+		 v);
+}
+
+void etable_kill(struct etable *t, uint32_t slot)
+{
+	STORE_REL(slot_at(t, slot) + 3, (uint8_t)XDPNS_SLOT_DEAD);
+}
+
+void etable_release(struct etable *t, uint32_t slot)
+{
+	uint8_t *s = slot_at(t, slot);
+
+	if (s[3] == XDPNS_SLOT_DEAD)
+		STORE_REL(s + 3, (uint8_t)XDPNS_SLOT_FREE);
+}
+
+void etable_ovf_add(struct etable *t, uint32_t home, int d)
+{
+	uint8_t *o = slot_at(t, home) + XDPNS_SLOT_OVF_OFF(t->cap);
+
+	if (*o == 255)
+		return; /* saturated: stays set */
+	if (d > 0)
+		STORE_REL(o, (uint8_t)(*o + 1));
+	else if (*o)
+		STORE_REL(o, (uint8_t)(*o - 1));
+}
+
+uint8_t etable_ovf(const struct etable *t, uint32_t home)
+{
+	return slot_at(t, home)[XDPNS_SLOT_OVF_OFF(t->cap)];
+}
