@@ -31,14 +31,18 @@ static int u32vec_push(struct u32vec *a, uint32_t x)
 
 /* ---- key sets: compact keys in an arena, each with its map state ---- */
 
-/* What the entries map holds for a key, as this process wrote it. */
+/* What the entries map holds for a key, as this process wrote it: 16
+ * bytes a key (which keys a publish has compiled is its own bitmap). */
 struct kstate {
 	uint32_t ref[XDPNS_VAR_COUNT]; /* refs of the live half (held) */
 	uint32_t gen; /* generation of the live half; 0: not in the map */
-	uint32_t seen; /* the last publish that compiled this key */
-	uint32_t off; /* arena offset of the key record */
-	uint8_t half; /* index of the live half */
+	uint32_t off : 31; /* arena offset of the key record */
+	uint32_t half : 1; /* index of the live half */
 };
+_Static_assert(sizeof(struct kstate) == 16, "struct kstate grew");
+
+/* The arena's offsets fit the 31 bits of kstate.off. */
+#define KEYSET_ARENA_MAX ((size_t)1 << 31)
 
 struct keyset {
 	uint8_t *arena; /* records: qtype(2) len(1) name(len) */
@@ -139,7 +143,7 @@ static long keyset_add(struct keyset *ks, const uint8_t *rec)
 
 		while (cap < ks->used + n)
 			cap *= 2;
-		if (cap > UINT32_MAX - 1)
+		if (cap > KEYSET_ARENA_MAX)
 			return -E2BIG;
 		a = realloc(ks->arena, cap);
 		if (!a)
@@ -675,7 +679,39 @@ struct publish_ctx {
 	struct xdpns_blob_xs xs;
 	uint64_t compiled; /* keys compiled */
 	struct keyset ptrs; /* a whole publish: the pointing names, rebuilt */
+	uint64_t *seen; /* by key id: compiled (or tombed) by this publish */
+	size_t seen_words;
 };
+
+/* Room in the seen bitmap for key id. */
+static int seen_room(struct publish_ctx *pc, size_t id)
+{
+	size_t words = pc->seen_words ? pc->seen_words : 1024;
+	uint64_t *s;
+
+	if (id / 64 < pc->seen_words)
+		return 0;
+	while (words <= id / 64)
+		words *= 2;
+	s = realloc(pc->seen, words * sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	memset(s + pc->seen_words, 0, (words - pc->seen_words) * sizeof(*s));
+	pc->seen = s;
+	pc->seen_words = words;
+	return 0;
+}
+
+static int seen_test(const struct publish_ctx *pc, size_t id)
+{
+	return id / 64 < pc->seen_words && (pc->seen[id / 64] >> (id % 64) & 1);
+}
+
+/* After seen_room(pc, id). */
+static void seen_set(struct publish_ctx *pc, size_t id)
+{
+	pc->seen[id / 64] |= (uint64_t)1 << (id % 64);
+}
 
 static int pend_push(struct publish_ctx *pc, uint32_t id, const uint32_t *ref,
 		     int tomb)
@@ -713,8 +749,10 @@ static int publish_key(void *ctx, const struct node *n, uint16_t qtype)
 	id = keyset_add(ks, rec);
 	if (id < 0)
 		return id;
-	if (ks->st[id].seen == pc->gen)
+	if (seen_test(pc, id))
 		return 0; /* compiled already in this publish */
+	if ((r = seen_room(pc, id)))
+		return r;
 	for (v = 0; v < XDPNS_VAR_COUNT; v++) {
 		enum xdpns_blob_class cls;
 		const void *val = &pc->blob;
@@ -745,7 +783,7 @@ static int publish_key(void *ctx, const struct node *n, uint16_t qtype)
 	}
 	pc->compiled++;
 	st = &ks->st[id];
-	st->seen = pc->gen;
+	seen_set(pc, id);
 	if (st->gen && !memcmp(st->ref, refs, sizeof(refs))) {
 		/* the same answer: the live half serves the new generation */
 		for (v = 0; v < XDPNS_VAR_COUNT; v++)
@@ -1028,7 +1066,7 @@ static int tomb_stale(struct publish_ctx *pc)
 	int r;
 
 	for (id = 0; id < ks->n; id++)
-		if (ks->st[id].gen && ks->st[id].seen != pc->gen)
+		if (ks->st[id].gen && !seen_test(pc, id))
 			if ((r = pend_push(pc, id, none, 1)))
 				return r;
 	return 0;
@@ -1044,9 +1082,11 @@ static int tomb_node_key(void *ctx, const struct node *n, uint16_t qtype)
 
 	key_rec(rec, n->name, n->len, qtype);
 	id = keyset_find(ks, rec);
-	if (id < 0 || !ks->st[id].gen || ks->st[id].seen == pc->gen)
+	if (id < 0 || !ks->st[id].gen || seen_test(pc, id))
 		return 0;
-	ks->st[id].seen = pc->gen; /* once */
+	if (seen_room(pc, id))
+		return -ENOMEM;
+	seen_set(pc, id); /* once */
 	return pend_push(pc, id, none, 1);
 }
 
@@ -1067,10 +1107,6 @@ static void publish_abort(struct publish_ctx *pc, size_t written)
 		for (v = 0; v < XDPNS_VAR_COUNT; v++)
 			blob_put(pc->ms, pc->pend[i].ref[v]);
 	}
-	/* forget which keys this attempt saw */
-	for (i = 0; i < pc->zs->keys.n; i++)
-		if (pc->zs->keys.st[i].seen == pc->gen)
-			pc->zs->keys.st[i].seen = 0;
 }
 
 /* After the flip: the pending entries are the zone's state; the blobs the
@@ -1407,6 +1443,7 @@ compiled:
 		publish_abort(&pc, written || r);
 		keyset_free(&pc.ptrs);
 		free(pc.pend);
+		free(pc.seen);
 		free(pc.ans);
 		return r;
 	}
@@ -1428,6 +1465,7 @@ compiled:
 	ms->st.last_compiled = pc.compiled;
 	ms->st.last_written = pc.n_pend;
 	free(pc.pend);
+	free(pc.seen);
 	free(pc.ans);
 	return 0;
 }
