@@ -200,8 +200,10 @@ static void key_rec(uint8_t *rec, const uint8_t *name, size_t len, uint16_t qtyp
  * references and the length written (the dedupe compares that prefix). */
 struct blobrec {
 	uint32_t refcnt; /* 0 = free index */
-	uint32_t size;
+	uint16_t size;
+	uint16_t h16; /* 16 bits of the content hash: most probes stop here */
 };
+_Static_assert(sizeof(struct xdpns_blob_l) <= UINT16_MAX, "blobrec.size");
 
 #define BLOB_TOMB UINT32_MAX
 
@@ -337,12 +339,14 @@ static uint64_t blob_hash(const void *value, uint32_t size, uint32_t cls)
 	return name_hash(value, size) ^ cls; /* FNV-1a of the bytes */
 }
 
+/* Rehash into a table of twice the blobs or more (load <= 1/2), without
+ * tombstones: 8 to 16 bytes a blob. */
 static int table_grow(struct mapsync *ms)
 {
-	size_t size = ms->table ? (ms->table_mask + 1) * 2 : 4096, i;
+	size_t size = 4096, i;
 	uint32_t *t;
 
-	while (size < (ms->n_blobs + 1) * 4)
+	while (size < (ms->n_blobs + 1) * 2)
 		size *= 2;
 	t = calloc(size, sizeof(*t));
 	if (!t)
@@ -378,7 +382,8 @@ static int blob_get(struct mapsync *ms, enum xdpns_blob_class cls,
 	uint32_t idx;
 	int r;
 
-	if (!ms->table || (ms->n_blobs + ms->n_tomb + 1) * 2 > ms->table_mask + 1)
+	/* linear probing up to a load of 3/4, tombstones counted */
+	if (!ms->table || (ms->n_blobs + ms->n_tomb + 1) * 4 > (ms->table_mask + 1) * 3)
 		if ((r = table_grow(ms)))
 			return r;
 	for (i = h & ms->table_mask; ms->table[i]; i = (i + 1) & ms->table_mask) {
@@ -390,7 +395,8 @@ static int blob_get(struct mapsync *ms, enum xdpns_blob_class cls,
 			continue;
 		}
 		b = blob_rec(ms, t);
-		if (b->size == size && (t >> XDPNS_REF_CLASS_SHIFT) == (uint32_t)cls &&
+		if (b->size == size && b->h16 == (uint16_t)(h >> 48) &&
+		    (t >> XDPNS_REF_CLASS_SHIFT) == (uint32_t)cls &&
 		    !memcmp(blob_mem(ms, t), value, size)) {
 			b->refcnt++;
 			*ref = t;
@@ -413,6 +419,7 @@ static int blob_get(struct mapsync *ms, enum xdpns_blob_class cls,
 	*ref = ((uint32_t)cls << XDPNS_REF_CLASS_SHIFT) | idx;
 	memcpy(blob_mem(ms, *ref), value, size);
 	b->size = size;
+	b->h16 = h >> 48;
 	b->refcnt = 1;
 	if (tomb != SIZE_MAX) {
 		i = tomb;
