@@ -44,9 +44,17 @@ _Static_assert(sizeof(struct kstate) == 16, "struct kstate grew");
 /* The arena's offsets fit the 31 bits of kstate.off. */
 #define KEYSET_ARENA_MAX ((size_t)1 << 31)
 
+/* Records in the arena: qtype(2) len(1) name(len), or, for a key whose
+ * name the record before it already holds (the node's other types, in
+ * keyset_add_shared), qtype(2) 0 offset(4, host order) of that record:
+ * 7 bytes instead of ~23. A name has at least 1 byte, so len 0 is free to
+ * mark it. */
+#define KEYREC_SHORT 7
+
 struct keyset {
-	uint8_t *arena; /* records: qtype(2) len(1) name(len) */
+	uint8_t *arena;
 	size_t used, cap;
+	size_t last_full; /* offset + 1 of the last whole record; 0: none */
 	uint32_t *slots; /* key id + 1; 0 = empty */
 	size_t mask;
 	struct kstate *st; /* by key id */
@@ -54,26 +62,77 @@ struct keyset {
 	size_t live; /* ids with gen != 0 */
 };
 
-/* A key record: qtype(2) len(1) name(len), hashed like names. */
-static uint64_t key_hash(const uint8_t *rec)
+/* FNV-1a of a key record's bytes, qtype(2) then len(1) name(len) given
+ * apart (a short record's name lies elsewhere). */
+static uint64_t key_hash2(const uint8_t *qtype, const uint8_t *lenname)
 {
-	return name_hash(rec, 3 + rec[2]);
+	uint64_t h = 1469598103934665603ull;
+	size_t i;
+
+	h = (h ^ qtype[0]) * 1099511628211ull;
+	h = (h ^ qtype[1]) * 1099511628211ull;
+	for (i = 0; i <= lenname[0]; i++)
+		h = (h ^ lenname[i]) * 1099511628211ull;
+	return h;
 }
 
-static const uint8_t *keyset_rec(const struct keyset *ks, uint32_t id)
+/* A whole key record: qtype(2) len(1) name(len). */
+static uint64_t key_hash(const uint8_t *rec)
+{
+	return key_hash2(rec, rec + 2);
+}
+
+/* The record of id as stored (maybe short). */
+static const uint8_t *keyset_stored(const struct keyset *ks, uint32_t id)
 {
 	return ks->arena + ks->st[id].off;
+}
+
+/* The whole record holding the name of the stored record r: its len(1)
+ * name(len) start at the result + 2. */
+static const uint8_t *keyset_named(const struct keyset *ks, const uint8_t *r)
+{
+	uint32_t off;
+
+	if (r[2])
+		return r;
+	memcpy(&off, r + 3, sizeof(off));
+	return ks->arena + off;
+}
+
+/* The record of id, for sets without short records (keyset_add only). */
+static const uint8_t *keyset_rec(const struct keyset *ks, uint32_t id)
+{
+	return keyset_stored(ks, id);
+}
+
+static uint64_t keyset_hash(const struct keyset *ks, uint32_t id)
+{
+	const uint8_t *r = keyset_stored(ks, id);
+
+	return key_hash2(r, keyset_named(ks, r) + 2);
+}
+
+/* Id's key is the whole record rec. */
+static int keyset_eq(const struct keyset *ks, uint32_t id, const uint8_t *rec)
+{
+	const uint8_t *r = keyset_stored(ks, id);
+
+	if (r[2])
+		return !memcmp(r, rec, 3 + rec[2]);
+	return r[0] == rec[0] && r[1] == rec[1] &&
+	       !memcmp(keyset_named(ks, r) + 2, rec + 2, 1 + rec[2]);
 }
 
 /* The id of rec, or -1. */
 static long keyset_find(const struct keyset *ks, const uint8_t *rec)
 {
-	size_t i, n = 3 + rec[2];
+	size_t i;
 
 	if (!ks->slots)
 		return -1;
 	for (i = key_hash(rec) & ks->mask; ks->slots[i]; i = (i + 1) & ks->mask)
-		if (!memcmp(keyset_rec(ks, ks->slots[i] - 1), rec, n))
+		if (keyset_eq(ks, ks->slots[i] - 1, rec))
 			return ks->slots[i] - 1;
 	return -1;
 }
@@ -90,7 +149,7 @@ static int keyset_grow(struct keyset *ks)
 
 		if (!ks->slots[i])
 			continue;
-		j = key_hash(keyset_rec(ks, ks->slots[i] - 1)) & (size - 1);
+		j = keyset_hash(ks, ks->slots[i] - 1) & (size - 1);
 		while (slots[j])
 			j = (j + 1) & (size - 1);
 		slots[j] = ks->slots[i];
@@ -126,14 +185,25 @@ static int keyset_reserve(struct keyset *ks, size_t n)
 	return 0;
 }
 
-/* The id of rec, added (state zero: not in the map) when new; -errno. */
-static long keyset_add(struct keyset *ks, const uint8_t *rec)
+/* The id of rec, added (state zero: not in the map) when new; -errno.
+ * share: a new key whose name is the last whole record's is stored short. */
+static long keyset_put(struct keyset *ks, const uint8_t *rec, int share)
 {
 	size_t n = 3 + rec[2], i;
 	long id = keyset_find(ks, rec);
+	const uint8_t *last;
 
 	if (id >= 0)
 		return id;
+	if (share && ks->last_full && n > KEYREC_SHORT) {
+		last = ks->arena + ks->last_full - 1;
+		if (memcmp(last + 2, rec + 2, n - 2))
+			share = 0;
+	} else {
+		share = 0;
+	}
+	if (share)
+		n = KEYREC_SHORT;
 	if ((ks->n + 1) * 2 > (ks->mask + 1) || !ks->slots)
 		if (keyset_grow(ks))
 			return -ENOMEM;
@@ -160,7 +230,16 @@ static long keyset_add(struct keyset *ks, const uint8_t *rec)
 		ks->st = st;
 		ks->st_cap = cap;
 	}
-	memcpy(ks->arena + ks->used, rec, n);
+	if (share) {
+		uint32_t off = ks->last_full - 1;
+
+		memcpy(ks->arena + ks->used, rec, 2);
+		ks->arena[ks->used + 2] = 0;
+		memcpy(ks->arena + ks->used + 3, &off, sizeof(off));
+	} else {
+		memcpy(ks->arena + ks->used, rec, n);
+		ks->last_full = ks->used + 1;
+	}
 	memset(&ks->st[ks->n], 0, sizeof(ks->st[0]));
 	ks->st[ks->n].off = ks->used;
 	for (i = key_hash(rec) & ks->mask; ks->slots[i]; i = (i + 1) & ks->mask)
@@ -170,20 +249,40 @@ static long keyset_add(struct keyset *ks, const uint8_t *rec)
 	return ks->n++;
 }
 
+static long keyset_add(struct keyset *ks, const uint8_t *rec)
+{
+	return keyset_put(ks, rec, 0);
+}
+
+/* The entries' keys: a node's types share its name (KEYREC_SHORT). */
+static long keyset_add_shared(struct keyset *ks, const uint8_t *rec)
+{
+	return keyset_put(ks, rec, 1);
+}
+
+/* The map key of id. */
+static void keyset_key(const struct keyset *ks, uint32_t id, struct xdpns_key *k)
+{
+	const uint8_t *r = keyset_stored(ks, id), *nm = keyset_named(ks, r);
+
+	memset(k, 0, sizeof(*k));
+	k->qtype = (uint16_t)r[0] << 8 | r[1];
+	k->name_len = nm[2];
+	memcpy(k->name, nm + 3, nm[2]);
+}
+
+/* The name length of id. */
+static uint8_t keyset_len(const struct keyset *ks, uint32_t id)
+{
+	return keyset_named(ks, keyset_stored(ks, id))[2];
+}
+
 static void keyset_free(struct keyset *ks)
 {
 	free(ks->arena);
 	free(ks->slots);
 	free(ks->st);
 	memset(ks, 0, sizeof(*ks));
-}
-
-static void keyset_rec_to_key(const uint8_t *rec, struct xdpns_key *k)
-{
-	memset(k, 0, sizeof(*k));
-	k->qtype = (uint16_t)rec[0] << 8 | rec[1];
-	k->name_len = rec[2];
-	memcpy(k->name, rec + 3, rec[2]);
 }
 
 static void key_rec(uint8_t *rec, const uint8_t *name, size_t len, uint16_t qtype)
@@ -753,7 +852,7 @@ static int publish_key(void *ctx, const struct node *n, uint16_t qtype)
 	int v, r;
 
 	key_rec(rec, n->name, n->len, qtype);
-	id = keyset_add(ks, rec);
+	id = keyset_add_shared(ks, rec);
 	if (id < 0)
 		return id;
 	if (seen_test(pc, id))
@@ -933,7 +1032,7 @@ static int pend_write_table(struct publish_ctx *pc, const struct pending *p,
 	struct eloc l;
 	int found, other = st->gen ? !st->half : 0;
 
-	keyset_rec_to_key(keyset_rec(&pc->zs->keys, p->id), &k);
+	keyset_key(&pc->zs->keys, p->id, &k);
 	found = entry_locate(ms, &k, &l, &cur);
 	if (undo) {
 		if (!found || cur.zone != pc->ez->slot)
@@ -997,9 +1096,7 @@ static int pend_write(struct publish_ctx *pc, size_t from, size_t to, int undo,
 
 	*done = 0;
 	for (i = from; i < to && !r; i++) {
-		const uint8_t *rec = keyset_rec(ks, pc->pend[i].id);
-
-		if (XDPNS_KEYCLASS(rec[2]) >= XDPNS_TABLE_CLASSES)
+		if (XDPNS_KEYCLASS(keyset_len(ks, pc->pend[i].id)) >= XDPNS_TABLE_CLASSES)
 			continue;
 		r = pend_write_table(pc, &pc->pend[i], undo);
 		if (!r)
@@ -1022,12 +1119,11 @@ static int pend_write(struct publish_ctx *pc, size_t from, size_t to, int undo,
 
 			for (n = 0; i < to && n < BATCH; i++) {
 				const struct pending *p = &pc->pend[i];
-				const uint8_t *rec = keyset_rec(ks, p->id);
 				struct xdpns_key k;
 
-				if (XDPNS_KEYCLASS(rec[2]) != c)
+				if (XDPNS_KEYCLASS(keyset_len(ks, p->id)) != c)
 					continue;
-				keyset_rec_to_key(rec, &k);
+				keyset_key(ks, p->id, &k);
 				if (p->tomb && !undo) {
 					struct xdpns_entry cur;
 
@@ -1137,7 +1233,7 @@ static void publish_commit(struct publish_ctx *pc)
 		if (p->tomb) {
 			struct xdpns_key k;
 
-			keyset_rec_to_key(keyset_rec(ks, p->id), &k);
+			keyset_key(ks, p->id, &k);
 			delete_owned(ms, &k, pc->ez->slot);
 			if (st->gen)
 				ks->live--;
@@ -1641,7 +1737,7 @@ int mapsync_remove(struct mapsync *ms, uint32_t slot)
 
 		if (!st->gen)
 			continue;
-		keyset_rec_to_key(keyset_rec(&zs->keys, i), &key);
+		keyset_key(&zs->keys, i, &key);
 		delete_owned(ms, &key, slot);
 		for (v = 0; v < XDPNS_VAR_COUNT; v++)
 			if (u32vec_push(&old, st->ref[v]))
