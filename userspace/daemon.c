@@ -2166,7 +2166,7 @@ static int daemon_start(struct daemon *d, const char *path)
 	 * back when freed. glibc's default threshold rises to the size of the
 	 * largest such array freed, after which the next ones (a table grown,
 	 * the pending list) come from the heap and leave holes there that
-	 * stay resident: 64 MiB of the RSS at 1M RRsets (bench/RESULTS.md
+	 * stay resident: 61 MiB of the RSS at 1M RRsets (bench/RESULTS.md
 	 * "Where the daemon's memory goes"). */
 	mallopt(M_MMAP_THRESHOLD, DAEMON_MMAP_THRESHOLD);
 	r = config_load(path, &d->cfg, err, sizeof(err));
