@@ -31,15 +31,18 @@ static int u32vec_push(struct u32vec *a, uint32_t x)
 
 /* ---- key sets: compact keys in an arena, each with its map state ---- */
 
-/* What the entries map holds for a key, as this process wrote it: 16
- * bytes a key (which keys a publish has compiled is its own bitmap). */
+/* What the entries map holds for a key, as this process wrote it: 12
+ * bytes a key, 16 in a keyset where some key's DO=1 answer differs from
+ * its DO=0 one (a signed zone: keyset.ref1). Which keys a publish has
+ * compiled is the publish's own bitmap. */
 struct kstate {
-	uint32_t ref[XDPNS_VAR_COUNT]; /* refs of the live half (held) */
+	uint32_t ref0; /* ref of the live half's DO=0 answer (held) */
 	uint32_t gen; /* generation of the live half; 0: not in the map */
 	uint32_t off : 31; /* arena offset of the key record */
 	uint32_t half : 1; /* index of the live half */
 };
-_Static_assert(sizeof(struct kstate) == 16, "struct kstate grew");
+_Static_assert(sizeof(struct kstate) == 12, "struct kstate grew");
+_Static_assert(XDPNS_VAR_COUNT == 2, "kstate holds two refs: ref0, ref1");
 
 /* The arena's offsets fit the 31 bits of kstate.off. */
 #define KEYSET_ARENA_MAX ((size_t)1 << 31)
@@ -58,6 +61,9 @@ struct keyset {
 	uint32_t *slots; /* key id + 1; 0 = empty */
 	size_t mask;
 	struct kstate *st; /* by key id */
+	/* by key id, the live half's DO=1 ref (held); NULL while every key's
+	 * is its ref0 (an unsigned zone: the same answer, held twice) */
+	uint32_t *ref1;
 	size_t n, st_cap; /* ids in use (live or not) */
 	size_t live; /* ids with gen != 0 */
 };
@@ -180,6 +186,13 @@ static int keyset_reserve(struct keyset *ks, size_t n)
 		if (!st)
 			return -ENOMEM;
 		ks->st = st;
+		if (ks->ref1) {
+			uint32_t *r1 = realloc(ks->ref1, n * sizeof(*r1));
+
+			if (!r1)
+				return -ENOMEM;
+			ks->ref1 = r1;
+		}
 		ks->st_cap = n;
 	}
 	return 0;
@@ -228,6 +241,13 @@ static long keyset_put(struct keyset *ks, const uint8_t *rec, int share)
 		if (!st)
 			return -ENOMEM;
 		ks->st = st;
+		if (ks->ref1) {
+			uint32_t *r1 = realloc(ks->ref1, cap * sizeof(*r1));
+
+			if (!r1)
+				return -ENOMEM; /* st grew: only st_cap lags */
+			ks->ref1 = r1;
+		}
 		ks->st_cap = cap;
 	}
 	if (share) {
@@ -241,6 +261,8 @@ static long keyset_put(struct keyset *ks, const uint8_t *rec, int share)
 		ks->last_full = ks->used + 1;
 	}
 	memset(&ks->st[ks->n], 0, sizeof(ks->st[0]));
+	if (ks->ref1)
+		ks->ref1[ks->n] = 0;
 	ks->st[ks->n].off = ks->used;
 	for (i = key_hash(rec) & ks->mask; ks->slots[i]; i = (i + 1) & ks->mask)
 		;
@@ -277,11 +299,43 @@ static uint8_t keyset_len(const struct keyset *ks, uint32_t id)
 	return keyset_named(ks, keyset_stored(ks, id))[2];
 }
 
+/* The live half's refs of key id. */
+static void kst_refs(const struct keyset *ks, uint32_t id, uint32_t *refs)
+{
+	refs[0] = ks->st[id].ref0;
+	refs[1] = ks->ref1 ? ks->ref1[id] : refs[0];
+}
+
+/* Room for refs whose DO=1 one differs from the DO=0 one (ks->ref1, each
+ * key's own ref0 until set). */
+static int kst_need_ref1(struct keyset *ks, const uint32_t *refs)
+{
+	size_t i;
+
+	if (ks->ref1 || refs[1] == refs[0])
+		return 0;
+	ks->ref1 = malloc((ks->st_cap ? ks->st_cap : 1) * sizeof(*ks->ref1));
+	if (!ks->ref1)
+		return -ENOMEM;
+	for (i = 0; i < ks->n; i++)
+		ks->ref1[i] = ks->st[i].ref0;
+	return 0;
+}
+
+/* Set the live half's refs of key id; after kst_need_ref1(ks, refs). */
+static void kst_set_refs(struct keyset *ks, uint32_t id, const uint32_t *refs)
+{
+	ks->st[id].ref0 = refs[0];
+	if (ks->ref1)
+		ks->ref1[id] = refs[1];
+}
+
 static void keyset_free(struct keyset *ks)
 {
 	free(ks->arena);
 	free(ks->slots);
 	free(ks->st);
+	free(ks->ref1);
 	memset(ks, 0, sizeof(*ks));
 }
 
@@ -849,7 +903,7 @@ static int publish_key(void *ctx, const struct node *n, uint16_t qtype)
 	uint8_t rec[3 + 256];
 	struct kstate *st;
 	long id;
-	int v, r;
+	int v, r, same = 0;
 
 	key_rec(rec, n->name, n->len, qtype);
 	id = keyset_add_shared(ks, rec);
@@ -890,7 +944,18 @@ static int publish_key(void *ctx, const struct node *n, uint16_t qtype)
 	pc->compiled++;
 	st = &ks->st[id];
 	seen_set(pc, id);
-	if (st->gen && !memcmp(st->ref, refs, sizeof(refs))) {
+	if (st->gen) {
+		uint32_t cur[XDPNS_VAR_COUNT];
+
+		kst_refs(ks, id, cur);
+		same = !memcmp(cur, refs, sizeof(refs));
+	}
+	if (!same && (r = kst_need_ref1(ks, refs))) {
+		for (v = 0; v < XDPNS_VAR_COUNT; v++)
+			blob_put(ms, refs[v]);
+		return r;
+	}
+	if (same) {
 		/* the same answer: the live half serves the new generation */
 		for (v = 0; v < XDPNS_VAR_COUNT; v++)
 			blob_put(ms, refs[v]);
@@ -1009,7 +1074,7 @@ static void pend_value(const struct publish_ctx *pc, const struct pending *p,
 	ent->zone = pc->ez->slot;
 	if (st->gen) {
 		ent->half[st->half].gen = st->gen;
-		memcpy(ent->half[st->half].ref, st->ref, sizeof(st->ref));
+		kst_refs(&pc->zs->keys, p->id, ent->half[st->half].ref);
 	}
 	if (undo)
 		return;
@@ -1224,12 +1289,14 @@ static void publish_commit(struct publish_ctx *pc)
 	for (i = 0; i < pc->n_pend; i++) {
 		const struct pending *p = &pc->pend[i];
 		struct kstate *st = &ks->st[p->id];
+		uint32_t cur[XDPNS_VAR_COUNT];
 		int v;
 
+		kst_refs(ks, p->id, cur);
 		if (st->gen)
 			for (v = 0; v < XDPNS_VAR_COUNT; v++)
-				if (u32vec_push(&old, st->ref[v]))
-					blob_put(ms, st->ref[v]); /* no memory: at once */
+				if (u32vec_push(&old, cur[v]))
+					blob_put(ms, cur[v]); /* no memory: at once */
 		if (p->tomb) {
 			struct xdpns_key k;
 
@@ -1238,14 +1305,15 @@ static void publish_commit(struct publish_ctx *pc)
 			if (st->gen)
 				ks->live--;
 			st->gen = 0;
-			memset(st->ref, 0, sizeof(st->ref));
+			memset(cur, 0, sizeof(cur));
+			kst_set_refs(ks, p->id, cur);
 			continue;
 		}
 		if (!st->gen)
 			ks->live++;
 		st->half = st->gen ? !st->half : 0;
 		st->gen = pc->gen;
-		memcpy(st->ref, p->ref, sizeof(st->ref));
+		kst_set_refs(ks, p->id, p->ref); /* room made by publish_key */
 	}
 	if (retire(ms, &old))
 		for (i = 0; i < old.n; i++)
@@ -1733,15 +1801,17 @@ int mapsync_remove(struct mapsync *ms, uint32_t slot)
 		nxsync_remove(ms->nx, slot);
 	for (i = 0; i < zs->keys.n; i++) {
 		struct kstate *st = &zs->keys.st[i];
+		uint32_t cur[XDPNS_VAR_COUNT];
 		struct xdpns_key key;
 
 		if (!st->gen)
 			continue;
 		keyset_key(&zs->keys, i, &key);
 		delete_owned(ms, &key, slot);
+		kst_refs(&zs->keys, i, cur);
 		for (v = 0; v < XDPNS_VAR_COUNT; v++)
-			if (u32vec_push(&old, st->ref[v]))
-				blob_put(ms, st->ref[v]);
+			if (u32vec_push(&old, cur[v]))
+				blob_put(ms, cur[v]);
 	}
 	ms->st.entries -= zs->keys.live;
 	keyset_free(&zs->keys);

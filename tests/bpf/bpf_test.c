@@ -1861,6 +1861,61 @@ static uint32_t live_half_gen(const char *name, uint16_t qtype)
  * only the entries those names reach are compiled and written; every
  * other entry is not rewritten and answers across the flip from the half
  * it had. */
+/* The key state keeps each key's DO=1 ref apart only once some key's
+ * differs from its DO=0 one (a signed zone): an identical republish
+ * writes nothing, and going unsigned -> signed -> unsigned -> signed
+ * (different data each way) releases every blob the other version held:
+ * the blob count ends where it began. */
+static uint64_t blob_count(void)
+{
+	struct mapsync_stats st;
+	uint64_t n = 0;
+	int c;
+
+	mapsync_get_stats(ms, &st);
+	for (c = 0; c < XDPNS_BLOB_CLASSES; c++)
+		n += st.blobs[c];
+	return n;
+}
+
+static void t_key_state_refs(void **state)
+{
+	static const char unsigned_zone[] =
+		"$ORIGIN signed.test.\n$TTL 3600\n"
+		"@ SOA ns hostmaster 1 3600 600 604800 300\n"
+		"@ NS ns\nns A 198.18.3.54\nu TXT \"unsigned only\"\n";
+	struct mapsync_stats st;
+	uint64_t b0, u0;
+	int i;
+
+	(void)state;
+	/* each publish also frees what the one before it retired */
+	assert_int_equal(publish_zone(Z_SIGNED, signed_zone, "signed.test"), 0);
+	assert_int_equal(publish_zone(Z_SIGNED, signed_zone, "signed.test"), 0);
+	mapsync_get_stats(ms, &st);
+	assert_int_equal(st.last_written, 0);
+	b0 = blob_count();
+	/* a fresh key state (no DO=1 refs apart), then each version twice */
+	assert_int_equal(mapsync_remove(ms, Z_SIGNED), 0);
+	assert_int_equal(publish_zone(Z_SIGNED, unsigned_zone, "signed.test"), 0);
+	assert_int_equal(publish_zone(Z_SIGNED, unsigned_zone, "signed.test"), 0);
+	mapsync_get_stats(ms, &st);
+	assert_int_equal(st.last_written, 0);
+	u0 = blob_count();
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(publish_zone(Z_SIGNED, signed_zone, "signed.test"), 0);
+		assert_int_equal(publish_zone(Z_SIGNED, signed_zone, "signed.test"), 0);
+		mapsync_get_stats(ms, &st);
+		assert_int_equal(st.last_written, 0);
+		assert_int_equal(blob_count(), b0);
+		if (i)
+			break;
+		assert_int_equal(publish_zone(Z_SIGNED, unsigned_zone, "signed.test"), 0);
+		assert_int_equal(publish_zone(Z_SIGNED, unsigned_zone, "signed.test"), 0);
+		assert_int_equal(blob_count(), u0);
+	}
+}
+
 static void t_incremental_publish(void **state)
 {
 	static const char *const changed[] = { "example.com", "www.example.com",
@@ -2322,6 +2377,7 @@ int main(void)
 		cmocka_unit_test(t_nx_changes),
 		cmocka_unit_test(t_nx_cost),
 		cmocka_unit_test(t_xs_blob),
+		cmocka_unit_test(t_key_state_refs),
 		cmocka_unit_test(t_incremental_publish),
 		cmocka_unit_test(t_failed_publish_changes_nothing),
 		cmocka_unit_test(t_table_probe),
