@@ -820,11 +820,15 @@ static int node_points(const struct node *n);
 
 /* An entry to write: a key whose answer changed, a new key, or a key the
  * new generation drops (tomb: its new half has no refs). */
+/* An entry a publish writes: 12 bytes a key (the peak of a zone's first
+ * publish). Ids fit 31 bits: a key record takes 7 bytes or more of an
+ * arena of at most 2 GiB. */
 struct pending {
-	uint32_t id;
+	uint32_t id : 31;
+	uint32_t tomb : 1;
 	uint32_t ref[XDPNS_VAR_COUNT];
-	int tomb;
 };
+_Static_assert(sizeof(struct pending) == 12, "struct pending grew");
 
 struct publish_ctx {
 	struct mapsync *ms;
