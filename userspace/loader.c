@@ -20,11 +20,11 @@
  * preallocated, but their bucket arrays are (16 bytes per power-of-two
  * slot of max_entries); arrays (tables, blobs) are wholly preallocated.
  * Headroom: a quarter (tables) or half (hashes) again the keys for names
- * a zone gains (a table past it spills into its overflow), and for the tiny
- * XS bodies twice their number, so a transfer that changes every A/AAAA
- * can be written beside the served generation. What does not fit fails
+ * a zone gains (a table past it spills into its overflow); blobs below. What does not fit fails
  * that publish (the served data stays): restart to resize, the zones on
  * disk are counted again. */
+static struct bpf_map *blob_map(const struct xdpns *skel, int cls);
+
 static void size_maps(struct xdpns *skel, const struct mapsync_sizes *sz)
 {
 	struct bpf_map *em[XDPNS_KEYCLASS_COUNT] = {
@@ -41,13 +41,11 @@ static void size_maps(struct xdpns *skel, const struct mapsync_sizes *sz)
 	static const uint64_t emin[XDPNS_KEYCLASS_COUNT] = { 16384, 16384, 4096, 4096 };
 	static const uint64_t tmin[XDPNS_TABLE_CLASSES] = { 65536, 16384 };
 	static const uint64_t nmin[XDPNS_KEYCLASS_COUNT] = { 16384, 16384, 4096, 4096 };
-	uint64_t keys = 0, sig = sz ? sz->signed_keys : 0;
 	int c;
 
 	for (c = 0; c < XDPNS_KEYCLASS_COUNT; c++) {
 		uint64_t k = sz ? sz->keys[c] : 0, names = k;
 
-		keys += k;
 		/* the room asked for (names of up to 64 bytes): the names
 		 * maps of both short classes, the blobs once */
 		if (sz && c < 2)
@@ -75,16 +73,29 @@ static void size_maps(struct xdpns *skel, const struct mapsync_sizes *sz)
 		 * overflows them keeps its NXDOMAIN on the slow path */
 		bpf_map__set_max_entries(nm[c], names + nmin[c]);
 	}
-	if (sz)
-		keys += sz->extra_keys;
-	bpf_map__set_max_entries(skel->maps.xdpns_blob_xs,
-				 2 * keys + XDPNS_BLOB_XS_COUNT);
-	bpf_map__set_max_entries(skel->maps.xdpns_blob_s,
-				 keys / 8 + sig / 2 + XDPNS_BLOB_S_COUNT);
-	bpf_map__set_max_entries(skel->maps.xdpns_blob_m,
-				 keys / 32 + 2 * sig + XDPNS_BLOB_M_COUNT);
-	bpf_map__set_max_entries(skel->maps.xdpns_blob_l,
-				 keys / 256 + sig / 8 + XDPNS_BLOB_L_COUNT);
+	/* blobs: the bodies the zones need (estimated by class from their
+	 * RRsets, mapsync_count), the room asked for (spread over the classes
+	 * as a zone of mostly A/AAAA with some larger answers), and beside
+	 * them one whole-zone change: publishes run one at a time and each
+	 * first waits for the previous one's old bodies to be released, so
+	 * the headroom is what the largest zone, or a zone filling the room,
+	 * writes at once, not a second copy of everything */
+	for (c = 1; c < XDPNS_BLOB_CLASSES; c++) {
+		static const uint64_t bmin[XDPNS_BLOB_CLASSES] = {
+			0, XDPNS_BLOB_S_COUNT, XDPNS_BLOB_M_COUNT,
+			XDPNS_BLOB_L_COUNT, XDPNS_BLOB_XS_COUNT,
+		};
+		static const unsigned room_shift[XDPNS_BLOB_CLASSES] = {
+			0, 3, 5, 8, 0, /* S 1/8, M 1/32, L 1/256, XS all */
+		};
+		uint64_t room = sz ? sz->extra_keys >> room_shift[c] : 0;
+		uint64_t need = sz ? sz->blobs[c] : 0, one = sz ? sz->zone_blobs_max[c] : 0;
+		uint64_t n = need + room + (one > room ? one : room) + bmin[c];
+
+		if (n > XDPNS_REF_INDEX_MASK)
+			n = XDPNS_REF_INDEX_MASK;
+		bpf_map__set_max_entries(blob_map(skel, c), n);
+	}
 }
 
 /* Map an array (BPF_F_MMAPABLE) shared, for writing in place. */

@@ -32,7 +32,7 @@ static struct loader ld;
 static struct mapsync *ms;
 static struct mapsync_fds fds;
 /* slot 0: example.com; the NXDOMAIN tests add the zones of nx_zones[] */
-#define N_ZONES 7
+#define N_ZONES 8
 static struct engine_zone ezs[N_ZONES];
 static struct engine eng = { .zones = ezs, .n_zones = N_ZONES };
 /* the engine whose replies XDP's are compared with */
@@ -759,7 +759,7 @@ static void t_lru_cache(void **state)
 	"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKiss" \
 	"LS4vMDEyMzQ1Njc4OTo7PD0+Pw==\n"
 
-enum { Z_NX = 1, Z_WILD, Z_SIGNED, Z_EXP, Z_CHILD, Z_BIGSOA };
+enum { Z_NX = 1, Z_WILD, Z_SIGNED, Z_EXP, Z_CHILD, Z_BIGSOA, Z_SIZES };
 
 static const char nx_zone[] =
 	"$ORIGIN nx.test.\n$TTL 3600\n"
@@ -1843,6 +1843,70 @@ static void t_xs_blob(void **state)
 	}
 }
 
+/* The blob classes are sized from an estimate of each key's body
+ * (mapsync_count): it must not be short of what a publish really takes
+ * in any class, and must not put larger answers in the XS class. */
+static void t_blob_estimate(void **state)
+{
+	static char text[32768];
+	struct mapsync_sizes sz;
+	struct mapsync_stats st0, st1;
+	struct zone *z;
+	size_t n = 0;
+	int i, c;
+
+	(void)state;
+	n += snprintf(text + n, sizeof(text) - n,
+		      "$ORIGIN sizes.test.\n$TTL 300\n"
+		      "@ SOA ns1 hostmaster 1 3600 600 604800 300\n"
+		      "@ NS ns1\n@ NS ns2\nns1 A 198.18.1.1\nns2 A 198.18.1.2\n"
+		      "@ MX 10 mx1\nmx1 A 198.18.1.3\nmx1 AAAA fd00:5353::13\n"
+		      "alias CNAME h1\n");
+	for (i = 0; i < 40; i++) /* 40 A, 20 AAAA: XS */
+		n += snprintf(text + n, sizeof(text) - n, "h%d A 198.18.2.%d\n", i, i);
+	for (i = 0; i < 20; i++)
+		n += snprintf(text + n, sizeof(text) - n, "h%d AAAA fd00:5353::2:%x\n",
+			      i, i);
+	for (i = 0; i < 12; i++) /* ~70 bytes: S */
+		n += snprintf(text + n, sizeof(text) - n,
+			      "t%d TXT \"record number %d of the zone, in the S class\"\n",
+			      i, i);
+	for (i = 0; i < 5; i++) /* ~300 bytes: M */
+		n += snprintf(text + n, sizeof(text) - n, "m%d TXT \"%0250d\"\n", i, i);
+	for (i = 0; i < 2; i++) /* 3 x 250: L */
+		n += snprintf(text + n, sizeof(text) - n,
+			      "l%d TXT \"%0250d\"\nl%d TXT \"%0249d\"\nl%d TXT \"%0248d\"\n",
+			      i, i, i, i, i, i);
+	z = load_text(text, "sizes.test");
+	assert_non_null(z);
+	memset(&sz, 0, sizeof(sz));
+	mapsync_count(z, &sz);
+	zone_free(z);
+	mapsync_get_stats(ms, &st0);
+	assert_int_equal(publish_zone(Z_SIZES, text, "sizes.test"), 0);
+	mapsync_get_stats(ms, &st1);
+	for (c = 1; c < XDPNS_BLOB_CLASSES; c++) {
+		uint64_t used = st1.blobs[c] - st0.blobs[c];
+
+		if (used > sz.blobs[c])
+			fail_msg("class %d: %llu bodies, %llu estimated", c,
+				 (unsigned long long)used,
+				 (unsigned long long)sz.blobs[c]);
+		assert_true(sz.zone_blobs_max[c] == sz.blobs[c]);
+	}
+	/* XS: the 64 A/AAAA keys (h*, ns1, ns2, mx1 x2), and the keys whose
+	 * range reaches down to it: the CNAME's 7 (its own, the CNAME answers
+	 * of apex_extra's types) and the apex MX (before glue; counted as a
+	 * set and as an apex type); no TXT, NS, SOA or NODATA */
+	assert_int_equal(sz.blobs[XDPNS_BLOB_XS], 64 + 7 + 2);
+	assert_true(sz.blobs[XDPNS_BLOB_S] >= 12);
+	assert_true(sz.blobs[XDPNS_BLOB_M] >= 5);
+	assert_true(sz.blobs[XDPNS_BLOB_L] >= 2 && sz.blobs[XDPNS_BLOB_L] < 10);
+	assert_int_equal(mapsync_remove(ms, Z_SIZES), 0);
+	zone_free(ezs[Z_SIZES].zone);
+	ezs[Z_SIZES].zone = NULL;
+}
+
 /* The generation of the half that answers for (name, qtype) now. */
 static uint32_t live_half_gen(const char *name, uint16_t qtype)
 {
@@ -2322,6 +2386,7 @@ int main(void)
 		cmocka_unit_test(t_nx_changes),
 		cmocka_unit_test(t_nx_cost),
 		cmocka_unit_test(t_xs_blob),
+		cmocka_unit_test(t_blob_estimate),
 		cmocka_unit_test(t_incremental_publish),
 		cmocka_unit_test(t_failed_publish_changes_nothing),
 		cmocka_unit_test(t_table_probe),
