@@ -25,6 +25,17 @@
  * disk are counted again. */
 static struct bpf_map *blob_map(const struct xdpns *skel, int cls);
 
+/* The tables: entries of class i (i < 2), names of class i - 2. */
+static struct bpf_map *table_map(const struct xdpns *skel, int i)
+{
+	struct bpf_map *m[2 * XDPNS_TABLE_CLASSES] = {
+		skel->maps.xdpns_table_32, skel->maps.xdpns_table_64,
+		skel->maps.xdpns_ntable_32, skel->maps.xdpns_ntable_64,
+	};
+
+	return m[i];
+}
+
 static void size_maps(struct xdpns *skel, const struct mapsync_sizes *sz)
 {
 	struct bpf_map *em[XDPNS_KEYCLASS_COUNT] = {
@@ -35,21 +46,15 @@ static void size_maps(struct xdpns *skel, const struct mapsync_sizes *sz)
 		skel->maps.xdpns_names_32, skel->maps.xdpns_names_64,
 		skel->maps.xdpns_names_128, skel->maps.xdpns_names_256,
 	};
-	struct bpf_map *tm[XDPNS_TABLE_CLASSES] = {
-		skel->maps.xdpns_table_32, skel->maps.xdpns_table_64,
-	};
 	static const uint64_t emin[XDPNS_KEYCLASS_COUNT] = { 16384, 16384, 4096, 4096 };
 	static const uint64_t tmin[XDPNS_TABLE_CLASSES] = { 65536, 16384 };
 	static const uint64_t nmin[XDPNS_KEYCLASS_COUNT] = { 16384, 16384, 4096, 4096 };
 	int c;
 
 	for (c = 0; c < XDPNS_KEYCLASS_COUNT; c++) {
-		uint64_t k = sz ? sz->keys[c] : 0, names = k;
+		uint64_t k = sz ? sz->keys[c] : 0;
+		uint64_t names = sz ? sz->names[c] + sz->names[c] / 2 : 0;
 
-		/* the room asked for (names of up to 64 bytes): the names
-		 * maps of both short classes, the blobs once */
-		if (sz && c < 2)
-			names += sz->extra_keys;
 		if (c < XDPNS_TABLE_CLASSES) {
 			/* room asked for: all of it in the 32-byte table, an
 			 * eighth in the 64-byte one; what does not fit goes to
@@ -62,16 +67,33 @@ static void size_maps(struct xdpns *skel, const struct mapsync_sizes *sz)
 			if (home > (1u << 30))
 				home = 1u << 30;
 			skel->rodata->xdpns_table_home[c] = home;
-			bpf_map__set_max_entries(tm[c], home + XDPNS_TABLE_PROBES - 1);
+			bpf_map__set_max_entries(table_map(skel, c), home + XDPNS_TABLE_PROBES - 1);
 			bpf_map__set_max_entries(em[c], k / 8 + (c ? extra : extra / 8) +
 								emin[c]);
 		} else {
 			bpf_map__set_max_entries(em[c], k + k / 2 + emin[c]);
 		}
 		/* names (NXDOMAIN in XDP): one per owner and empty
-		 * non-terminal, fewer than keys in most zones; a zone that
-		 * overflows them keeps its NXDOMAIN on the slow path */
-		bpf_map__set_max_entries(nm[c], names + nmin[c]);
+		 * non-terminal (counted, mapsync_count), and room for half as
+		 * many names as the keys asked for; up to 64 bytes in their
+		 * table (home slots 1.25x, as the entries'), the few a probe
+		 * has no slot for in its overflow hash, longer ones in the
+		 * hashes. A zone whose names do not fit keeps its NXDOMAIN on
+		 * the slow path. */
+		if (c < XDPNS_TABLE_CLASSES) {
+			uint64_t n = sz ? sz->names[c] : 0;
+			uint64_t room = sz ? (c ? sz->extra_keys / 16 : sz->extra_keys / 2) : 0;
+			uint64_t home = n + n / 4 + room + tmin[c];
+
+			if (home > (1u << 30))
+				home = 1u << 30;
+			skel->rodata->xdpns_ntable_home[c] = home;
+			bpf_map__set_max_entries(table_map(skel, 2 + c),
+						 home + XDPNS_TABLE_PROBES - 1);
+			bpf_map__set_max_entries(nm[c], n / 8 + room / 4 + nmin[c]);
+		} else {
+			bpf_map__set_max_entries(nm[c], names + nmin[c]);
+		}
 	}
 	/* blobs: the bodies the zones need (estimated by class from their
 	 * RRsets, mapsync_count), the room asked for (spread over the classes
@@ -164,9 +186,8 @@ int loader_open(struct loader *l, const struct mapsync_sizes *sz)
 			return r;
 		}
 	}
-	for (c = 0; c < XDPNS_TABLE_CLASSES; c++) {
-		r = map_array(c ? skel->maps.xdpns_table_64 : skel->maps.xdpns_table_32,
-			      &l->table_mem[c], &l->table_len[c]);
+	for (c = 0; c < 2 * XDPNS_TABLE_CLASSES; c++) {
+		r = map_array(table_map(skel, c), &l->table_mem[c], &l->table_len[c]);
 		if (r) {
 			loader_close(l);
 			return r;
@@ -211,12 +232,15 @@ void loader_fds(const struct loader *l, struct mapsync_fds *fds)
 		fds->blob_mem[c] = l->blob_mem[c];
 	}
 	for (c = 0; c < XDPNS_TABLE_CLASSES; c++) {
-		struct bpf_map *m = c ? l->skel->maps.xdpns_table_64 :
-					l->skel->maps.xdpns_table_32;
+		struct bpf_map *m = table_map(l->skel, c);
 
 		fds->table_mem[c] = l->table_mem[c];
 		fds->n_table[c] = bpf_map__max_entries(m);
 		fds->table_home[c] = l->skel->rodata->xdpns_table_home[c];
+		m = table_map(l->skel, 2 + c);
+		fds->nx.table_mem[c] = l->table_mem[2 + c];
+		fds->nx.n_table[c] = bpf_map__max_entries(m);
+		fds->nx.table_home[c] = l->skel->rodata->xdpns_ntable_home[c];
 	}
 	fds->nx.names[0] = bpf_map__fd(l->skel->maps.xdpns_names_32);
 	fds->nx.names[1] = bpf_map__fd(l->skel->maps.xdpns_names_64);
@@ -325,7 +349,7 @@ void loader_close(struct loader *l)
 	for (int c = 1; c < XDPNS_BLOB_CLASSES; c++)
 		if (l->blob_mem[c])
 			munmap(l->blob_mem[c], l->blob_len[c]);
-	for (int c = 0; c < XDPNS_TABLE_CLASSES; c++)
+	for (int c = 0; c < 2 * XDPNS_TABLE_CLASSES; c++)
 		if (l->table_mem[c])
 			munmap(l->table_mem[c], l->table_len[c]);
 	if (l->skel)

@@ -706,8 +706,12 @@ void mapsync_count(const struct zone *z, struct mapsync_sizes *sz)
 	cc.soa = soa ? rdset_wire(soa->rrs) : XDPNS_BLOB_XS_CAP + 1;
 	cc.soa_sig = soa ? rdset_wire(soa->sigs) : 0;
 	for (i = 0; i <= z->mask; i++)
-		if (z->nodes[i].name)
+		if (z->nodes[i].name) {
 			node_keys(z, &z->nodes[i], count_key, &cc);
+			sz->names[XDPNS_KEYCLASS(z->nodes[i].len)]++;
+		}
+	/* the shadow names (nxsync.c): MNAME's and RNAME's ends */
+	sz->names[0] += 2;
 	for (c = 1; c < XDPNS_BLOB_CLASSES; c++) {
 		sz->blobs[c] += cc.blobs[c];
 		if (cc.blobs[c] > sz->zone_blobs_max[c])
@@ -1619,6 +1623,7 @@ int mapsync_probe(struct mapsync *ms, const uint8_t *name, size_t len,
 		    np.synth) {
 			out->found = out->from_nx = 1;
 			out->nx_encloser_at = np.at;
+			out->nx_slot = np.slot;
 			out->zone = np.zone;
 			out->gen = np.gen;
 			out->cls = XDPNS_BLOB_M;

@@ -35,6 +35,8 @@ struct mapsync_fds {
  * they can be sized (loader_open). */
 struct mapsync_sizes {
 	uint64_t keys[XDPNS_KEYCLASS_COUNT]; /* by name-length class */
+	uint64_t names[XDPNS_KEYCLASS_COUNT]; /* nodes (owners and empty
+					       * non-terminals), by class */
 	/* response bodies by blob class (index = enum xdpns_blob_class),
 	 * estimated from the RRsets' sizes: every zone's, and the largest
 	 * one zone needs (a whole-zone change is written beside it) */
@@ -96,6 +98,7 @@ struct mapsync_probe {
 	int from_lru;
 	int from_nx; /* no entry: XDP answers NXDOMAIN (nxsync.c) */
 	size_t nx_encloser_at; /* offset in the name of its closest encloser */
+	long nx_slot; /* the encloser's slot in its names table; -1: a hash */
 	int stale; /* an entry exists but for another generation */
 	long slot; /* the entry's slot in its table, or -1 */
 	uint32_t probe; /* how far that slot is from the key's home */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "bpf_shim.h"
+#include "entries.h"
 #include "lib/dns.h"
 #include "log.h"
 #include "mapsync.h"
@@ -301,8 +302,20 @@ struct nxzone {
 	int running; /* thread is staging */
 };
 
+/* A names table slot deleted (dead), freed after the grace period. */
+struct nxdead {
+	uint64_t deadline_us;
+	uint32_t slot;
+	uint32_t cls;
+};
+
 struct nxsync {
 	struct nxsync_fds fds;
+	/* the names tables (classes 0 and 1) as the entries' (entries.c): a
+	 * name is a key of qtype 0, its halves' flags in ref[0] */
+	struct etable nt[XDPNS_TABLE_CLASSES];
+	struct nxdead *dead;
+	size_t n_dead, cap_dead;
 	struct nxzone zones[XDPNS_MAX_ZONES];
 	struct answer *ans; /* scratch for the engine's answers */
 	struct nxsync_stats st;
@@ -347,6 +360,16 @@ int nxsync_new(const struct nxsync_fds *fds, struct nxsync **out)
 		return -ENOMEM;
 	}
 	nx->fds = *fds;
+	for (int c = 0; c < XDPNS_TABLE_CLASSES; c++) {
+		int r = etable_init(&nx->nt[c], c, fds->table_mem[c],
+				    fds->n_table[c], fds->table_home[c]);
+
+		if (r) {
+			free(nx->ans);
+			free(nx);
+			return r;
+		}
+	}
 	*out = nx;
 	return 0;
 }
@@ -362,6 +385,7 @@ void nxsync_free(struct nxsync *nx)
 		set_free(&nx->zones[i].cur);
 		set_free(&nx->zones[i].delta);
 	}
+	free(nx->dead);
 	free(nx->ans);
 	free(nx);
 }
@@ -392,8 +416,9 @@ static void served_value(uint32_t slot, const uint8_t *rec, struct xdpns_name *v
 	}
 }
 
-static int write_one(struct nxsync *nx, const uint8_t *name, size_t len,
-		     const struct xdpns_name *v)
+/* The hashes: names longer than 64 bytes, and the tables' overflow. */
+static int hash_put(struct nxsync *nx, const uint8_t *name, size_t len,
+		    const struct xdpns_name *v)
 {
 	uint8_t key[XDPNS_KEY_NAME];
 
@@ -401,12 +426,192 @@ static int write_one(struct nxsync *nx, const uint8_t *name, size_t len,
 	return bpf_map_update_elem(names_fd(nx, len), key, v, BPF_ANY) ? -errno : 0;
 }
 
-static void delete_one(struct nxsync *nx, const uint8_t *name, size_t len)
+static int hash_del(struct nxsync *nx, const uint8_t *name, size_t len)
 {
 	uint8_t key[XDPNS_KEY_NAME];
 
 	name_key(key, name, len);
-	bpf_map_delete_elem(names_fd(nx, len), key);
+	return bpf_map_delete_elem(names_fd(nx, len), key) ? -errno : 0;
+}
+
+static int hash_get(const struct nxsync *nx, const uint8_t *name, size_t len,
+		    struct xdpns_name *v)
+{
+	uint8_t key[XDPNS_KEY_NAME];
+
+	name_key(key, name, len);
+	return bpf_map_lookup_elem(names_fd(nx, len), key, v) ? -errno : 0;
+}
+
+/* A name as a table key (qtype 0, state live) and value (a half's flags
+ * in its ref[0]), and back. */
+static void table_key(struct xdpns_key *k, const uint8_t *name, size_t len)
+{
+	memset(k, 0, sizeof(*k));
+	k->name_len = len;
+	memcpy(k->name, name, len);
+}
+
+static void to_entry(const struct xdpns_name *v, struct xdpns_entry *e)
+{
+	int i;
+
+	memset(e, 0, sizeof(*e));
+	e->zone = v->zone;
+	for (i = 0; i < 2; i++) {
+		e->half[i].gen = v->gen[i];
+		e->half[i].ref[0] = v->flags[i];
+	}
+}
+
+static void from_entry(const struct xdpns_entry *e, struct xdpns_name *v)
+{
+	int i;
+
+	memset(v, 0, sizeof(*v));
+	v->zone = e->zone;
+	for (i = 0; i < 2; i++) {
+		v->gen[i] = e->half[i].gen;
+		v->flags[i] = e->half[i].ref[0];
+	}
+}
+
+/* Where name is: its table slot (>= 0), -1 (the overflow hash) or -2
+ * (nowhere); *v gets its value. */
+static long name_get(const struct nxsync *nx, const uint8_t *name, size_t len,
+		     struct xdpns_name *v)
+{
+	int c = XDPNS_KEYCLASS(len);
+	const struct etable *t = &nx->nt[c & 1];
+	struct xdpns_entry e;
+	struct xdpns_key k;
+	uint32_t home;
+	long s;
+
+	if (c < XDPNS_TABLE_CLASSES) {
+		table_key(&k, name, len);
+		s = etable_find(t, &k, &home);
+		if (s >= 0) {
+			etable_read(t, s, &e);
+			from_entry(&e, v);
+			return s;
+		}
+		if (!etable_ovf(t, home))
+			return -2;
+	}
+	return hash_get(nx, name, len, v) ? -2 : -1;
+}
+
+static void dead_push(struct nxsync *nx, int cls, uint32_t slot)
+{
+	if (nx->n_dead == nx->cap_dead) {
+		size_t cap = nx->cap_dead ? nx->cap_dead * 2 : 256;
+		struct nxdead *d = realloc(nx->dead, cap * sizeof(*d));
+
+		if (!d)
+			return; /* the slot stays dead: never reused */
+		nx->dead = d;
+		nx->cap_dead = cap;
+	}
+	nx->dead[nx->n_dead].deadline_us = now_us() + NXSYNC_GRACE_MS * 1000;
+	nx->dead[nx->n_dead].slot = slot;
+	nx->dead[nx->n_dead].cls = cls;
+	nx->n_dead++;
+}
+
+/* Free the dead slots whose grace period is over. */
+static void dead_reclaim(struct nxsync *nx)
+{
+	uint64_t now = now_us();
+	size_t i, keep = 0;
+
+	for (i = 0; i < nx->n_dead; i++) {
+		if (nx->dead[i].deadline_us > now)
+			nx->dead[keep++] = nx->dead[i];
+		else
+			etable_release(&nx->nt[nx->dead[i].cls], nx->dead[i].slot);
+	}
+	nx->n_dead = keep;
+}
+
+/*
+ * Write name's value v. In a table (docs/design.md "The entries table"
+ * and "NXDOMAIN in XDP"): a name of the same zone is written in place,
+ * half by half (flags, then generation), only the halves that differ --
+ * the callers write a half no reader picks yet (a generation not
+ * flipped), clear one (a reader that sees it cleared passes), or write a
+ * generation without an NXDOMAIN record; a name new to the table, or
+ * handed to another zone, goes to a free slot of its probe (or the
+ * overflow hash) and the old slot dies, so a reader sees one whole value
+ * or the other.
+ */
+static int write_one(struct nxsync *nx, const uint8_t *name, size_t len,
+		     const struct xdpns_name *v)
+{
+	int c = XDPNS_KEYCLASS(len), i, r;
+	struct xdpns_entry e, cur;
+	struct xdpns_name hv;
+	struct xdpns_key k;
+	struct etable *t;
+	uint32_t home;
+	long s, f;
+
+	if (c >= XDPNS_TABLE_CLASSES)
+		return hash_put(nx, name, len, v);
+	t = &nx->nt[c];
+	table_key(&k, name, len);
+	to_entry(v, &e);
+	s = etable_find(t, &k, &home);
+	if (s >= 0) {
+		etable_read(t, s, &cur);
+		if (cur.zone == e.zone) {
+			for (i = 0; i < 2; i++)
+				if (memcmp(&cur.half[i], &e.half[i], sizeof(e.half[i])))
+					etable_set_half(t, s, i, &e.half[i]);
+			return 0;
+		}
+	} else if (etable_ovf(t, home) && !hash_get(nx, name, len, &hv)) {
+		return hash_put(nx, name, len, v); /* replaced whole */
+	}
+	f = etable_free_slot(t, home);
+	if (f >= 0) {
+		etable_fill(t, f, &k, &e);
+	} else {
+		etable_ovf_add(t, home, 1); /* before the element: XDP looks */
+		r = hash_put(nx, name, len, v);
+		if (r) {
+			etable_ovf_add(t, home, -1);
+			return r;
+		}
+	}
+	if (s >= 0) {
+		etable_kill(t, s);
+		dead_push(nx, c, s);
+	}
+	return 0;
+}
+
+static void delete_one(struct nxsync *nx, const uint8_t *name, size_t len)
+{
+	int c = XDPNS_KEYCLASS(len);
+	struct xdpns_key k;
+	struct etable *t;
+	uint32_t home;
+	long s;
+
+	if (c >= XDPNS_TABLE_CLASSES) {
+		hash_del(nx, name, len);
+		return;
+	}
+	t = &nx->nt[c];
+	table_key(&k, name, len);
+	s = etable_find(t, &k, &home);
+	if (s >= 0) {
+		etable_kill(t, s);
+		dead_push(nx, c, s);
+	} else if (etable_ovf(t, home) && !hash_del(nx, name, len)) {
+		etable_ovf_add(t, home, -1); /* after the element */
+	}
 }
 
 /* Updates gathered per key class and written with one syscall each. */
@@ -486,8 +691,11 @@ static int write_delta(struct nxsync *nx, uint32_t slot)
 		v.flags[h] = (REC_FLAGS(r) & RF_ABSENT) ? 0 : REC_FLAGS(r) & RF_MAP;
 		REC_FLAGS(r) = (REC_FLAGS(r) & ~RF_HALF) | (h ? RF_HALF : 0);
 		rec_set_gen(r, zs->next_gen);
-		ret = batch_add(&b[XDPNS_KEYCLASS(REC_LEN(r))], REC_NAME(r),
-				REC_LEN(r), &v);
+		if (XDPNS_KEYCLASS(REC_LEN(r)) < XDPNS_TABLE_CLASSES)
+			ret = write_one(nx, REC_NAME(r), REC_LEN(r), &v);
+		else
+			ret = batch_add(&b[XDPNS_KEYCLASS(REC_LEN(r))], REC_NAME(r),
+					REC_LEN(r), &v);
 		if (ret)
 			goto out;
 	}
@@ -1283,6 +1491,7 @@ void nxsync_stage_begin(struct nxsync *nx, const struct engine *e,
 	zs = &nx->zones[ez->slot];
 	if (zs->staged)
 		nxsync_abort(nx, ez->slot);
+	dead_reclaim(nx); /* the thread below may fill freed slots */
 	j = &zs->job;
 	memset(j, 0, sizeof(*j));
 	j->e = e;
@@ -1525,7 +1734,6 @@ int nxsync_probe(const struct nxsync *nx, int zones_fd, const uint8_t *name,
 	struct xdpns_name v;
 	struct xdpns_zone zv;
 	struct xdpns_nx rec;
-	uint8_t key[XDPNS_KEY_NAME];
 	size_t at = 0;
 	uint32_t idx;
 
@@ -1533,9 +1741,12 @@ int nxsync_probe(const struct nxsync *nx, int zones_fd, const uint8_t *name,
 	if (len == 0 || len > 255)
 		return -EINVAL;
 	for (;;) {
-		name_key(key, name + at, len - at);
-		if (!bpf_map_lookup_elem(names_fd(nx, len - at), key, &v))
+		long where = name_get(nx, name + at, len - at, &v);
+
+		if (where >= -1) {
+			out->slot = where;
 			break;
+		}
 		if (name[at] == 0)
 			return 0; /* no suffix in the maps */
 		at += name[at] + 1;

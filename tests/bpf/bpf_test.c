@@ -23,6 +23,7 @@
 #include "loader.h"
 #include "log.h"
 #include "mapsync.h"
+#include "nxsync.h"
 #include "rrl.h"
 #include "nxsync.h"
 #include "zone.h"
@@ -2120,9 +2121,11 @@ static int a_answer_byte(const char *name)
 
 #define T_N (XDPNS_TABLE_PROBES + 2) /* names with one home: 2 overflow */
 
-/* Names "t<i>.example.com" whose A keys share one home slot h, whose probe
- * was never used: T_N + 1 of them (the last for the reuse). */
-static void colliding_names(const struct etable *t, char names[][40], uint32_t *h)
+/* Names "t<i>.example.com" whose keys of qtype (A; 0: the name itself in
+ * the names table) share one home slot h, whose probe was never used:
+ * T_N + 1 of them (the last for the reuse). */
+static void colliding_names(const struct etable *t, uint16_t qtype,
+			    char names[][40], uint32_t *h)
 {
 	uint32_t i, n = 0, j;
 
@@ -2131,7 +2134,7 @@ static void colliding_names(const struct etable *t, char names[][40], uint32_t *
 		uint32_t hm;
 
 		snprintf(cand, sizeof(cand), "t%u.example.com", i);
-		hm = name_home(t, cand, 1);
+		hm = name_home(t, cand, qtype);
 		if (!n) {
 			for (j = 0; j < XDPNS_TABLE_PROBES; j++)
 				if (etable_state(t, hm + j) >= 0)
@@ -2184,7 +2187,7 @@ static void t_table_probe(void **state)
 	(void)state;
 	assert_int_equal(etable_init(&t, 0, fds.table_mem[0], fds.n_table[0],
 				     fds.table_home[0]), 0);
-	colliding_names(&t, names, &h);
+	colliding_names(&t, 1, names, &h);
 	for (i = 0; i < T_N + 1; i++)
 		use[i] = i < T_N;
 	assert_int_equal(publish_with(names, use), 0);
@@ -2328,7 +2331,7 @@ static void t_table_readers(void **state)
 	(void)state;
 	assert_int_equal(etable_init(&t, 0, fds.table_mem[0], fds.n_table[0],
 				     fds.table_home[0]), 0);
-	colliding_names(&t, names, &h);
+	colliding_names(&t, 1, names, &h);
 	assert_int_equal(pthread_create(&th, NULL, reader_main, &rd), 0);
 	for (round = 0; round < 24; round++) {
 		for (i = 0; i < T_N + 1; i++)
@@ -2345,6 +2348,97 @@ static void t_table_readers(void **state)
 	assert_int_equal(publish_version(1), 0);
 	for (i = 0; i < T_N + 1; i++)
 		expect_nx(names[i], &o);
+}
+
+/*
+ * The names table (NXDOMAIN in XDP) as t_table_probe the entries': T_N
+ * names sharing a home slot, XDPNS_TABLE_PROBES of them in its probe, 2
+ * in the overflow hash, each found by XDP's walk (a query of another type
+ * for the name itself passes: it exists; missed, XDP would answer
+ * NXDOMAIN from the apex) and the encloser of its missing children. Then
+ * the name at home and one in the overflow deleted (their children's
+ * walk reaches the apex; the names answer NXDOMAIN), the dead slot reused
+ * by a new name after the grace period, and all of them gone.
+ */
+static void t_nx_table_probe(void **state)
+{
+	struct frame_opts o = { .qtype = 16, .id = 72 };
+	char names[T_N + 1][40];
+	int use[T_N + 1], seen[XDPNS_TABLE_PROBES] = { 0 };
+	int i, n_ovf = 0, at_home = -1, in_ovf = -1;
+	struct mapsync_probe p;
+	struct etable t;
+	uint32_t h;
+
+	(void)state;
+	assert_int_equal(etable_init(&t, 0, fds.nx.table_mem[0], fds.nx.n_table[0],
+				     fds.nx.table_home[0]), 0);
+	colliding_names(&t, 0, names, &h);
+	for (i = 0; i < T_N + 1; i++)
+		use[i] = i < T_N;
+	assert_int_equal(publish_with(names, use), 0);
+	for (i = 0; i < T_N; i++) {
+		char child[512];
+		uint8_t w[300];
+		size_t wl;
+
+		snprintf(child, sizeof(child), "zz.%s", names[i]);
+		wl = fr_name(w, child);
+		assert_int_equal(mapsync_probe(ms, w, wl, 1, 0, &p), 0);
+		assert_true(p.from_nx);
+		assert_int_equal(p.nx_encloser_at, 3);
+		if (p.nx_slot < 0) {
+			n_ovf++;
+			in_ovf = i;
+		} else {
+			assert_true(p.nx_slot >= (long)h &&
+				    p.nx_slot < (long)h + XDPNS_TABLE_PROBES);
+			seen[p.nx_slot - h]++;
+			if (p.nx_slot == (long)h)
+				at_home = i;
+		}
+		expect_pass(names[i], &o, XDPNS_PASS_MISS);
+		expect_nx(child, &o);
+	}
+	assert_int_equal(n_ovf, 2);
+	for (i = 0; i < XDPNS_TABLE_PROBES; i++)
+		assert_int_equal(seen[i], 1);
+	assert_int_equal(etable_ovf(&t, h), 2);
+
+	use[at_home] = use[in_ovf] = 0;
+	assert_int_equal(publish_with(names, use), 0);
+	assert_int_equal(etable_state(&t, h), XDPNS_SLOT_DEAD);
+	assert_int_equal(etable_ovf(&t, h), 1);
+	expect_nx(names[at_home], &o);
+	expect_nx(names[in_ovf], &o);
+	for (i = 0; i < T_N; i++)
+		if (use[i])
+			expect_pass(names[i], &o, XDPNS_PASS_MISS);
+
+	/* the dead slot is freed once its grace period (from the commit) is
+	 * over, at the next publish */
+	usleep((NXSYNC_GRACE_MS + 10) * 1000);
+	use[T_N] = 1;
+	assert_int_equal(publish_with(names, use), 0);
+	{
+		uint8_t w[300];
+		char child[512];
+		size_t wl;
+
+		snprintf(child, sizeof(child), "zz.%s", names[T_N]);
+		wl = fr_name(w, child);
+		assert_int_equal(mapsync_probe(ms, w, wl, 1, 0, &p), 0);
+		assert_true(p.from_nx);
+		assert_int_equal(p.nx_slot, (long)h);
+	}
+	assert_int_equal(etable_state(&t, h), XDPNS_SLOT_LIVE);
+	expect_pass(names[T_N], &o, XDPNS_PASS_MISS);
+	expect_nx(names[at_home], &o);
+
+	assert_int_equal(publish_version(1), 0);
+	for (i = 0; i < T_N + 1; i++)
+		expect_nx(names[i], &o);
+	assert_int_equal(etable_ovf(&t, h), 0);
 }
 
 int main(void)
@@ -2390,6 +2484,7 @@ int main(void)
 		cmocka_unit_test(t_incremental_publish),
 		cmocka_unit_test(t_failed_publish_changes_nothing),
 		cmocka_unit_test(t_table_probe),
+		cmocka_unit_test(t_nx_table_probe),
 		cmocka_unit_test(t_table_readers),
 	};
 
