@@ -1,6 +1,9 @@
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include "entries.h"
 
 _Static_assert(offsetof(struct xdpns_slot_32, zone) == XDPNS_SLOT_ZONE_OFF(32), "zone off");
@@ -177,4 +180,57 @@ void etable_ovf_add(struct etable *t, uint32_t home, int d)
 uint8_t etable_ovf(const struct etable *t, uint32_t home)
 {
 	return slot_at(t, home)[XDPNS_SLOT_OVF_OFF(t->cap)];
+}
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void etable_bury(struct etable *tabs, struct etable_graves *g, int cls,
+		 uint32_t slot, uint32_t grace_ms)
+{
+	etable_kill(&tabs[cls], slot);
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 256;
+		struct etable_dead *d = realloc(g->v, cap * sizeof(*d));
+
+		if (!d)
+			return; /* no memory: the slot stays dead, never reused */
+		g->v = d;
+		g->cap = cap;
+	}
+	g->v[g->n].deadline_us = mono_us() + grace_ms * 1000ull;
+	g->v[g->n].slot = slot;
+	g->v[g->n].cls = cls;
+	g->n++;
+}
+
+void etable_reclaim(struct etable *tabs, struct etable_graves *g, int wait)
+{
+	size_t i, keep = 0;
+
+	for (i = 0; i < g->n; i++) {
+		struct etable_dead *d = &g->v[i];
+		uint64_t now = mono_us();
+
+		if (d->deadline_us > now) {
+			if (!wait) {
+				g->v[keep++] = *d;
+				continue;
+			}
+			usleep(d->deadline_us - now);
+		}
+		etable_release(&tabs[d->cls], d->slot);
+	}
+	g->n = keep;
+}
+
+void etable_graves_free(struct etable_graves *g)
+{
+	free(g->v);
+	memset(g, 0, sizeof(*g));
 }

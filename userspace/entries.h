@@ -42,6 +42,25 @@ void etable_set_half(struct etable *t, uint32_t slot, int h,
  * reader can hold it any more, free (state free: etable_fill may reuse). */
 void etable_kill(struct etable *t, uint32_t slot);
 void etable_release(struct etable *t, uint32_t slot);
+/* Slots killed and not yet free: each is released once its grace period
+ * (no reader can still hold it) is over. */
+struct etable_dead {
+	uint64_t deadline_us;
+	uint32_t slot;
+	uint32_t cls;
+};
+struct etable_graves {
+	struct etable_dead *v;
+	size_t n, cap;
+};
+/* Kill slot of tabs[cls] and note it for release grace_ms from now (out
+ * of memory: it stays dead, never reused). */
+void etable_bury(struct etable *tabs, struct etable_graves *g, int cls,
+		 uint32_t slot, uint32_t grace_ms);
+/* Free the buried slots whose grace period is over; wait=1: every one,
+ * sleeping until it is. */
+void etable_reclaim(struct etable *tabs, struct etable_graves *g, int wait);
+void etable_graves_free(struct etable_graves *g);
 /* The state byte of a slot (enum xdpns_slot_state); -1: never used. */
 int etable_state(const struct etable *t, uint32_t slot);
 /* The overflow count of home slot home: +1 or -1 (saturating at 255,

@@ -224,18 +224,10 @@ struct zone_state {
 	int ptrs_ok; /* built by a whole publish */
 };
 
-/* A table slot deleted: reusable once no reader can still hold it. */
-struct deadslot {
-	uint64_t deadline_us;
-	uint32_t slot;
-	uint32_t cls;
-};
-
 struct mapsync {
 	struct mapsync_fds fds;
 	struct etable tab[XDPNS_TABLE_CLASSES];
-	struct deadslot *dead;
-	size_t n_dead, cap_dead;
+	struct etable_graves dead; /* table slots deleted, in their grace */
 	uint64_t n_overflow; /* keys of the tables' classes in their hashes */
 	uint32_t next_free[XDPNS_BLOB_CLASSES]; /* never-used indexes (0 reserved) */
 	struct u32vec free_idx[XDPNS_BLOB_CLASSES];
@@ -305,7 +297,7 @@ void mapsync_free(struct mapsync *ms)
 	for (i = 0; i < ms->n_retired; i++)
 		free(ms->retired[i].refs.v);
 	free(ms->retired);
-	free(ms->dead);
+	etable_graves_free(&ms->dead);
 	free(ms);
 }
 
@@ -463,43 +455,10 @@ static int retire(struct mapsync *ms, struct u32vec *refs)
 
 /* Free the table slots deleted before the grace period; wait=1 waits for
  * all. */
-static void reclaim_slots(struct mapsync *ms, int wait)
-{
-	size_t i, keep = 0;
-
-	for (i = 0; i < ms->n_dead; i++) {
-		struct deadslot *d = &ms->dead[i];
-		uint64_t now = now_us();
-
-		if (d->deadline_us > now) {
-			if (!wait) {
-				ms->dead[keep++] = *d;
-				continue;
-			}
-			usleep(d->deadline_us - now);
-		}
-		etable_release(&ms->tab[d->cls], d->slot);
-	}
-	ms->n_dead = keep;
-}
-
 /* Delete a table slot: dead now, free after the grace period. */
 static void slot_kill(struct mapsync *ms, int cls, uint32_t slot)
 {
-	etable_kill(&ms->tab[cls], slot);
-	if (ms->n_dead == ms->cap_dead) {
-		size_t cap = ms->cap_dead ? ms->cap_dead * 2 : 256;
-		struct deadslot *d = realloc(ms->dead, cap * sizeof(*d));
-
-		if (!d)
-			return; /* no memory: the slot stays dead, never reused */
-		ms->dead = d;
-		ms->cap_dead = cap;
-	}
-	ms->dead[ms->n_dead].deadline_us = now_us() + MAPSYNC_GRACE_MS * 1000;
-	ms->dead[ms->n_dead].slot = slot;
-	ms->dead[ms->n_dead].cls = cls;
-	ms->n_dead++;
+	etable_bury(ms->tab, &ms->dead, cls, slot, MAPSYNC_GRACE_MS);
 }
 
 /* Release retired blobs whose grace period is over; wait=1 waits for all
@@ -508,7 +467,7 @@ static void reclaim(struct mapsync *ms, int wait)
 {
 	size_t i, keep = 0;
 
-	reclaim_slots(ms, wait);
+	etable_reclaim(ms->tab, &ms->dead, wait);
 
 	for (i = 0; i < ms->n_retired; i++) {
 		struct retired *r = &ms->retired[i];

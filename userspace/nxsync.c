@@ -302,20 +302,12 @@ struct nxzone {
 	int running; /* thread is staging */
 };
 
-/* A names table slot deleted (dead), freed after the grace period. */
-struct nxdead {
-	uint64_t deadline_us;
-	uint32_t slot;
-	uint32_t cls;
-};
-
 struct nxsync {
 	struct nxsync_fds fds;
 	/* the names tables (classes 0 and 1) as the entries' (entries.c): a
 	 * name is a key of qtype 0, its halves' flags in ref[0] */
 	struct etable nt[XDPNS_TABLE_CLASSES];
-	struct nxdead *dead;
-	size_t n_dead, cap_dead;
+	struct etable_graves dead; /* slots deleted, in their grace period */
 	struct nxzone zones[XDPNS_MAX_ZONES];
 	struct answer *ans; /* scratch for the engine's answers */
 	struct nxsync_stats st;
@@ -385,7 +377,7 @@ void nxsync_free(struct nxsync *nx)
 		set_free(&nx->zones[i].cur);
 		set_free(&nx->zones[i].delta);
 	}
-	free(nx->dead);
+	etable_graves_free(&nx->dead);
 	free(nx->ans);
 	free(nx);
 }
@@ -502,38 +494,6 @@ static long name_get(const struct nxsync *nx, const uint8_t *name, size_t len,
 	return hash_get(nx, name, len, v) ? -2 : -1;
 }
 
-static void dead_push(struct nxsync *nx, int cls, uint32_t slot)
-{
-	if (nx->n_dead == nx->cap_dead) {
-		size_t cap = nx->cap_dead ? nx->cap_dead * 2 : 256;
-		struct nxdead *d = realloc(nx->dead, cap * sizeof(*d));
-
-		if (!d)
-			return; /* the slot stays dead: never reused */
-		nx->dead = d;
-		nx->cap_dead = cap;
-	}
-	nx->dead[nx->n_dead].deadline_us = now_us() + NXSYNC_GRACE_MS * 1000;
-	nx->dead[nx->n_dead].slot = slot;
-	nx->dead[nx->n_dead].cls = cls;
-	nx->n_dead++;
-}
-
-/* Free the dead slots whose grace period is over. */
-static void dead_reclaim(struct nxsync *nx)
-{
-	uint64_t now = now_us();
-	size_t i, keep = 0;
-
-	for (i = 0; i < nx->n_dead; i++) {
-		if (nx->dead[i].deadline_us > now)
-			nx->dead[keep++] = nx->dead[i];
-		else
-			etable_release(&nx->nt[nx->dead[i].cls], nx->dead[i].slot);
-	}
-	nx->n_dead = keep;
-}
-
 /*
  * Write name's value v. In a table (docs/design.md "The entries table"
  * and "NXDOMAIN in XDP"): a name of the same zone is written in place,
@@ -584,10 +544,8 @@ static int write_one(struct nxsync *nx, const uint8_t *name, size_t len,
 			return r;
 		}
 	}
-	if (s >= 0) {
-		etable_kill(t, s);
-		dead_push(nx, c, s);
-	}
+	if (s >= 0)
+		etable_bury(nx->nt, &nx->dead, c, s, NXSYNC_GRACE_MS);
 	return 0;
 }
 
@@ -606,12 +564,10 @@ static void delete_one(struct nxsync *nx, const uint8_t *name, size_t len)
 	t = &nx->nt[c];
 	table_key(&k, name, len);
 	s = etable_find(t, &k, &home);
-	if (s >= 0) {
-		etable_kill(t, s);
-		dead_push(nx, c, s);
-	} else if (etable_ovf(t, home) && !hash_del(nx, name, len)) {
+	if (s >= 0)
+		etable_bury(nx->nt, &nx->dead, c, s, NXSYNC_GRACE_MS);
+	else if (etable_ovf(t, home) && !hash_del(nx, name, len))
 		etable_ovf_add(t, home, -1); /* after the element */
-	}
 }
 
 /* Updates gathered per key class and written with one syscall each. */
@@ -1491,7 +1447,8 @@ void nxsync_stage_begin(struct nxsync *nx, const struct engine *e,
 	zs = &nx->zones[ez->slot];
 	if (zs->staged)
 		nxsync_abort(nx, ez->slot);
-	dead_reclaim(nx); /* the thread below may fill freed slots */
+	/* slots past their grace: the thread below may fill them */
+	etable_reclaim(nx->nt, &nx->dead, 0);
 	j = &zs->job;
 	memset(j, 0, sizeof(*j));
 	j->e = e;

@@ -87,43 +87,26 @@ struct {
 	__type(value, struct xdpns_lru_value);
 } xdpns_lru_long SEC(".maps");
 
-/* The entries tables (include/xdpns_maps.h, docs/design.md): open
- * addressing in arrays the daemon writes in place through a mapping. The
- * loader sizes them and sets the number of home slots below (the array has
+/* The tables (include/xdpns_maps.h, docs/design.md): open addressing in
+ * arrays the daemon writes in place through a mapping. The loader sizes
+ * them and sets the number of home slots below (the array has
  * XDPNS_TABLE_PROBES - 1 more, so a probe never wraps). */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, XDPNS_TABLE_PROBES);
-	__type(key, __u32);
-	__type(value, struct xdpns_slot_32);
-} xdpns_table_32 SEC(".maps");
+#define TABLE_MAP(NAME, SLOT)                                                 \
+	struct {                                                             \
+		__uint(type, BPF_MAP_TYPE_ARRAY);                            \
+		__uint(map_flags, BPF_F_MMAPABLE);                           \
+		__uint(max_entries, XDPNS_TABLE_PROBES);                     \
+		__type(key, __u32);                                          \
+		__type(value, struct SLOT);                                  \
+	} NAME SEC(".maps")
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, XDPNS_TABLE_PROBES);
-	__type(key, __u32);
-	__type(value, struct xdpns_slot_64);
-} xdpns_table_64 SEC(".maps");
-
-/* The names tables (bpf/lib/nx.h): the same slots, one per name (no
- * type), for the NXDOMAIN walk. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, XDPNS_TABLE_PROBES);
-	__type(key, __u32);
-	__type(value, struct xdpns_slot_32);
-} xdpns_ntable_32 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, XDPNS_TABLE_PROBES);
-	__type(key, __u32);
-	__type(value, struct xdpns_slot_64);
-} xdpns_ntable_64 SEC(".maps");
+/* the entries, by name class */
+TABLE_MAP(xdpns_table_32, xdpns_slot_32);
+TABLE_MAP(xdpns_table_64, xdpns_slot_64);
+/* the names of the NXDOMAIN walk (bpf/lib/nx.h): the same slots, one per
+ * name (qtype 0) */
+TABLE_MAP(xdpns_ntable_32, xdpns_slot_32);
+TABLE_MAP(xdpns_ntable_64, xdpns_slot_64);
 
 /* home slots per table class, set by the loader before load: entries,
  * then names */

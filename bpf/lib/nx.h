@@ -115,6 +115,18 @@ NAME_FIND(name_find_64, ntable_probe_64, 64)
 NAME_READ(name_read_32, xdpns_ntable_32, XDPNS_KEYCLASS_0)
 NAME_READ(name_read_64, xdpns_ntable_64, XDPNS_KEYCLASS_1)
 
+/* In nx_step: the name at key (rest bytes) in a names table; found: the
+ * walk ends with its value; else v from the overflow hash when its home
+ * slot says so. */
+#define NAME_LOOKUP(FIND, READ, OVF)                                          \
+	do {                                                                  \
+		slot = FIND((const void *)key, rest);                         \
+		if (slot >= 0 && READ(slot, &w->val))                         \
+			goto found;                                           \
+		if (slot == -2)                                               \
+			v = bpf_map_lookup_elem(&OVF, key);                   \
+	} while (0)
+
 static long nx_step(__u64 idx, void *ctx)
 {
 	struct nx_walk *w = ctx;
@@ -132,23 +144,14 @@ static long nx_step(__u64 idx, void *ctx)
 	rest = w->len - pos;
 	/* names of up to 64 bytes: their table, then, when the home slot
 	 * says some are there, the overflow hash */
-	if (rest <= XDPNS_KEYCLASS_0) {
-		slot = name_find_32((const void *)key, rest);
-		if (slot >= 0 && name_read_32(slot, &w->val))
-			goto found;
-		if (slot == -2)
-			v = bpf_map_lookup_elem(&xdpns_names_32, key);
-	} else if (rest <= XDPNS_KEYCLASS_1) {
-		slot = name_find_64((const void *)key, rest);
-		if (slot >= 0 && name_read_64(slot, &w->val))
-			goto found;
-		if (slot == -2)
-			v = bpf_map_lookup_elem(&xdpns_names_64, key);
-	} else if (rest <= XDPNS_KEYCLASS_2) {
+	if (rest <= XDPNS_KEYCLASS_0)
+		NAME_LOOKUP(name_find_32, name_read_32, xdpns_names_32);
+	else if (rest <= XDPNS_KEYCLASS_1)
+		NAME_LOOKUP(name_find_64, name_read_64, xdpns_names_64);
+	else if (rest <= XDPNS_KEYCLASS_2)
 		v = bpf_map_lookup_elem(&xdpns_names_128, key);
-	} else {
+	else
 		v = bpf_map_lookup_elem(&xdpns_names_256, key);
-	}
 	if (v) {
 		w->val = *v;
 		goto found;

@@ -2163,6 +2163,50 @@ static int publish_with(char names[][40], const int *use)
 	return publish_zone(0, text, "example.com");
 }
 
+/* Where the T_N colliding names of a table landed: each slot of the
+ * home's probe once, 2 in the overflow hash (its home slot counts them). */
+struct tally {
+	int seen[XDPNS_TABLE_PROBES];
+	int n_ovf, at_home, in_ovf; /* at_home, in_ovf: a name there */
+};
+
+static void tally_add(struct tally *t, int i, long slot, uint32_t h)
+{
+	if (slot < 0) {
+		t->n_ovf++;
+		t->in_ovf = i;
+		return;
+	}
+	assert_true(slot >= (long)h && slot < (long)h + XDPNS_TABLE_PROBES);
+	t->seen[slot - h]++;
+	if (slot == (long)h)
+		t->at_home = i;
+}
+
+static void tally_check(const struct tally *t, const struct etable *et, uint32_t h)
+{
+	int i;
+
+	assert_int_equal(t->n_ovf, 2);
+	for (i = 0; i < XDPNS_TABLE_PROBES; i++)
+		assert_int_equal(t->seen[i], 1);
+	assert_int_equal(etable_ovf(et, h), 2);
+}
+
+/* Publish without names a and b (one at h, one in the overflow): h's slot
+ * dead, one name left in the overflow, both of them NXDOMAIN now. */
+static void publish_without(char names[][40], int *use, int a, int b,
+			    const struct etable *t, uint32_t h,
+			    const struct frame_opts *o)
+{
+	use[a] = use[b] = 0;
+	assert_int_equal(publish_with(names, use), 0);
+	assert_int_equal(etable_state(t, h), XDPNS_SLOT_DEAD);
+	assert_int_equal(etable_ovf(t, h), 1);
+	expect_nx(names[a], o);
+	expect_nx(names[b], o);
+}
+
 /*
  * T_N names whose keys share a home slot: XDPNS_TABLE_PROBES of them fill
  * its probe (found after probing up to 7 slots on), 2 go to the overflow
@@ -2176,9 +2220,9 @@ static int publish_with(char names[][40], const int *use)
 static void t_table_probe(void **state)
 {
 	struct frame_opts o = { .qtype = 1, .id = 71 };
+	struct tally ty = { .at_home = -1, .in_ovf = -1 };
 	char names[T_N + 1][40];
-	int use[T_N + 1], seen[XDPNS_TABLE_PROBES] = { 0 };
-	int i, n_ovf = 0, at_home = -1, in_ovf = -1;
+	int use[T_N + 1], i, at_home, in_ovf;
 	struct mapsync_stats st;
 	struct mapsync_probe p;
 	struct etable t;
@@ -2197,35 +2241,22 @@ static void t_table_probe(void **state)
 
 		assert_int_equal(mapsync_probe(ms, w, wl, 1, 0, &p), 0);
 		assert_true(p.found);
-		if (p.overflow) {
-			assert_int_equal(p.slot, -1);
-			n_ovf++;
-			in_ovf = i;
-		} else {
-			assert_true(p.slot >= (long)h && p.slot < (long)h + XDPNS_TABLE_PROBES);
+		assert_int_equal(p.overflow, p.slot == -1);
+		if (!p.overflow)
 			assert_int_equal(p.probe, p.slot - h);
-			seen[p.probe]++;
-			if (!p.probe)
-				at_home = i;
-		}
+		tally_add(&ty, i, p.slot, h);
 		/* XDP's answer: this name's bytes, wherever the key is */
 		expect_answer(names[i], &o, 0, 0);
 		assert_int_equal(a_answer_byte(names[i]), i + 1);
 	}
-	assert_int_equal(n_ovf, 2);
-	for (i = 0; i < XDPNS_TABLE_PROBES; i++)
-		assert_int_equal(seen[i], 1);
-	assert_int_equal(etable_ovf(&t, h), 2);
+	tally_check(&ty, &t, h);
+	at_home = ty.at_home;
+	in_ovf = ty.in_ovf;
 	mapsync_get_stats(ms, &st);
 	assert_int_equal(st.entries_overflow, 2);
 
 	/* deleted: the key at the home slot and one in the overflow */
-	use[at_home] = use[in_ovf] = 0;
-	assert_int_equal(publish_with(names, use), 0);
-	assert_int_equal(etable_state(&t, h), XDPNS_SLOT_DEAD);
-	assert_int_equal(etable_ovf(&t, h), 1);
-	expect_nx(names[at_home], &o);
-	expect_nx(names[in_ovf], &o);
+	publish_without(names, use, at_home, in_ovf, &t, h, &o);
 	for (i = 0; i < T_N; i++)
 		if (use[i]) {
 			expect_answer(names[i], &o, 0, 0);
@@ -2363,11 +2394,13 @@ static void t_table_readers(void **state)
 static void t_nx_table_probe(void **state)
 {
 	struct frame_opts o = { .qtype = 16, .id = 72 };
-	char names[T_N + 1][40];
-	int use[T_N + 1], seen[XDPNS_TABLE_PROBES] = { 0 };
-	int i, n_ovf = 0, at_home = -1, in_ovf = -1;
+	struct tally ty = { .at_home = -1, .in_ovf = -1 };
+	char names[T_N + 1][40], child[512];
+	int use[T_N + 1], i, at_home, in_ovf;
 	struct mapsync_probe p;
 	struct etable t;
+	uint8_t w[300];
+	size_t wl;
 	uint32_t h;
 
 	(void)state;
@@ -2378,39 +2411,20 @@ static void t_nx_table_probe(void **state)
 		use[i] = i < T_N;
 	assert_int_equal(publish_with(names, use), 0);
 	for (i = 0; i < T_N; i++) {
-		char child[512];
-		uint8_t w[300];
-		size_t wl;
-
 		snprintf(child, sizeof(child), "zz.%s", names[i]);
 		wl = fr_name(w, child);
 		assert_int_equal(mapsync_probe(ms, w, wl, 1, 0, &p), 0);
 		assert_true(p.from_nx);
 		assert_int_equal(p.nx_encloser_at, 3);
-		if (p.nx_slot < 0) {
-			n_ovf++;
-			in_ovf = i;
-		} else {
-			assert_true(p.nx_slot >= (long)h &&
-				    p.nx_slot < (long)h + XDPNS_TABLE_PROBES);
-			seen[p.nx_slot - h]++;
-			if (p.nx_slot == (long)h)
-				at_home = i;
-		}
+		tally_add(&ty, i, p.nx_slot, h);
 		expect_pass(names[i], &o, XDPNS_PASS_MISS);
 		expect_nx(child, &o);
 	}
-	assert_int_equal(n_ovf, 2);
-	for (i = 0; i < XDPNS_TABLE_PROBES; i++)
-		assert_int_equal(seen[i], 1);
-	assert_int_equal(etable_ovf(&t, h), 2);
+	tally_check(&ty, &t, h);
+	at_home = ty.at_home;
+	in_ovf = ty.in_ovf;
 
-	use[at_home] = use[in_ovf] = 0;
-	assert_int_equal(publish_with(names, use), 0);
-	assert_int_equal(etable_state(&t, h), XDPNS_SLOT_DEAD);
-	assert_int_equal(etable_ovf(&t, h), 1);
-	expect_nx(names[at_home], &o);
-	expect_nx(names[in_ovf], &o);
+	publish_without(names, use, at_home, in_ovf, &t, h, &o);
 	for (i = 0; i < T_N; i++)
 		if (use[i])
 			expect_pass(names[i], &o, XDPNS_PASS_MISS);
@@ -2420,17 +2434,11 @@ static void t_nx_table_probe(void **state)
 	usleep((NXSYNC_GRACE_MS + 10) * 1000);
 	use[T_N] = 1;
 	assert_int_equal(publish_with(names, use), 0);
-	{
-		uint8_t w[300];
-		char child[512];
-		size_t wl;
-
-		snprintf(child, sizeof(child), "zz.%s", names[T_N]);
-		wl = fr_name(w, child);
-		assert_int_equal(mapsync_probe(ms, w, wl, 1, 0, &p), 0);
-		assert_true(p.from_nx);
-		assert_int_equal(p.nx_slot, (long)h);
-	}
+	snprintf(child, sizeof(child), "zz.%s", names[T_N]);
+	wl = fr_name(w, child);
+	assert_int_equal(mapsync_probe(ms, w, wl, 1, 0, &p), 0);
+	assert_true(p.from_nx);
+	assert_int_equal(p.nx_slot, (long)h);
 	assert_int_equal(etable_state(&t, h), XDPNS_SLOT_LIVE);
 	expect_pass(names[T_N], &o, XDPNS_PASS_MISS);
 	expect_nx(names[at_home], &o);
