@@ -36,6 +36,13 @@ static struct bpf_map *table_map(const struct xdpns *skel, int i)
 	return m[i];
 }
 
+/* A size of n, or floor when that is more: the floors are minimums (a
+ * map that small is cheap), not added to what was counted. */
+static uint64_t at_least(uint64_t n, uint64_t floor)
+{
+	return n > floor ? n : floor;
+}
+
 static void size_maps(struct xdpns *skel, const struct mapsync_sizes *sz)
 {
 	struct bpf_map *em[XDPNS_KEYCLASS_COUNT] = {
@@ -62,7 +69,7 @@ static void size_maps(struct xdpns *skel, const struct mapsync_sizes *sz)
 			 * for an eighth of the keys, and for the room asked
 			 * for as a whole in the 64-byte class */
 			uint64_t extra = sz ? sz->extra_keys : 0;
-			uint64_t home = k + k / 4 + (c ? extra / 8 : extra) + tmin[c];
+			uint64_t home = at_least(k + k / 4 + (c ? extra / 8 : extra), tmin[c]);
 
 			if (home > (1u << 30))
 				home = 1u << 30;
@@ -83,7 +90,7 @@ static void size_maps(struct xdpns *skel, const struct mapsync_sizes *sz)
 		if (c < XDPNS_TABLE_CLASSES) {
 			uint64_t n = sz ? sz->names[c] : 0;
 			uint64_t room = sz ? (c ? sz->extra_keys / 16 : sz->extra_keys / 2) : 0;
-			uint64_t home = n + n / 4 + room + tmin[c];
+			uint64_t home = at_least(n + n / 4 + room, tmin[c]);
 
 			if (home > (1u << 30))
 				home = 1u << 30;
@@ -101,7 +108,8 @@ static void size_maps(struct xdpns *skel, const struct mapsync_sizes *sz)
 	 * them one whole-zone change: publishes run one at a time and each
 	 * first waits for the previous one's old bodies to be released, so
 	 * the headroom is what the largest zone, or a zone filling the room,
-	 * writes at once, not a second copy of everything */
+	 * writes at once, not a second copy of everything; the floor is a
+	 * minimum */
 	for (c = 1; c < XDPNS_BLOB_CLASSES; c++) {
 		static const uint64_t bmin[XDPNS_BLOB_CLASSES] = {
 			0, XDPNS_BLOB_S_COUNT, XDPNS_BLOB_M_COUNT,
@@ -112,7 +120,7 @@ static void size_maps(struct xdpns *skel, const struct mapsync_sizes *sz)
 		};
 		uint64_t room = sz ? sz->extra_keys >> room_shift[c] : 0;
 		uint64_t need = sz ? sz->blobs[c] : 0, one = sz ? sz->zone_blobs_max[c] : 0;
-		uint64_t n = need + room + (one > room ? one : room) + bmin[c];
+		uint64_t n = at_least(need + room + (one > room ? one : room), bmin[c]);
 
 		if (n > XDPNS_REF_INDEX_MASK)
 			n = XDPNS_REF_INDEX_MASK;
