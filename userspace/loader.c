@@ -64,12 +64,15 @@ static void size_maps(struct xdpns *skel, const struct mapsync_sizes *sz)
 
 		if (c < XDPNS_TABLE_CLASSES) {
 			/* room asked for: all of it in the 32-byte table, an
-			 * eighth in the 64-byte one; what does not fit goes to
+			 * eighth in the 64-byte one, at the keys' load (a
+			 * secondary that fills it from empty must not find the
+			 * table full); what does not fit goes to
 			 * the overflow hash, which has buckets (not elements)
 			 * for an eighth of the keys, and for the room asked
 			 * for as a whole in the 64-byte class */
 			uint64_t extra = sz ? sz->extra_keys : 0;
-			uint64_t home = at_least(k + k / 4 + (c ? extra / 8 : extra), tmin[c]);
+			uint64_t all = k + (c ? extra / 8 : extra);
+			uint64_t home = at_least(all + all / 4, tmin[c]);
 
 			if (home > (1u << 30))
 				home = 1u << 30;
@@ -81,23 +84,23 @@ static void size_maps(struct xdpns *skel, const struct mapsync_sizes *sz)
 			bpf_map__set_max_entries(em[c], k + k / 2 + emin[c]);
 		}
 		/* names (NXDOMAIN in XDP): one per owner and empty
-		 * non-terminal (counted, mapsync_count), and room for half as
-		 * many names as the keys asked for; up to 64 bytes in their
-		 * table (home slots 1.25x, as the entries'), the few a probe
-		 * has no slot for in its overflow hash, longer ones in the
-		 * hashes. A zone whose names do not fit keeps its NXDOMAIN on
+		 * non-terminal (counted, mapsync_count), and room for 3/4 as
+		 * many names as the keys asked for (the bench zone has 2/3);
+		 * up to 64 bytes in their table (home slots 1.25x both, as
+		 * the entries'), the few a probe has no slot for in its
+		 * overflow hash (an eighth), longer ones in the hashes. A zone whose names do not fit keeps its NXDOMAIN on
 		 * the slow path. */
 		if (c < XDPNS_TABLE_CLASSES) {
 			uint64_t n = sz ? sz->names[c] : 0;
-			uint64_t room = sz ? (c ? sz->extra_keys / 16 : sz->extra_keys / 2) : 0;
-			uint64_t home = at_least(n + n / 4 + room, tmin[c]);
+			uint64_t room = sz ? sz->extra_keys * 3 / (c ? 32 : 4) : 0;
+			uint64_t home = at_least((n + room) + (n + room) / 4, tmin[c]);
 
 			if (home > (1u << 30))
 				home = 1u << 30;
 			skel->rodata->xdpns_ntable_home[c] = home;
 			bpf_map__set_max_entries(table_map(skel, 2 + c),
 						 home + XDPNS_TABLE_PROBES - 1);
-			bpf_map__set_max_entries(nm[c], n / 8 + room / 4 + nmin[c]);
+			bpf_map__set_max_entries(nm[c], (n + room) / 8 + nmin[c]);
 		} else {
 			bpf_map__set_max_entries(nm[c], names + nmin[c]);
 		}
