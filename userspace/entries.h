@@ -21,6 +21,20 @@ struct etable {
  * Returns 0, or -EINVAL when the sizes do not fit together. */
 int etable_init(struct etable *t, int cls, void *mem, uint32_t n_slots,
 		uint32_t n_home);
+/* The same for a names table (struct xdpns_nslot_32/64: the NXDOMAIN
+ * walk's names, keys of qtype 0). Everything below but the value
+ * functions (fill, read, set_half) works on both; names have theirs. */
+int etable_init_names(struct etable *t, int cls, void *mem, uint32_t n_slots,
+		      uint32_t n_home);
+/* A name's value (zone, halves) in a names table slot; write it into a
+ * free or never-used slot (the key's first 4 bytes last); write half h
+ * (its flags, then its generation). */
+void etable_name_read(const struct etable *t, uint32_t slot,
+		      struct xdpns_name *v);
+void etable_name_fill(struct etable *t, uint32_t slot, const struct xdpns_key *k,
+		      const struct xdpns_name *v);
+void etable_name_set_half(struct etable *t, uint32_t slot, int h,
+			  const struct xdpns_name *v);
 /* The home slot of key k (zero padded, variant 0), as XDP computes it. */
 uint32_t etable_home(const struct etable *t, const struct xdpns_key *k);
 /* The live slot holding k, or -1; *home gets its home slot. */

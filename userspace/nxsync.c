@@ -353,8 +353,8 @@ int nxsync_new(const struct nxsync_fds *fds, struct nxsync **out)
 	}
 	nx->fds = *fds;
 	for (int c = 0; c < XDPNS_TABLE_CLASSES; c++) {
-		int r = etable_init(&nx->nt[c], c, fds->table_mem[c],
-				    fds->n_table[c], fds->table_home[c]);
+		int r = etable_init_names(&nx->nt[c], c, fds->table_mem[c],
+					  fds->n_table[c], fds->table_home[c]);
 
 		if (r) {
 			free(nx->ans);
@@ -435,37 +435,12 @@ static int hash_get(const struct nxsync *nx, const uint8_t *name, size_t len,
 	return bpf_map_lookup_elem(names_fd(nx, len), key, v) ? -errno : 0;
 }
 
-/* A name as a table key (qtype 0, state live) and value (a half's flags
- * in its ref[0]), and back. */
+/* A name as a table key (qtype 0, state live). */
 static void table_key(struct xdpns_key *k, const uint8_t *name, size_t len)
 {
 	memset(k, 0, sizeof(*k));
 	k->name_len = len;
 	memcpy(k->name, name, len);
-}
-
-static void to_entry(const struct xdpns_name *v, struct xdpns_entry *e)
-{
-	int i;
-
-	memset(e, 0, sizeof(*e));
-	e->zone = v->zone;
-	for (i = 0; i < 2; i++) {
-		e->half[i].gen = v->gen[i];
-		e->half[i].ref[0] = v->flags[i];
-	}
-}
-
-static void from_entry(const struct xdpns_entry *e, struct xdpns_name *v)
-{
-	int i;
-
-	memset(v, 0, sizeof(*v));
-	v->zone = e->zone;
-	for (i = 0; i < 2; i++) {
-		v->gen[i] = e->half[i].gen;
-		v->flags[i] = e->half[i].ref[0];
-	}
 }
 
 /* Where name is: its table slot (>= 0), -1 (the overflow hash) or -2
@@ -475,7 +450,6 @@ static long name_get(const struct nxsync *nx, const uint8_t *name, size_t len,
 {
 	int c = XDPNS_KEYCLASS(len);
 	const struct etable *t = &nx->nt[c & 1];
-	struct xdpns_entry e;
 	struct xdpns_key k;
 	uint32_t home;
 	long s;
@@ -484,8 +458,7 @@ static long name_get(const struct nxsync *nx, const uint8_t *name, size_t len,
 		table_key(&k, name, len);
 		s = etable_find(t, &k, &home);
 		if (s >= 0) {
-			etable_read(t, s, &e);
-			from_entry(&e, v);
+			etable_name_read(t, s, v);
 			return s;
 		}
 		if (!etable_ovf(t, home))
@@ -509,8 +482,7 @@ static int write_one(struct nxsync *nx, const uint8_t *name, size_t len,
 		     const struct xdpns_name *v)
 {
 	int c = XDPNS_KEYCLASS(len), i, r;
-	struct xdpns_entry e, cur;
-	struct xdpns_name hv;
+	struct xdpns_name cur, hv;
 	struct xdpns_key k;
 	struct etable *t;
 	uint32_t home;
@@ -520,14 +492,13 @@ static int write_one(struct nxsync *nx, const uint8_t *name, size_t len,
 		return hash_put(nx, name, len, v);
 	t = &nx->nt[c];
 	table_key(&k, name, len);
-	to_entry(v, &e);
 	s = etable_find(t, &k, &home);
 	if (s >= 0) {
-		etable_read(t, s, &cur);
-		if (cur.zone == e.zone) {
+		etable_name_read(t, s, &cur);
+		if (cur.zone == v->zone) {
 			for (i = 0; i < 2; i++)
-				if (memcmp(&cur.half[i], &e.half[i], sizeof(e.half[i])))
-					etable_set_half(t, s, i, &e.half[i]);
+				if (cur.gen[i] != v->gen[i] || cur.flags[i] != v->flags[i])
+					etable_name_set_half(t, s, i, v);
 			return 0;
 		}
 	} else if (etable_ovf(t, home) && !hash_get(nx, name, len, &hv)) {
@@ -535,7 +506,7 @@ static int write_one(struct nxsync *nx, const uint8_t *name, size_t len,
 	}
 	f = etable_free_slot(t, home);
 	if (f >= 0) {
-		etable_fill(t, f, &k, &e);
+		etable_name_fill(t, f, &k, v);
 	} else {
 		etable_ovf_add(t, home, 1); /* before the element: XDP looks */
 		r = hash_put(nx, name, len, v);

@@ -103,10 +103,10 @@ struct {
 /* the entries, by name class */
 TABLE_MAP(xdpns_table_32, xdpns_slot_32);
 TABLE_MAP(xdpns_table_64, xdpns_slot_64);
-/* the names of the NXDOMAIN walk (bpf/lib/nx.h): the same slots, one per
- * name (qtype 0) */
-TABLE_MAP(xdpns_ntable_32, xdpns_slot_32);
-TABLE_MAP(xdpns_ntable_64, xdpns_slot_64);
+/* the names of the NXDOMAIN walk (bpf/lib/nx.h): one per name (qtype 0),
+ * the same key prefix, a smaller value */
+TABLE_MAP(xdpns_ntable_32, xdpns_nslot_32);
+TABLE_MAP(xdpns_ntable_64, xdpns_nslot_64);
 
 /* home slots per table class, set by the loader before load: entries,
  * then names */

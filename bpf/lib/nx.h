@@ -93,22 +93,24 @@ struct nx_walk {
 NAME_FIND(name_find_32, ntable_probe_32, 32)
 NAME_FIND(name_find_64, ntable_probe_64, 64)
 
-/* A name's value from its slot: zone and halves, each half's generation
- * read before its flags (the daemon writes flags, then generation). */
+/* A name's value from its slot: zone, the generations, then the flags
+ * (the daemon writes a half's flags, then its generation). */
 #define NAME_READ(NAME, MAP, CAP)                                             \
 	static __always_inline int NAME(__u32 idx, struct xdpns_name *v)       \
 	{                                                                     \
 		const __u8 *s = bpf_map_lookup_elem(&MAP, &idx);              \
-		const __u8 *hp;                                               \
+		const __u32 *g;                                               \
+		__u8 f;                                                       \
                                                                               \
 		if (!s)                                                       \
 			return 0;                                             \
-		hp = s + XDPNS_SLOT_HALF_OFF(CAP);                            \
+		g = (const __u32 *)(s + XDPNS_NSLOT_GEN_OFF(CAP));            \
 		v->zone = TREAD((const __u16 *)(s + XDPNS_SLOT_ZONE_OFF(CAP))); \
-		v->gen[0] = TREAD((const __u32 *)hp);                         \
-		v->gen[1] = TREAD((const __u32 *)(hp + sizeof(struct xdpns_slot_half))); \
-		v->flags[0] = TREAD((const __u32 *)(hp + 4));                 \
-		v->flags[1] = TREAD((const __u32 *)(hp + 4 + sizeof(struct xdpns_slot_half))); \
+		v->gen[0] = TREAD(g);                                         \
+		v->gen[1] = TREAD(g + 1);                                     \
+		f = TREAD(s + XDPNS_NSLOT_FLAGS_OFF(CAP));                    \
+		v->flags[0] = f & 0xf;                                        \
+		v->flags[1] = f >> 4;                                         \
 		return 1;                                                     \
 	}
 

@@ -2404,8 +2404,8 @@ static void t_nx_table_probe(void **state)
 	uint32_t h;
 
 	(void)state;
-	assert_int_equal(etable_init(&t, 0, fds.nx.table_mem[0], fds.nx.n_table[0],
-				     fds.nx.table_home[0]), 0);
+	assert_int_equal(etable_init_names(&t, 0, fds.nx.table_mem[0],
+					   fds.nx.n_table[0], fds.nx.table_home[0]), 0);
 	colliding_names(&t, 0, names, &h);
 	for (i = 0; i < T_N + 1; i++)
 		use[i] = i < T_N;
