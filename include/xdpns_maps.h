@@ -195,6 +195,33 @@ _Static_assert(sizeof(struct xdpns_slot_half) == 12, "slot half size");
 _Static_assert(sizeof(struct xdpns_slot_32) == 64, "slot_32 size");
 _Static_assert(sizeof(struct xdpns_slot_64) == 96, "slot_64 size");
 _Static_assert(XDPNS_MAX_ZONES <= 65536, "zone slot fits a table slot's u16");
+/* A names table slot (bpf/lib/nx.h): the same key prefix (qtype 0), zone
+ * and overflow count at the same offsets, then both halves' flags in one
+ * byte (half 0 in the low nibble) and their generations. */
+struct xdpns_nslot_value {
+	__u16 zone;
+	__u8 ovf;
+	__u8 flags; /* XDPNS_NAME_F_* of half 0 | those of half 1 << 4 */
+	__u32 gen[2];
+};
+struct xdpns_nslot_32 {
+	__u16 qtype; /* 0 */
+	__u8 name_len;
+	__u8 state;
+	__u8 name[XDPNS_KEYCLASS_0];
+	struct xdpns_nslot_value v;
+};
+struct xdpns_nslot_64 {
+	__u16 qtype;
+	__u8 name_len;
+	__u8 state;
+	__u8 name[XDPNS_KEYCLASS_1];
+	struct xdpns_nslot_value v;
+};
+_Static_assert(sizeof(struct xdpns_nslot_32) == 48, "nslot_32 size");
+_Static_assert(sizeof(struct xdpns_nslot_64) == 80, "nslot_64 size");
+#define XDPNS_NSLOT_FLAGS_OFF(cap) (7 + (cap))
+#define XDPNS_NSLOT_GEN_OFF(cap) (8 + (cap))
 #define XDPNS_SLOT_ZONE_OFF(cap) (4 + (cap)) /* offsets by name capacity */
 #define XDPNS_SLOT_OVF_OFF(cap) (6 + (cap))
 #define XDPNS_SLOT_HALF_OFF(cap) (8 + (cap))

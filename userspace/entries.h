@@ -21,6 +21,20 @@ struct etable {
  * Returns 0, or -EINVAL when the sizes do not fit together. */
 int etable_init(struct etable *t, int cls, void *mem, uint32_t n_slots,
 		uint32_t n_home);
+/* The same for a names table (struct xdpns_nslot_32/64: the NXDOMAIN
+ * walk's names, keys of qtype 0). Everything below but the value
+ * functions (fill, read, set_half) works on both; names have theirs. */
+int etable_init_names(struct etable *t, int cls, void *mem, uint32_t n_slots,
+		      uint32_t n_home);
+/* A name's value (zone, halves) in a names table slot; write it into a
+ * free or never-used slot (the key's first 4 bytes last); write half h
+ * (its flags, then its generation). */
+void etable_name_read(const struct etable *t, uint32_t slot,
+		      struct xdpns_name *v);
+void etable_name_fill(struct etable *t, uint32_t slot, const struct xdpns_key *k,
+		      const struct xdpns_name *v);
+void etable_name_set_half(struct etable *t, uint32_t slot, int h,
+			  const struct xdpns_name *v);
 /* The home slot of key k (zero padded, variant 0), as XDP computes it. */
 uint32_t etable_home(const struct etable *t, const struct xdpns_key *k);
 /* The live slot holding k, or -1; *home gets its home slot. */
@@ -42,6 +56,25 @@ void etable_set_half(struct etable *t, uint32_t slot, int h,
  * reader can hold it any more, free (state free: etable_fill may reuse). */
 void etable_kill(struct etable *t, uint32_t slot);
 void etable_release(struct etable *t, uint32_t slot);
+/* Slots killed and not yet free: each is released once its grace period
+ * (no reader can still hold it) is over. */
+struct etable_dead {
+	uint64_t deadline_us;
+	uint32_t slot;
+	uint32_t cls;
+};
+struct etable_graves {
+	struct etable_dead *v;
+	size_t n, cap;
+};
+/* Kill slot of tabs[cls] and note it for release grace_ms from now (out
+ * of memory: it stays dead, never reused). */
+void etable_bury(struct etable *tabs, struct etable_graves *g, int cls,
+		 uint32_t slot, uint32_t grace_ms);
+/* Free the buried slots whose grace period is over; wait=1: every one,
+ * sleeping until it is. */
+void etable_reclaim(struct etable *tabs, struct etable_graves *g, int wait);
+void etable_graves_free(struct etable_graves *g);
 /* The state byte of a slot (enum xdpns_slot_state); -1: never used. */
 int etable_state(const struct etable *t, uint32_t slot);
 /* The overflow count of home slot home: +1 or -1 (saturating at 255,

@@ -20,11 +20,29 @@
  * preallocated, but their bucket arrays are (16 bytes per power-of-two
  * slot of max_entries); arrays (tables, blobs) are wholly preallocated.
  * Headroom: a quarter (tables) or half (hashes) again the keys for names
- * a zone gains (a table past it spills into its overflow), and for the tiny
- * XS bodies twice their number, so a transfer that changes every A/AAAA
- * can be written beside the served generation. What does not fit fails
+ * a zone gains (a table past it spills into its overflow); blobs below. What does not fit fails
  * that publish (the served data stays): restart to resize, the zones on
  * disk are counted again. */
+static struct bpf_map *blob_map(const struct xdpns *skel, int cls);
+
+/* The tables: entries of class i (i < 2), names of class i - 2. */
+static struct bpf_map *table_map(const struct xdpns *skel, int i)
+{
+	struct bpf_map *m[2 * XDPNS_TABLE_CLASSES] = {
+		skel->maps.xdpns_table_32, skel->maps.xdpns_table_64,
+		skel->maps.xdpns_ntable_32, skel->maps.xdpns_ntable_64,
+	};
+
+	return m[i];
+}
+
+/* A size of n, or floor when that is more: the floors are minimums (a
+ * map that small is cheap), not added to what was counted. */
+static uint64_t at_least(uint64_t n, uint64_t floor)
+{
+	return n > floor ? n : floor;
+}
+
 static void size_maps(struct xdpns *skel, const struct mapsync_sizes *sz)
 {
 	struct bpf_map *em[XDPNS_KEYCLASS_COUNT] = {
@@ -35,56 +53,82 @@ static void size_maps(struct xdpns *skel, const struct mapsync_sizes *sz)
 		skel->maps.xdpns_names_32, skel->maps.xdpns_names_64,
 		skel->maps.xdpns_names_128, skel->maps.xdpns_names_256,
 	};
-	struct bpf_map *tm[XDPNS_TABLE_CLASSES] = {
-		skel->maps.xdpns_table_32, skel->maps.xdpns_table_64,
-	};
 	static const uint64_t emin[XDPNS_KEYCLASS_COUNT] = { 16384, 16384, 4096, 4096 };
 	static const uint64_t tmin[XDPNS_TABLE_CLASSES] = { 65536, 16384 };
 	static const uint64_t nmin[XDPNS_KEYCLASS_COUNT] = { 16384, 16384, 4096, 4096 };
-	uint64_t keys = 0, sig = sz ? sz->signed_keys : 0;
 	int c;
 
 	for (c = 0; c < XDPNS_KEYCLASS_COUNT; c++) {
-		uint64_t k = sz ? sz->keys[c] : 0, names = k;
+		uint64_t k = sz ? sz->keys[c] : 0;
+		uint64_t names = sz ? sz->names[c] + sz->names[c] / 2 : 0;
 
-		keys += k;
-		/* the room asked for (names of up to 64 bytes): the names
-		 * maps of both short classes, the blobs once */
-		if (sz && c < 2)
-			names += sz->extra_keys;
 		if (c < XDPNS_TABLE_CLASSES) {
 			/* room asked for: all of it in the 32-byte table, an
-			 * eighth in the 64-byte one; what does not fit goes to
+			 * eighth in the 64-byte one, at the keys' load (a
+			 * secondary that fills it from empty must not find the
+			 * table full); what does not fit goes to
 			 * the overflow hash, which has buckets (not elements)
 			 * for an eighth of the keys, and for the room asked
 			 * for as a whole in the 64-byte class */
 			uint64_t extra = sz ? sz->extra_keys : 0;
-			uint64_t home = k + k / 4 + (c ? extra / 8 : extra) + tmin[c];
+			uint64_t all = k + (c ? extra / 8 : extra);
+			uint64_t home = at_least(all + all / 4, tmin[c]);
 
 			if (home > (1u << 30))
 				home = 1u << 30;
 			skel->rodata->xdpns_table_home[c] = home;
-			bpf_map__set_max_entries(tm[c], home + XDPNS_TABLE_PROBES - 1);
+			bpf_map__set_max_entries(table_map(skel, c), home + XDPNS_TABLE_PROBES - 1);
 			bpf_map__set_max_entries(em[c], k / 8 + (c ? extra : extra / 8) +
 								emin[c]);
 		} else {
 			bpf_map__set_max_entries(em[c], k + k / 2 + emin[c]);
 		}
 		/* names (NXDOMAIN in XDP): one per owner and empty
-		 * non-terminal, fewer than keys in most zones; a zone that
-		 * overflows them keeps its NXDOMAIN on the slow path */
-		bpf_map__set_max_entries(nm[c], names + nmin[c]);
+		 * non-terminal (counted, mapsync_count), and room for 3/4 as
+		 * many names as the keys asked for (the bench zone has 2/3);
+		 * up to 64 bytes in their table (home slots 1.25x both, as
+		 * the entries'), the few a probe has no slot for in its
+		 * overflow hash (an eighth), longer ones in the hashes. A zone whose names do not fit keeps its NXDOMAIN on
+		 * the slow path. */
+		if (c < XDPNS_TABLE_CLASSES) {
+			uint64_t n = sz ? sz->names[c] : 0;
+			uint64_t room = sz ? sz->extra_keys * 3 / (c ? 32 : 4) : 0;
+			uint64_t home = at_least((n + room) + (n + room) / 4, tmin[c]);
+
+			if (home > (1u << 30))
+				home = 1u << 30;
+			skel->rodata->xdpns_ntable_home[c] = home;
+			bpf_map__set_max_entries(table_map(skel, 2 + c),
+						 home + XDPNS_TABLE_PROBES - 1);
+			bpf_map__set_max_entries(nm[c], (n + room) / 8 + nmin[c]);
+		} else {
+			bpf_map__set_max_entries(nm[c], names + nmin[c]);
+		}
 	}
-	if (sz)
-		keys += sz->extra_keys;
-	bpf_map__set_max_entries(skel->maps.xdpns_blob_xs,
-				 2 * keys + XDPNS_BLOB_XS_COUNT);
-	bpf_map__set_max_entries(skel->maps.xdpns_blob_s,
-				 keys / 8 + sig / 2 + XDPNS_BLOB_S_COUNT);
-	bpf_map__set_max_entries(skel->maps.xdpns_blob_m,
-				 keys / 32 + 2 * sig + XDPNS_BLOB_M_COUNT);
-	bpf_map__set_max_entries(skel->maps.xdpns_blob_l,
-				 keys / 256 + sig / 8 + XDPNS_BLOB_L_COUNT);
+	/* blobs: the bodies the zones need (estimated by class from their
+	 * RRsets, mapsync_count), the room asked for (spread over the classes
+	 * as a zone of mostly A/AAAA with some larger answers), and beside
+	 * them one whole-zone change: publishes run one at a time and each
+	 * first waits for the previous one's old bodies to be released, so
+	 * the headroom is what the largest zone, or a zone filling the room,
+	 * writes at once, not a second copy of everything; the floor is a
+	 * minimum */
+	for (c = 1; c < XDPNS_BLOB_CLASSES; c++) {
+		static const uint64_t bmin[XDPNS_BLOB_CLASSES] = {
+			0, XDPNS_BLOB_S_COUNT, XDPNS_BLOB_M_COUNT,
+			XDPNS_BLOB_L_COUNT, XDPNS_BLOB_XS_COUNT,
+		};
+		static const unsigned room_shift[XDPNS_BLOB_CLASSES] = {
+			0, 3, 5, 8, 0, /* S 1/8, M 1/32, L 1/256, XS all */
+		};
+		uint64_t room = sz ? sz->extra_keys >> room_shift[c] : 0;
+		uint64_t need = sz ? sz->blobs[c] : 0, one = sz ? sz->zone_blobs_max[c] : 0;
+		uint64_t n = at_least(need + room + (one > room ? one : room), bmin[c]);
+
+		if (n > XDPNS_REF_INDEX_MASK)
+			n = XDPNS_REF_INDEX_MASK;
+		bpf_map__set_max_entries(blob_map(skel, c), n);
+	}
 }
 
 /* Map an array (BPF_F_MMAPABLE) shared, for writing in place. */
@@ -153,9 +197,8 @@ int loader_open(struct loader *l, const struct mapsync_sizes *sz)
 			return r;
 		}
 	}
-	for (c = 0; c < XDPNS_TABLE_CLASSES; c++) {
-		r = map_array(c ? skel->maps.xdpns_table_64 : skel->maps.xdpns_table_32,
-			      &l->table_mem[c], &l->table_len[c]);
+	for (c = 0; c < 2 * XDPNS_TABLE_CLASSES; c++) {
+		r = map_array(table_map(skel, c), &l->table_mem[c], &l->table_len[c]);
 		if (r) {
 			loader_close(l);
 			return r;
@@ -200,12 +243,15 @@ void loader_fds(const struct loader *l, struct mapsync_fds *fds)
 		fds->blob_mem[c] = l->blob_mem[c];
 	}
 	for (c = 0; c < XDPNS_TABLE_CLASSES; c++) {
-		struct bpf_map *m = c ? l->skel->maps.xdpns_table_64 :
-					l->skel->maps.xdpns_table_32;
+		struct bpf_map *m = table_map(l->skel, c);
 
 		fds->table_mem[c] = l->table_mem[c];
 		fds->n_table[c] = bpf_map__max_entries(m);
 		fds->table_home[c] = l->skel->rodata->xdpns_table_home[c];
+		m = table_map(l->skel, 2 + c);
+		fds->nx.table_mem[c] = l->table_mem[2 + c];
+		fds->nx.n_table[c] = bpf_map__max_entries(m);
+		fds->nx.table_home[c] = l->skel->rodata->xdpns_ntable_home[c];
 	}
 	fds->nx.names[0] = bpf_map__fd(l->skel->maps.xdpns_names_32);
 	fds->nx.names[1] = bpf_map__fd(l->skel->maps.xdpns_names_64);
@@ -314,7 +360,7 @@ void loader_close(struct loader *l)
 	for (int c = 1; c < XDPNS_BLOB_CLASSES; c++)
 		if (l->blob_mem[c])
 			munmap(l->blob_mem[c], l->blob_len[c]);
-	for (int c = 0; c < XDPNS_TABLE_CLASSES; c++)
+	for (int c = 0; c < 2 * XDPNS_TABLE_CLASSES; c++)
 		if (l->table_mem[c])
 			munmap(l->table_mem[c], l->table_len[c]);
 	if (l->skel)

@@ -26,8 +26,9 @@ struct loader {
 	int n_ifs;
 	void *blob_mem[XDPNS_BLOB_CLASSES]; /* the blob arrays, mapped */
 	size_t blob_len[XDPNS_BLOB_CLASSES];
-	void *table_mem[XDPNS_TABLE_CLASSES]; /* the entries tables, mapped */
-	size_t table_len[XDPNS_TABLE_CLASSES];
+	/* the tables, mapped: entries by class, then names by class */
+	void *table_mem[2 * XDPNS_TABLE_CLASSES];
+	size_t table_len[2 * XDPNS_TABLE_CLASSES];
 	uint64_t zone_base[XDPNS_MAX_ZONES]; /* per-zone counters at reset */
 };
 

@@ -383,18 +383,10 @@ struct zone_state {
 	int ptrs_ok; /* built by a whole publish */
 };
 
-/* A table slot deleted: reusable once no reader can still hold it. */
-struct deadslot {
-	uint64_t deadline_us;
-	uint32_t slot;
-	uint32_t cls;
-};
-
 struct mapsync {
 	struct mapsync_fds fds;
 	struct etable tab[XDPNS_TABLE_CLASSES];
-	struct deadslot *dead;
-	size_t n_dead, cap_dead;
+	struct etable_graves dead; /* table slots deleted, in their grace */
 	uint64_t n_overflow; /* keys of the tables' classes in their hashes */
 	uint32_t next_free[XDPNS_BLOB_CLASSES]; /* never-used indexes (0 reserved) */
 	struct u32vec free_idx[XDPNS_BLOB_CLASSES];
@@ -464,7 +456,7 @@ void mapsync_free(struct mapsync *ms)
 	for (i = 0; i < ms->n_retired; i++)
 		free(ms->retired[i].refs.v);
 	free(ms->retired);
-	free(ms->dead);
+	etable_graves_free(&ms->dead);
 	free(ms);
 }
 
@@ -627,43 +619,10 @@ static int retire(struct mapsync *ms, struct u32vec *refs)
 
 /* Free the table slots deleted before the grace period; wait=1 waits for
  * all. */
-static void reclaim_slots(struct mapsync *ms, int wait)
-{
-	size_t i, keep = 0;
-
-	for (i = 0; i < ms->n_dead; i++) {
-		struct deadslot *d = &ms->dead[i];
-		uint64_t now = now_us();
-
-		if (d->deadline_us > now) {
-			if (!wait) {
-				ms->dead[keep++] = *d;
-				continue;
-			}
-			usleep(d->deadline_us - now);
-		}
-		etable_release(&ms->tab[d->cls], d->slot);
-	}
-	ms->n_dead = keep;
-}
-
 /* Delete a table slot: dead now, free after the grace period. */
 static void slot_kill(struct mapsync *ms, int cls, uint32_t slot)
 {
-	etable_kill(&ms->tab[cls], slot);
-	if (ms->n_dead == ms->cap_dead) {
-		size_t cap = ms->cap_dead ? ms->cap_dead * 2 : 256;
-		struct deadslot *d = realloc(ms->dead, cap * sizeof(*d));
-
-		if (!d)
-			return; /* no memory: the slot stays dead, never reused */
-		ms->dead = d;
-		ms->cap_dead = cap;
-	}
-	ms->dead[ms->n_dead].deadline_us = now_us() + MAPSYNC_GRACE_MS * 1000;
-	ms->dead[ms->n_dead].slot = slot;
-	ms->dead[ms->n_dead].cls = cls;
-	ms->n_dead++;
+	etable_bury(ms->tab, &ms->dead, cls, slot, MAPSYNC_GRACE_MS);
 }
 
 /* Release retired blobs whose grace period is over; wait=1 waits for all
@@ -672,7 +631,7 @@ static void reclaim(struct mapsync *ms, int wait)
 {
 	size_t i, keep = 0;
 
-	reclaim_slots(ms, wait);
+	etable_reclaim(ms->tab, &ms->dead, wait);
 
 	for (i = 0; i < ms->n_retired; i++) {
 		struct retired *r = &ms->retired[i];
@@ -788,30 +747,99 @@ static int node_keys(const struct zone *z, const struct node *n,
 	return r;
 }
 
+/* The blob class of a body of len bytes. */
+static int body_class(uint64_t len)
+{
+	return len <= XDPNS_BLOB_XS_CAP ? XDPNS_BLOB_XS :
+	       len <= XDPNS_BLOB_S_CAP	 ? XDPNS_BLOB_S :
+	       len <= XDPNS_BLOB_M_CAP	 ? XDPNS_BLOB_M : XDPNS_BLOB_L;
+}
+
+/* Wire bytes of an rdset's records after a compressed owner: pointer (2),
+ * type, class, TTL (8), rdlen and rdata (its size holds those; not the
+ * per-record TTLs). Names in rdata are counted uncompressed. */
+static uint64_t rdset_wire(const struct rdset *s)
+{
+	if (!s)
+		return 0;
+	return s->size - (s->ttls ? 4ull * s->count : 0) + 10ull * s->count;
+}
+
+struct count_ctx {
+	struct mapsync_sizes *sz;
+	const struct zone *z;
+	uint64_t soa, soa_sig; /* the SOA's wire bytes, its RRSIGs' */
+	uint64_t blobs[XDPNS_BLOB_CLASSES];
+};
+
+/* Count a body of lo..hi bytes in every class that range touches (the
+ * estimate is rough: compression shrinks names, additional records and
+ * CNAME targets add), so no class is short of a body it may get. */
+static void count_body(struct count_ctx *cc, uint64_t lo, uint64_t hi)
+{
+	int a = body_class(lo), b = body_class(hi);
+
+	cc->blobs[a]++;
+	if (b != a)
+		cc->blobs[b]++;
+}
+
+/* The bodies a key compiles to, by size: the RRset's records (plus glue
+ * for NS/MX/SRV), a CNAME's record and its target's answer, or a NODATA
+ * (the SOA); DO=1 bodies of signed zones add RRSIGs (and NSECs). */
 static int count_key(void *ctx, const struct node *n, uint16_t qtype)
 {
-	struct mapsync_sizes *sz = ctx;
+	struct count_ctx *cc = ctx;
+	const struct rrset *rs = node_rrset(n, qtype);
+	uint64_t lo, hi, sig = 0;
 
-	(void)qtype;
-	sz->keys[XDPNS_KEYCLASS(n->len)]++;
+	cc->sz->keys[XDPNS_KEYCLASS(n->len)]++;
+	if (rs && rdset_count(rs->rrs)) {
+		lo = rdset_wire(rs->rrs);
+		hi = lo;
+		if (qtype == LDNS_RR_TYPE_NS || qtype == LDNS_RR_TYPE_MX ||
+		    qtype == LDNS_RR_TYPE_SRV)
+			hi += 2 * 28ull * rs->rrs->count; /* an A and an AAAA each */
+		sig = rdset_wire(rs->sigs);
+	} else if ((rs = node_rrset(n, LDNS_RR_TYPE_CNAME))) {
+		lo = rdset_wire(rs->rrs);
+		hi = lo + XDPNS_BLOB_S_CAP; /* the target's answer, or its NODATA */
+		sig = rdset_wire(rs->sigs);
+	} else {
+		/* NODATA: the SOA, its owner uncompressed at worst; signed:
+		 * its RRSIG and the NSEC(3) proof */
+		lo = cc->soa;
+		hi = lo + cc->z->apex_len;
+		sig = cc->soa_sig ? cc->soa_sig + 2 * XDPNS_BLOB_S_CAP : 0;
+	}
+	count_body(cc, lo, hi);
+	if (cc->z->signed_zone) /* DO=1: the RRSIGs (NSEC/NSEC3 proofs) */
+		count_body(cc, lo + sig, hi + sig + (sig ? XDPNS_BLOB_S_CAP : 0));
 	return 0;
 }
 
 void mapsync_count(const struct zone *z, struct mapsync_sizes *sz)
 {
-	uint64_t before = 0, after = 0;
+	struct count_ctx cc = { .sz = sz, .z = z };
+	const struct node *apex = zone_find(z, z->apex, z->apex_len);
+	const struct rrset *soa = apex ? node_rrset(apex, LDNS_RR_TYPE_SOA) : NULL;
 	size_t i;
 	int c;
 
-	for (c = 0; c < XDPNS_KEYCLASS_COUNT; c++)
-		before += sz->keys[c];
+	cc.soa = soa ? rdset_wire(soa->rrs) : XDPNS_BLOB_XS_CAP + 1;
+	cc.soa_sig = soa ? rdset_wire(soa->sigs) : 0;
 	for (i = 0; i <= z->mask; i++)
-		if (z->nodes[i].name)
-			node_keys(z, &z->nodes[i], count_key, sz);
-	for (c = 0; c < XDPNS_KEYCLASS_COUNT; c++)
-		after += sz->keys[c];
-	if (z->signed_zone)
-		sz->signed_keys += after - before;
+		if (z->nodes[i].name) {
+			node_keys(z, &z->nodes[i], count_key, &cc);
+			sz->names[XDPNS_KEYCLASS(z->nodes[i].len)]++;
+		}
+	/* the shadow names (nxsync.c): MNAME's and RNAME's ends */
+	sz->names[0] += 2;
+	for (c = 1; c < XDPNS_BLOB_CLASSES; c++) {
+		sz->blobs[c] += cc.blobs[c];
+		if (cc.blobs[c] > sz->zone_blobs_max[c])
+			sz->zone_blobs_max[c] = cc.blobs[c];
+	}
 }
 
 /* ---- publishing: compile, write what changed, flip ---- */
@@ -1767,6 +1795,7 @@ int mapsync_probe(struct mapsync *ms, const uint8_t *name, size_t len,
 		    np.synth) {
 			out->found = out->from_nx = 1;
 			out->nx_encloser_at = np.at;
+			out->nx_slot = np.slot;
 			out->zone = np.zone;
 			out->gen = np.gen;
 			out->cls = XDPNS_BLOB_M;

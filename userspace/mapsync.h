@@ -35,11 +35,17 @@ struct mapsync_fds {
  * they can be sized (loader_open). */
 struct mapsync_sizes {
 	uint64_t keys[XDPNS_KEYCLASS_COUNT]; /* by name-length class */
-	uint64_t signed_keys; /* of those, in signed zones */
+	uint64_t names[XDPNS_KEYCLASS_COUNT]; /* nodes (owners and empty
+					       * non-terminals), by class */
+	/* response bodies by blob class (index = enum xdpns_blob_class),
+	 * estimated from the RRsets' sizes: every zone's, and the largest
+	 * one zone needs (a whole-zone change is written beside it) */
+	uint64_t blobs[XDPNS_BLOB_CLASSES];
+	uint64_t zone_blobs_max[XDPNS_BLOB_CLASSES];
 	uint64_t extra_keys; /* room asked for (server.map-keys): names of up
 			      * to 64 bytes, any of the two short classes */
 };
-/* Add z's keys to sz. */
+/* Add z's keys and estimated bodies to sz. */
 void mapsync_count(const struct zone *z, struct mapsync_sizes *sz);
 
 struct mapsync_stats {
@@ -92,6 +98,7 @@ struct mapsync_probe {
 	int from_lru;
 	int from_nx; /* no entry: XDP answers NXDOMAIN (nxsync.c) */
 	size_t nx_encloser_at; /* offset in the name of its closest encloser */
+	long nx_slot; /* the encloser's slot in its names table; -1: a hash */
 	int stale; /* an entry exists but for another generation */
 	long slot; /* the entry's slot in its table, or -1 */
 	uint32_t probe; /* how far that slot is from the key's home */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "bpf_shim.h"
+#include "entries.h"
 #include "lib/dns.h"
 #include "log.h"
 #include "mapsync.h"
@@ -303,6 +304,10 @@ struct nxzone {
 
 struct nxsync {
 	struct nxsync_fds fds;
+	/* the names tables (classes 0 and 1) as the entries' (entries.c): a
+	 * name is a key of qtype 0, its halves' flags in ref[0] */
+	struct etable nt[XDPNS_TABLE_CLASSES];
+	struct etable_graves dead; /* slots deleted, in their grace period */
 	struct nxzone zones[XDPNS_MAX_ZONES];
 	struct answer *ans; /* scratch for the engine's answers */
 	struct nxsync_stats st;
@@ -347,6 +352,16 @@ int nxsync_new(const struct nxsync_fds *fds, struct nxsync **out)
 		return -ENOMEM;
 	}
 	nx->fds = *fds;
+	for (int c = 0; c < XDPNS_TABLE_CLASSES; c++) {
+		int r = etable_init_names(&nx->nt[c], c, fds->table_mem[c],
+					  fds->n_table[c], fds->table_home[c]);
+
+		if (r) {
+			free(nx->ans);
+			free(nx);
+			return r;
+		}
+	}
 	*out = nx;
 	return 0;
 }
@@ -362,6 +377,7 @@ void nxsync_free(struct nxsync *nx)
 		set_free(&nx->zones[i].cur);
 		set_free(&nx->zones[i].delta);
 	}
+	etable_graves_free(&nx->dead);
 	free(nx->ans);
 	free(nx);
 }
@@ -392,8 +408,9 @@ static void served_value(uint32_t slot, const uint8_t *rec, struct xdpns_name *v
 	}
 }
 
-static int write_one(struct nxsync *nx, const uint8_t *name, size_t len,
-		     const struct xdpns_name *v)
+/* The hashes: names longer than 64 bytes, and the tables' overflow. */
+static int hash_put(struct nxsync *nx, const uint8_t *name, size_t len,
+		    const struct xdpns_name *v)
 {
 	uint8_t key[XDPNS_KEY_NAME];
 
@@ -401,12 +418,127 @@ static int write_one(struct nxsync *nx, const uint8_t *name, size_t len,
 	return bpf_map_update_elem(names_fd(nx, len), key, v, BPF_ANY) ? -errno : 0;
 }
 
-static void delete_one(struct nxsync *nx, const uint8_t *name, size_t len)
+static int hash_del(struct nxsync *nx, const uint8_t *name, size_t len)
 {
 	uint8_t key[XDPNS_KEY_NAME];
 
 	name_key(key, name, len);
-	bpf_map_delete_elem(names_fd(nx, len), key);
+	return bpf_map_delete_elem(names_fd(nx, len), key) ? -errno : 0;
+}
+
+static int hash_get(const struct nxsync *nx, const uint8_t *name, size_t len,
+		    struct xdpns_name *v)
+{
+	uint8_t key[XDPNS_KEY_NAME];
+
+	name_key(key, name, len);
+	return bpf_map_lookup_elem(names_fd(nx, len), key, v) ? -errno : 0;
+}
+
+/* A name as a table key (qtype 0, state live). */
+static void table_key(struct xdpns_key *k, const uint8_t *name, size_t len)
+{
+	memset(k, 0, sizeof(*k));
+	k->name_len = len;
+	memcpy(k->name, name, len);
+}
+
+/* Where name is: its table slot (>= 0), -1 (the overflow hash) or -2
+ * (nowhere); *v gets its value. */
+static long name_get(const struct nxsync *nx, const uint8_t *name, size_t len,
+		     struct xdpns_name *v)
+{
+	int c = XDPNS_KEYCLASS(len);
+	const struct etable *t = &nx->nt[c & 1];
+	struct xdpns_key k;
+	uint32_t home;
+	long s;
+
+	if (c < XDPNS_TABLE_CLASSES) {
+		table_key(&k, name, len);
+		s = etable_find(t, &k, &home);
+		if (s >= 0) {
+			etable_name_read(t, s, v);
+			return s;
+		}
+		if (!etable_ovf(t, home))
+			return -2;
+	}
+	return hash_get(nx, name, len, v) ? -2 : -1;
+}
+
+/*
+ * Write name's value v. In a table (docs/design.md "The entries table"
+ * and "NXDOMAIN in XDP"): a name of the same zone is written in place,
+ * half by half (flags, then generation), only the halves that differ --
+ * the callers write a half no reader picks yet (a generation not
+ * flipped), clear one (a reader that sees it cleared passes), or write a
+ * generation without an NXDOMAIN record; a name new to the table, or
+ * handed to another zone, goes to a free slot of its probe (or the
+ * overflow hash) and the old slot dies, so a reader sees one whole value
+ * or the other.
+ */
+static int write_one(struct nxsync *nx, const uint8_t *name, size_t len,
+		     const struct xdpns_name *v)
+{
+	int c = XDPNS_KEYCLASS(len), i, r;
+	struct xdpns_name cur, hv;
+	struct xdpns_key k;
+	struct etable *t;
+	uint32_t home;
+	long s, f;
+
+	if (c >= XDPNS_TABLE_CLASSES)
+		return hash_put(nx, name, len, v);
+	t = &nx->nt[c];
+	table_key(&k, name, len);
+	s = etable_find(t, &k, &home);
+	if (s >= 0) {
+		etable_name_read(t, s, &cur);
+		if (cur.zone == v->zone) {
+			for (i = 0; i < 2; i++)
+				if (cur.gen[i] != v->gen[i] || cur.flags[i] != v->flags[i])
+					etable_name_set_half(t, s, i, v);
+			return 0;
+		}
+	} else if (etable_ovf(t, home) && !hash_get(nx, name, len, &hv)) {
+		return hash_put(nx, name, len, v); /* replaced whole */
+	}
+	f = etable_free_slot(t, home);
+	if (f >= 0) {
+		etable_name_fill(t, f, &k, v);
+	} else {
+		etable_ovf_add(t, home, 1); /* before the element: XDP looks */
+		r = hash_put(nx, name, len, v);
+		if (r) {
+			etable_ovf_add(t, home, -1);
+			return r;
+		}
+	}
+	if (s >= 0)
+		etable_bury(nx->nt, &nx->dead, c, s, NXSYNC_GRACE_MS);
+	return 0;
+}
+
+static void delete_one(struct nxsync *nx, const uint8_t *name, size_t len)
+{
+	int c = XDPNS_KEYCLASS(len);
+	struct xdpns_key k;
+	struct etable *t;
+	uint32_t home;
+	long s;
+
+	if (c >= XDPNS_TABLE_CLASSES) {
+		hash_del(nx, name, len);
+		return;
+	}
+	t = &nx->nt[c];
+	table_key(&k, name, len);
+	s = etable_find(t, &k, &home);
+	if (s >= 0)
+		etable_bury(nx->nt, &nx->dead, c, s, NXSYNC_GRACE_MS);
+	else if (etable_ovf(t, home) && !hash_del(nx, name, len))
+		etable_ovf_add(t, home, -1); /* after the element */
 }
 
 /* Updates gathered per key class and written with one syscall each. */
@@ -486,8 +618,11 @@ static int write_delta(struct nxsync *nx, uint32_t slot)
 		v.flags[h] = (REC_FLAGS(r) & RF_ABSENT) ? 0 : REC_FLAGS(r) & RF_MAP;
 		REC_FLAGS(r) = (REC_FLAGS(r) & ~RF_HALF) | (h ? RF_HALF : 0);
 		rec_set_gen(r, zs->next_gen);
-		ret = batch_add(&b[XDPNS_KEYCLASS(REC_LEN(r))], REC_NAME(r),
-				REC_LEN(r), &v);
+		if (XDPNS_KEYCLASS(REC_LEN(r)) < XDPNS_TABLE_CLASSES)
+			ret = write_one(nx, REC_NAME(r), REC_LEN(r), &v);
+		else
+			ret = batch_add(&b[XDPNS_KEYCLASS(REC_LEN(r))], REC_NAME(r),
+					REC_LEN(r), &v);
 		if (ret)
 			goto out;
 	}
@@ -1283,6 +1418,8 @@ void nxsync_stage_begin(struct nxsync *nx, const struct engine *e,
 	zs = &nx->zones[ez->slot];
 	if (zs->staged)
 		nxsync_abort(nx, ez->slot);
+	/* slots past their grace: the thread below may fill them */
+	etable_reclaim(nx->nt, &nx->dead, 0);
 	j = &zs->job;
 	memset(j, 0, sizeof(*j));
 	j->e = e;
@@ -1525,7 +1662,6 @@ int nxsync_probe(const struct nxsync *nx, int zones_fd, const uint8_t *name,
 	struct xdpns_name v;
 	struct xdpns_zone zv;
 	struct xdpns_nx rec;
-	uint8_t key[XDPNS_KEY_NAME];
 	size_t at = 0;
 	uint32_t idx;
 
@@ -1533,9 +1669,12 @@ int nxsync_probe(const struct nxsync *nx, int zones_fd, const uint8_t *name,
 	if (len == 0 || len > 255)
 		return -EINVAL;
 	for (;;) {
-		name_key(key, name + at, len - at);
-		if (!bpf_map_lookup_elem(names_fd(nx, len - at), key, &v))
+		long where = name_get(nx, name + at, len - at, &v);
+
+		if (where >= -1) {
+			out->slot = where;
 			break;
+		}
 		if (name[at] == 0)
 			return 0; /* no suffix in the maps */
 		at += name[at] + 1;

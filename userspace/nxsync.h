@@ -12,7 +12,12 @@
 #define NXSYNC_GRACE_MS 50 /* after a flip, before the other half is written */
 
 struct nxsync_fds {
-	int names[XDPNS_KEYCLASS_COUNT]; /* by XDPNS_KEYCLASS(name length) */
+	int names[XDPNS_KEYCLASS_COUNT]; /* by XDPNS_KEYCLASS(name length):
+					  * hashes; for classes 0 and 1 the
+					  * tables' overflow */
+	/* the names tables (classes 0 and 1), mapped, as the entries' */
+	uint8_t *table_mem[XDPNS_TABLE_CLASSES];
+	uint32_t n_table[XDPNS_TABLE_CLASSES], table_home[XDPNS_TABLE_CLASSES];
 	int nx; /* per zone and half: the NXDOMAIN body */
 	int seq; /* bumped between names written and the flip */
 };
@@ -64,6 +69,8 @@ void nxsync_remove(struct nxsync *nx, uint32_t slot);
 struct nxsync_probe {
 	int found; /* a suffix of the name is in the names maps */
 	size_t at; /* its offset in the name */
+	long slot; /* its slot in the names table of its class; -1: in a
+		    * hash (a table's overflow, or a name over 64 bytes) */
 	uint32_t zone, gen; /* its zone slot, the zone's generation */
 	int synth; /* XDP answers NXDOMAIN */
 	struct xdpns_blob_hdr hdr; /* that NXDOMAIN's header, when synth */

@@ -87,55 +87,53 @@ struct {
 	__type(value, struct xdpns_lru_value);
 } xdpns_lru_long SEC(".maps");
 
-/* The entries tables (include/xdpns_maps.h, docs/design.md): open
- * addressing in arrays the daemon writes in place through a mapping. The
- * loader sizes them and sets the number of home slots below (the array has
+/* The tables (include/xdpns_maps.h, docs/design.md): open addressing in
+ * arrays the daemon writes in place through a mapping. The loader sizes
+ * them and sets the number of home slots below (the array has
  * XDPNS_TABLE_PROBES - 1 more, so a probe never wraps). */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, XDPNS_TABLE_PROBES);
-	__type(key, __u32);
-	__type(value, struct xdpns_slot_32);
-} xdpns_table_32 SEC(".maps");
+#define TABLE_MAP(NAME, SLOT)                                                 \
+	struct {                                                             \
+		__uint(type, BPF_MAP_TYPE_ARRAY);                            \
+		__uint(map_flags, BPF_F_MMAPABLE);                           \
+		__uint(max_entries, XDPNS_TABLE_PROBES);                     \
+		__type(key, __u32);                                          \
+		__type(value, struct SLOT);                                  \
+	} NAME SEC(".maps")
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, XDPNS_TABLE_PROBES);
-	__type(key, __u32);
-	__type(value, struct xdpns_slot_64);
-} xdpns_table_64 SEC(".maps");
+/* the entries, by name class */
+TABLE_MAP(xdpns_table_32, xdpns_slot_32);
+TABLE_MAP(xdpns_table_64, xdpns_slot_64);
+/* the names of the NXDOMAIN walk (bpf/lib/nx.h): one per name (qtype 0),
+ * the same key prefix, a smaller value */
+TABLE_MAP(xdpns_ntable_32, xdpns_nslot_32);
+TABLE_MAP(xdpns_ntable_64, xdpns_nslot_64);
 
-/* home slots per table class, set by the loader before load */
+/* home slots per table class, set by the loader before load: entries,
+ * then names */
 const volatile __u32 xdpns_table_home[XDPNS_TABLE_CLASSES] = {};
+const volatile __u32 xdpns_ntable_home[XDPNS_TABLE_CLASSES] = {};
 
 /* One load that the compiler neither drops, merges nor moves across
  * another: the order of the reads below is the design's argument. */
 #define TREAD(p) (*(volatile __typeof__(*(p)) *)(p))
 
 /*
- * The slot holding key k in a table whose names are up to CAP bytes, or
- * -1; *ovf gets the home slot's overflow count. The key's first 4 + CAP
- * bytes are CAP / 8 words and a 32-bit tail, hashed and compared as such.
- * The first word of a slot (its state among them) is read first; the
- * daemon writes it last.
+ * The slot holding the key whose first 4 + CAP bytes are the CAP / 8
+ * words w and the 32-bit tail, in a table of names up to CAP bytes with
+ * HOME home slots, or -1; *ovf gets the home slot's overflow count. The
+ * first word of a slot (its state among them) is read first; the daemon
+ * writes it last.
  */
-#define TABLE_FIND(NAME, MAP, CAP, CLS)                                       \
-	static __always_inline long NAME(const struct xdpns_key *k, __u32 *ovf) \
+#define TABLE_PROBE(NAME, MAP, CAP, HOME)                                     \
+	static __always_inline long NAME(const __u64 *w, __u32 tail, __u32 *ovf) \
 	{                                                                     \
-		const __u64 *kw = (const __u64 *)k;                           \
-		__u32 tail = *(const __u32 *)((const __u8 *)k + (CAP));       \
-		__u64 w[(CAP) / 8], h = 0;                                    \
+		__u64 h = 0;                                                  \
 		__u32 home, i, j;                                             \
                                                                               \
 		_Pragma("unroll") for (i = 0; i < (CAP) / 8; i++)             \
-		{                                                             \
-			w[i] = kw[i];                                         \
 			h = xdpns_hash_add(h, w[i]);                          \
-		}                                                             \
 		h = xdpns_hash_add(h, tail);                                  \
-		home = xdpns_hash_home(h, xdpns_table_home[CLS]);             \
+		home = xdpns_hash_home(h, HOME);                              \
 		*ovf = 0;                                                     \
 		_Pragma("unroll") for (j = 0; j < XDPNS_TABLE_PROBES; j++)    \
 		{                                                             \
@@ -160,6 +158,19 @@ const volatile __u32 xdpns_table_home[XDPNS_TABLE_CLASSES] = {};
 				return idx;                                   \
 		}                                                             \
 		return -1;                                                    \
+	}
+
+/* The entries' slot of key k (its first 4 + CAP bytes), or -1. */
+#define TABLE_FIND(NAME, PROBE, CAP)                                          \
+	static __always_inline long NAME(const struct xdpns_key *k, __u32 *ovf) \
+	{                                                                     \
+		const __u64 *kw = (const __u64 *)k;                           \
+		__u64 w[(CAP) / 8];                                           \
+		__u32 i;                                                      \
+                                                                              \
+		_Pragma("unroll") for (i = 0; i < (CAP) / 8; i++)             \
+			w[i] = kw[i];                                         \
+		return PROBE(w, *(const __u32 *)((const __u8 *)k + (CAP)), ovf); \
 	}
 
 /*
@@ -205,8 +216,12 @@ const volatile __u32 xdpns_table_home[XDPNS_TABLE_CLASSES] = {};
 		return XDPNS_PASS_COUNT;                                      \
 	}
 
-TABLE_FIND(table_find_32, xdpns_table_32, XDPNS_KEYCLASS_0, 0)
-TABLE_FIND(table_find_64, xdpns_table_64, XDPNS_KEYCLASS_1, 1)
+TABLE_PROBE(table_probe_32, xdpns_table_32, XDPNS_KEYCLASS_0, xdpns_table_home[0])
+TABLE_PROBE(table_probe_64, xdpns_table_64, XDPNS_KEYCLASS_1, xdpns_table_home[1])
+TABLE_PROBE(ntable_probe_32, xdpns_ntable_32, XDPNS_KEYCLASS_0, xdpns_ntable_home[0])
+TABLE_PROBE(ntable_probe_64, xdpns_ntable_64, XDPNS_KEYCLASS_1, xdpns_ntable_home[1])
+TABLE_FIND(table_find_32, table_probe_32, XDPNS_KEYCLASS_0)
+TABLE_FIND(table_find_64, table_probe_64, XDPNS_KEYCLASS_1)
 TABLE_REF(table_ref_32, xdpns_table_32, XDPNS_KEYCLASS_0)
 TABLE_REF(table_ref_64, xdpns_table_64, XDPNS_KEYCLASS_1)
 

@@ -23,6 +23,7 @@
 #include "loader.h"
 #include "log.h"
 #include "mapsync.h"
+#include "nxsync.h"
 #include "rrl.h"
 #include "nxsync.h"
 #include "zone.h"
@@ -32,7 +33,7 @@ static struct loader ld;
 static struct mapsync *ms;
 static struct mapsync_fds fds;
 /* slot 0: example.com; the NXDOMAIN tests add the zones of nx_zones[] */
-#define N_ZONES 7
+#define N_ZONES 8
 static struct engine_zone ezs[N_ZONES];
 static struct engine eng = { .zones = ezs, .n_zones = N_ZONES };
 /* the engine whose replies XDP's are compared with */
@@ -759,7 +760,7 @@ static void t_lru_cache(void **state)
 	"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKiss" \
 	"LS4vMDEyMzQ1Njc4OTo7PD0+Pw==\n"
 
-enum { Z_NX = 1, Z_WILD, Z_SIGNED, Z_EXP, Z_CHILD, Z_BIGSOA };
+enum { Z_NX = 1, Z_WILD, Z_SIGNED, Z_EXP, Z_CHILD, Z_BIGSOA, Z_SIZES };
 
 static const char nx_zone[] =
 	"$ORIGIN nx.test.\n$TTL 3600\n"
@@ -1843,6 +1844,70 @@ static void t_xs_blob(void **state)
 	}
 }
 
+/* The blob classes are sized from an estimate of each key's body
+ * (mapsync_count): it must not be short of what a publish really takes
+ * in any class, and must not put larger answers in the XS class. */
+static void t_blob_estimate(void **state)
+{
+	static char text[32768];
+	struct mapsync_sizes sz;
+	struct mapsync_stats st0, st1;
+	struct zone *z;
+	size_t n = 0;
+	int i, c;
+
+	(void)state;
+	n += snprintf(text + n, sizeof(text) - n,
+		      "$ORIGIN sizes.test.\n$TTL 300\n"
+		      "@ SOA ns1 hostmaster 1 3600 600 604800 300\n"
+		      "@ NS ns1\n@ NS ns2\nns1 A 198.18.1.1\nns2 A 198.18.1.2\n"
+		      "@ MX 10 mx1\nmx1 A 198.18.1.3\nmx1 AAAA fd00:5353::13\n"
+		      "alias CNAME h1\n");
+	for (i = 0; i < 40; i++) /* 40 A, 20 AAAA: XS */
+		n += snprintf(text + n, sizeof(text) - n, "h%d A 198.18.2.%d\n", i, i);
+	for (i = 0; i < 20; i++)
+		n += snprintf(text + n, sizeof(text) - n, "h%d AAAA fd00:5353::2:%x\n",
+			      i, i);
+	for (i = 0; i < 12; i++) /* ~70 bytes: S */
+		n += snprintf(text + n, sizeof(text) - n,
+			      "t%d TXT \"record number %d of the zone, in the S class\"\n",
+			      i, i);
+	for (i = 0; i < 5; i++) /* ~300 bytes: M */
+		n += snprintf(text + n, sizeof(text) - n, "m%d TXT \"%0250d\"\n", i, i);
+	for (i = 0; i < 2; i++) /* 3 x 250: L */
+		n += snprintf(text + n, sizeof(text) - n,
+			      "l%d TXT \"%0250d\"\nl%d TXT \"%0249d\"\nl%d TXT \"%0248d\"\n",
+			      i, i, i, i, i, i);
+	z = load_text(text, "sizes.test");
+	assert_non_null(z);
+	memset(&sz, 0, sizeof(sz));
+	mapsync_count(z, &sz);
+	zone_free(z);
+	mapsync_get_stats(ms, &st0);
+	assert_int_equal(publish_zone(Z_SIZES, text, "sizes.test"), 0);
+	mapsync_get_stats(ms, &st1);
+	for (c = 1; c < XDPNS_BLOB_CLASSES; c++) {
+		uint64_t used = st1.blobs[c] - st0.blobs[c];
+
+		if (used > sz.blobs[c])
+			fail_msg("class %d: %llu bodies, %llu estimated", c,
+				 (unsigned long long)used,
+				 (unsigned long long)sz.blobs[c]);
+		assert_true(sz.zone_blobs_max[c] == sz.blobs[c]);
+	}
+	/* XS: the 64 A/AAAA keys (h*, ns1, ns2, mx1 x2), and the keys whose
+	 * range reaches down to it: the CNAME's 7 (its own, the CNAME answers
+	 * of apex_extra's types) and the apex MX (before glue; counted as a
+	 * set and as an apex type); no TXT, NS, SOA or NODATA */
+	assert_int_equal(sz.blobs[XDPNS_BLOB_XS], 64 + 7 + 2);
+	assert_true(sz.blobs[XDPNS_BLOB_S] >= 12);
+	assert_true(sz.blobs[XDPNS_BLOB_M] >= 5);
+	assert_true(sz.blobs[XDPNS_BLOB_L] >= 2 && sz.blobs[XDPNS_BLOB_L] < 10);
+	assert_int_equal(mapsync_remove(ms, Z_SIZES), 0);
+	zone_free(ezs[Z_SIZES].zone);
+	ezs[Z_SIZES].zone = NULL;
+}
+
 /* The generation of the half that answers for (name, qtype) now. */
 static uint32_t live_half_gen(const char *name, uint16_t qtype)
 {
@@ -2111,9 +2176,11 @@ static int a_answer_byte(const char *name)
 
 #define T_N (XDPNS_TABLE_PROBES + 2) /* names with one home: 2 overflow */
 
-/* Names "t<i>.example.com" whose A keys share one home slot h, whose probe
- * was never used: T_N + 1 of them (the last for the reuse). */
-static void colliding_names(const struct etable *t, char names[][40], uint32_t *h)
+/* Names "t<i>.example.com" whose keys of qtype (A; 0: the name itself in
+ * the names table) share one home slot h, whose probe was never used:
+ * T_N + 1 of them (the last for the reuse). */
+static void colliding_names(const struct etable *t, uint16_t qtype,
+			    char names[][40], uint32_t *h)
 {
 	uint32_t i, n = 0, j;
 
@@ -2122,7 +2189,7 @@ static void colliding_names(const struct etable *t, char names[][40], uint32_t *
 		uint32_t hm;
 
 		snprintf(cand, sizeof(cand), "t%u.example.com", i);
-		hm = name_home(t, cand, 1);
+		hm = name_home(t, cand, qtype);
 		if (!n) {
 			for (j = 0; j < XDPNS_TABLE_PROBES; j++)
 				if (etable_state(t, hm + j) >= 0)
@@ -2151,6 +2218,50 @@ static int publish_with(char names[][40], const int *use)
 	return publish_zone(0, text, "example.com");
 }
 
+/* Where the T_N colliding names of a table landed: each slot of the
+ * home's probe once, 2 in the overflow hash (its home slot counts them). */
+struct tally {
+	int seen[XDPNS_TABLE_PROBES];
+	int n_ovf, at_home, in_ovf; /* at_home, in_ovf: a name there */
+};
+
+static void tally_add(struct tally *t, int i, long slot, uint32_t h)
+{
+	if (slot < 0) {
+		t->n_ovf++;
+		t->in_ovf = i;
+		return;
+	}
+	assert_true(slot >= (long)h && slot < (long)h + XDPNS_TABLE_PROBES);
+	t->seen[slot - h]++;
+	if (slot == (long)h)
+		t->at_home = i;
+}
+
+static void tally_check(const struct tally *t, const struct etable *et, uint32_t h)
+{
+	int i;
+
+	assert_int_equal(t->n_ovf, 2);
+	for (i = 0; i < XDPNS_TABLE_PROBES; i++)
+		assert_int_equal(t->seen[i], 1);
+	assert_int_equal(etable_ovf(et, h), 2);
+}
+
+/* Publish without names a and b (one at h, one in the overflow): h's slot
+ * dead, one name left in the overflow, both of them NXDOMAIN now. */
+static void publish_without(char names[][40], int *use, int a, int b,
+			    const struct etable *t, uint32_t h,
+			    const struct frame_opts *o)
+{
+	use[a] = use[b] = 0;
+	assert_int_equal(publish_with(names, use), 0);
+	assert_int_equal(etable_state(t, h), XDPNS_SLOT_DEAD);
+	assert_int_equal(etable_ovf(t, h), 1);
+	expect_nx(names[a], o);
+	expect_nx(names[b], o);
+}
+
 /*
  * T_N names whose keys share a home slot: XDPNS_TABLE_PROBES of them fill
  * its probe (found after probing up to 7 slots on), 2 go to the overflow
@@ -2164,9 +2275,9 @@ static int publish_with(char names[][40], const int *use)
 static void t_table_probe(void **state)
 {
 	struct frame_opts o = { .qtype = 1, .id = 71 };
+	struct tally ty = { .at_home = -1, .in_ovf = -1 };
 	char names[T_N + 1][40];
-	int use[T_N + 1], seen[XDPNS_TABLE_PROBES] = { 0 };
-	int i, n_ovf = 0, at_home = -1, in_ovf = -1;
+	int use[T_N + 1], i, at_home, in_ovf;
 	struct mapsync_stats st;
 	struct mapsync_probe p;
 	struct etable t;
@@ -2175,7 +2286,7 @@ static void t_table_probe(void **state)
 	(void)state;
 	assert_int_equal(etable_init(&t, 0, fds.table_mem[0], fds.n_table[0],
 				     fds.table_home[0]), 0);
-	colliding_names(&t, names, &h);
+	colliding_names(&t, 1, names, &h);
 	for (i = 0; i < T_N + 1; i++)
 		use[i] = i < T_N;
 	assert_int_equal(publish_with(names, use), 0);
@@ -2185,35 +2296,22 @@ static void t_table_probe(void **state)
 
 		assert_int_equal(mapsync_probe(ms, w, wl, 1, 0, &p), 0);
 		assert_true(p.found);
-		if (p.overflow) {
-			assert_int_equal(p.slot, -1);
-			n_ovf++;
-			in_ovf = i;
-		} else {
-			assert_true(p.slot >= (long)h && p.slot < (long)h + XDPNS_TABLE_PROBES);
+		assert_int_equal(p.overflow, p.slot == -1);
+		if (!p.overflow)
 			assert_int_equal(p.probe, p.slot - h);
-			seen[p.probe]++;
-			if (!p.probe)
-				at_home = i;
-		}
+		tally_add(&ty, i, p.slot, h);
 		/* XDP's answer: this name's bytes, wherever the key is */
 		expect_answer(names[i], &o, 0, 0);
 		assert_int_equal(a_answer_byte(names[i]), i + 1);
 	}
-	assert_int_equal(n_ovf, 2);
-	for (i = 0; i < XDPNS_TABLE_PROBES; i++)
-		assert_int_equal(seen[i], 1);
-	assert_int_equal(etable_ovf(&t, h), 2);
+	tally_check(&ty, &t, h);
+	at_home = ty.at_home;
+	in_ovf = ty.in_ovf;
 	mapsync_get_stats(ms, &st);
 	assert_int_equal(st.entries_overflow, 2);
 
 	/* deleted: the key at the home slot and one in the overflow */
-	use[at_home] = use[in_ovf] = 0;
-	assert_int_equal(publish_with(names, use), 0);
-	assert_int_equal(etable_state(&t, h), XDPNS_SLOT_DEAD);
-	assert_int_equal(etable_ovf(&t, h), 1);
-	expect_nx(names[at_home], &o);
-	expect_nx(names[in_ovf], &o);
+	publish_without(names, use, at_home, in_ovf, &t, h, &o);
 	for (i = 0; i < T_N; i++)
 		if (use[i]) {
 			expect_answer(names[i], &o, 0, 0);
@@ -2319,7 +2417,7 @@ static void t_table_readers(void **state)
 	(void)state;
 	assert_int_equal(etable_init(&t, 0, fds.table_mem[0], fds.n_table[0],
 				     fds.table_home[0]), 0);
-	colliding_names(&t, names, &h);
+	colliding_names(&t, 1, names, &h);
 	assert_int_equal(pthread_create(&th, NULL, reader_main, &rd), 0);
 	for (round = 0; round < 24; round++) {
 		for (i = 0; i < T_N + 1; i++)
@@ -2336,6 +2434,74 @@ static void t_table_readers(void **state)
 	assert_int_equal(publish_version(1), 0);
 	for (i = 0; i < T_N + 1; i++)
 		expect_nx(names[i], &o);
+}
+
+/*
+ * The names table (NXDOMAIN in XDP) as t_table_probe the entries': T_N
+ * names sharing a home slot, XDPNS_TABLE_PROBES of them in its probe, 2
+ * in the overflow hash, each found by XDP's walk (a query of another type
+ * for the name itself passes: it exists; missed, XDP would answer
+ * NXDOMAIN from the apex) and the encloser of its missing children. Then
+ * the name at home and one in the overflow deleted (their children's
+ * walk reaches the apex; the names answer NXDOMAIN), the dead slot reused
+ * by a new name after the grace period, and all of them gone.
+ */
+static void t_nx_table_probe(void **state)
+{
+	struct frame_opts o = { .qtype = 16, .id = 72 };
+	struct tally ty = { .at_home = -1, .in_ovf = -1 };
+	char names[T_N + 1][40], child[512];
+	int use[T_N + 1], i, at_home, in_ovf;
+	struct mapsync_probe p;
+	struct etable t;
+	uint8_t w[300];
+	size_t wl;
+	uint32_t h;
+
+	(void)state;
+	assert_int_equal(etable_init_names(&t, 0, fds.nx.table_mem[0],
+					   fds.nx.n_table[0], fds.nx.table_home[0]), 0);
+	colliding_names(&t, 0, names, &h);
+	for (i = 0; i < T_N + 1; i++)
+		use[i] = i < T_N;
+	assert_int_equal(publish_with(names, use), 0);
+	for (i = 0; i < T_N; i++) {
+		snprintf(child, sizeof(child), "zz.%s", names[i]);
+		wl = fr_name(w, child);
+		assert_int_equal(mapsync_probe(ms, w, wl, 1, 0, &p), 0);
+		assert_true(p.from_nx);
+		assert_int_equal(p.nx_encloser_at, 3);
+		tally_add(&ty, i, p.nx_slot, h);
+		expect_pass(names[i], &o, XDPNS_PASS_MISS);
+		expect_nx(child, &o);
+	}
+	tally_check(&ty, &t, h);
+	at_home = ty.at_home;
+	in_ovf = ty.in_ovf;
+
+	publish_without(names, use, at_home, in_ovf, &t, h, &o);
+	for (i = 0; i < T_N; i++)
+		if (use[i])
+			expect_pass(names[i], &o, XDPNS_PASS_MISS);
+
+	/* the dead slot is freed once its grace period (from the commit) is
+	 * over, at the next publish */
+	usleep((NXSYNC_GRACE_MS + 10) * 1000);
+	use[T_N] = 1;
+	assert_int_equal(publish_with(names, use), 0);
+	snprintf(child, sizeof(child), "zz.%s", names[T_N]);
+	wl = fr_name(w, child);
+	assert_int_equal(mapsync_probe(ms, w, wl, 1, 0, &p), 0);
+	assert_true(p.from_nx);
+	assert_int_equal(p.nx_slot, (long)h);
+	assert_int_equal(etable_state(&t, h), XDPNS_SLOT_LIVE);
+	expect_pass(names[T_N], &o, XDPNS_PASS_MISS);
+	expect_nx(names[at_home], &o);
+
+	assert_int_equal(publish_version(1), 0);
+	for (i = 0; i < T_N + 1; i++)
+		expect_nx(names[i], &o);
+	assert_int_equal(etable_ovf(&t, h), 0);
 }
 
 int main(void)
@@ -2378,9 +2544,11 @@ int main(void)
 		cmocka_unit_test(t_nx_cost),
 		cmocka_unit_test(t_xs_blob),
 		cmocka_unit_test(t_key_state_refs),
+		cmocka_unit_test(t_blob_estimate),
 		cmocka_unit_test(t_incremental_publish),
 		cmocka_unit_test(t_failed_publish_changes_nothing),
 		cmocka_unit_test(t_table_probe),
+		cmocka_unit_test(t_nx_table_probe),
 		cmocka_unit_test(t_table_readers),
 	};
 
