@@ -358,6 +358,7 @@ EOC
 	printf '  secondaries of the %s-RRset zone (AXFR, from start): xdpns from XDP after %s s, knotd after %s s\n' \
 		"$n" "${tx:--}" "${tk:--}"
 	: >"$d/rounds"
+	: >"$d/t0s"
 	for k in $(seq 1 "$CHANGE_ROUNDS"); do
 		[ -z "$err" ] || break
 		sleep 2 # both settled (Knot flushes, xdpns saved)
@@ -379,17 +380,24 @@ EOC
 		xs=$(cat "$d/x.$k")
 		ks=$(cat "$d/k.$k")
 		echo "  change $k: xdpns ${xs:-not served ($(cat "$d/x.$k.err"))} s, knotd ${ks:-not served ($(cat "$d/k.$k.err"))} s"
+		echo "$t0" >>"$d/t0s"
 		echo "${xs:-null} ${ks:-null} $(srv "$XDPNS" stats --json -s "$SOCK" | $PY -c 'import json,sys
 m=json.load(sys.stdin)["maps"]; print(m["last_publish_us"], m.get("last_publish_compiled", "null"), m.get("last_publish_written", "null"), m["entries"])')" >>"$d/rounds"
 	done
 	grep -iE "ixfr|axfr" "$d/xdpns.log" | tail -4 >"$d/xfr.log"
+	# each change's stages, with millisecond timestamps: both
+	# secondaries' NOTIFY, transfer and served lines
+	grep -E 'msg="(notify accepted|transfer done|zone loaded)"' "$d/xdpns.log" |
+		tail -$((3 * CHANGE_ROUNDS)) >"$d/xfr.stages"
+	grep -iE "notify|refresh|IXFR|loaded" "$d/s.log" | tail -$((6 * CHANGE_ROUNDS)) >"$d/knot.stages"
 	if [ -n "$SEC_PID" ]; then
 		kill -TERM "$SEC_PID" 2>/dev/null && wait "$SEC_PID" 2>/dev/null
 	fi
 	netns_stop_xdpns
 	ip -n "$NS_SRV" link set dev "$IF_SRV" xdp off 2>/dev/null
 	kill -TERM "$PRIM_PID" 2>/dev/null && wait "$PRIM_PID" 2>/dev/null
-	N=$n ERR=$err TX=$tx TK=$tk ROUNDS="$d/rounds" XLOG="$d/xfr.log" $PY - >"$RAW/change_latency.json" <<'EOF'
+	N=$n ERR=$err TX=$tx TK=$tk ROUNDS="$d/rounds" XLOG="$d/xfr.log" T0S="$d/t0s" \
+		XSTAGES="$d/xfr.stages" KSTAGES="$d/knot.stages" $PY - >"$RAW/change_latency.json" <<'EOF'
 import json, os, statistics
 e = os.environ
 r = {"measured": True, "rrsets": int(e["N"]), "rounds": []}
@@ -408,6 +416,12 @@ ks = [x["knot_s"] for x in r["rounds"] if x["knot_s"] is not None]
 r["xdpns_median_s"] = statistics.median(xs) if xs else None
 r["knot_median_s"] = statistics.median(ks) if ks else None
 r["xdpns_log"] = [l.rstrip() for l in open(e["XLOG"])]
+# when each change was committed (epoch s), and both secondaries' logs of
+# it: the stages from the commit to the flip
+for x, t in zip(r["rounds"], open(e["T0S"])):
+    x["t0"] = float(t)
+r["xdpns_stages_log"] = [l.rstrip() for l in open(e["XSTAGES"])]
+r["knot_stages_log"] = [l.rstrip() for l in open(e["KSTAGES"])]
 print(json.dumps(r))
 EOF
 }

@@ -378,6 +378,7 @@ static void zone_job_done(struct daemon *d, int i)
 	time_t now = time(NULL);
 	uint32_t old = d->eng.zones[i].zone ? d->eng.zones[i].zone->serial : 0;
 	int r, had = d->eng.zones[i].zone != NULL, force;
+	uint64_t picked = xfr_mono_us(), flipped;
 
 	xfr_join(j);
 	if (j->result == XFR_OK && j->zone) {
@@ -390,21 +391,43 @@ static void zone_job_done(struct daemon *d, int i)
 						 j->n_changed);
 		else
 			r = zone_publish(d, i, z);
+		flipped = xfr_mono_us();
 		if (r) {
 			j->result = XFR_R_ZONE_INVALID;
 			j->fails[XFR_R_ZONE_INVALID]++;
 			snprintf(j->error, sizeof(j->error), "%.250s", dz->error);
 		} else {
+			char since[24] = "-";
+
 			if (j->save_path[0])
 				zone_save_async(d, i, j->save_path);
+			/* the stages, so a slow change can be placed: NOTIFY
+			 * to the job's start, the SOA query, the transfer's
+			 * first reply and the rest of it, the new zone built,
+			 * the job's end to the event loop, the publish (maps
+			 * flipped); notify_ms: from the NOTIFY to the flip */
+			if (j->notified_us)
+				snprintf(since, sizeof(since), "%llu",
+					 (unsigned long long)(flipped - j->notified_us) / 1000);
 			log_info_kv("transfer done", "zone=%s kind=%s primary=%s "
 				    "address=%s from_serial=%u serial=%u bytes=%llu "
-				    "ms=%llu", dz->cz->name, xfr_kind_name(j->kind),
+				    "ms=%llu soa_ms=%llu first_ms=%llu recv_ms=%llu "
+				    "build_ms=%llu start_us=%llu wake_us=%llu "
+				    "publish_us=%llu notify_ms=%s", dz->cz->name,
+				    xfr_kind_name(j->kind),
 				    j->primaries[j->primary].id,
 				    j->primaries[j->primary].text, had ? old : 0,
 				    d->eng.zones[i].zone->serial,
 				    (unsigned long long)j->bytes,
-				    (unsigned long long)j->duration_ms);
+				    (unsigned long long)j->duration_ms,
+				    (unsigned long long)j->soa_ms,
+				    (unsigned long long)j->first_ms,
+				    (unsigned long long)j->recv_ms,
+				    (unsigned long long)j->build_ms,
+				    (unsigned long long)(j->notified_us ?
+					j->started_us - j->notified_us : 0),
+				    (unsigned long long)(picked - j->ended_us),
+				    (unsigned long long)(flipped - picked), since);
 		}
 	}
 	if (dz->save_again && !dz->saving && j->save_path[0] && d->eng.zones[i].zone)
@@ -489,6 +512,8 @@ static size_t daemon_notify(void *ctx, const uint8_t *q, size_t qlen,
 	if (zi >= 0 && d->dz[zi].secondary) {
 		struct refresh_zone *rz = &d->dz[zi].rz;
 
+		if (!rz->notified_us)
+			rz->notified_us = xfr_mono_us();
 		if (rz->job) {
 			rz->pending = 1;
 		} else {
