@@ -377,7 +377,7 @@ static void zone_job_done(struct daemon *d, int i)
 	struct xfr_job *j = rz->job;
 	time_t now = time(NULL);
 	uint32_t old = d->eng.zones[i].zone ? d->eng.zones[i].zone->serial : 0;
-	int r, had = d->eng.zones[i].zone != NULL, force;
+	int r, had = d->eng.zones[i].zone != NULL, force, published = 0;
 	uint64_t picked = xfr_mono_us(), flipped;
 
 	xfr_join(j);
@@ -399,6 +399,7 @@ static void zone_job_done(struct daemon *d, int i)
 		} else {
 			char since[24] = "-";
 
+			published = 1;
 			if (j->save_path[0])
 				zone_save_async(d, i, j->save_path);
 			/* the stages, so a slow change can be placed: NOTIFY
@@ -430,8 +431,10 @@ static void zone_job_done(struct daemon *d, int i)
 				    (unsigned long long)(flipped - picked), since);
 		}
 	}
-	if (dz->save_again && !dz->saving && j->save_path[0] && d->eng.zones[i].zone)
-		zone_save_async(d, i, j->save_path); /* nothing replaced it */
+	/* nothing replaced the save given up for this job: redo it (the
+	 * given-up thread is joined first) */
+	if (dz->save_again && !published && j->save_path[0] && d->eng.zones[i].zone)
+		zone_save_async(d, i, j->save_path);
 	dz->save_again = 0;
 	if (j->result == XFR_OK)
 		zone_set_expired(d, i, 0);
@@ -520,9 +523,12 @@ static size_t daemon_notify(void *ctx, const uint8_t *q, size_t qlen,
 			rz->next_refresh = 0; /* started by refresh_tick, now */
 			/* newer data is likely on its way: the save of what is
 			 * served would be replaced; give its CPU to the
-			 * transfer (saved again if none comes) */
+			 * transfer (saved again if none comes). Not waited
+			 * for here: a save in its fsync held the job's start
+			 * back by tens of ms; the thread ends by itself, and
+			 * it is joined before what it reads is freed */
 			if (d->dz[zi].saving) {
-				zone_saver_join(d, zi, 1);
+				d->dz[zi].save_cancel = 1;
 				d->dz[zi].save_again = 1;
 			}
 		}
