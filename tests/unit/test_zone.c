@@ -541,6 +541,56 @@ static void test_clone_hand_over_by_slot(void **state)
 	zone_free(z2);
 }
 
+/* A diff that empties nodes rebuilds the copy's table: nodes that sat
+ * behind a deleted one in a probe chain move to other slots, and the
+ * hand-over finds them by name (a slot-only hand-over would leave them
+ * borrowed from the freed zone). */
+static void test_clone_hand_over_moved(void **state)
+{
+	char why[256], line[64];
+	struct zone *old, *z;
+	size_t i, moved = 0;
+	ldns_rr *rr;
+	FILE *f;
+
+	(void)state;
+	f = fopen(ZF, "w");
+	assert_non_null(f);
+	fprintf(f, "$ORIGIN example.com.\n" SOA_LINE "@ NS ns1\nns1 A 192.0.2.53\n");
+	for (i = 0; i < 400; i++)
+		fprintf(f, "h%zu A 192.0.2.%zu\n", i, i % 250);
+	fclose(f);
+	old = load_ok(NULL);
+	z = zone_clone_unfinished(old);
+	assert_non_null(z);
+	for (i = 0; i < 400; i += 3) {
+		snprintf(line, sizeof(line), "h%zu.example.com. 3600 IN A 192.0.2.%zu",
+			 i, i % 250);
+		rr = rr_of(line);
+		assert_int_equal(zone_del_rr(z, rr), 0);
+		ldns_rr_free(rr);
+	}
+	assert_int_equal(zone_finalize(z, why, sizeof(why)), 0);
+	for (i = 1; i < 400; i += 3) {
+		struct node *a, *b;
+
+		snprintf(line, sizeof(line), "h%zu.example.com.", i);
+		a = find(old, line);
+		b = find(z, line);
+		assert_non_null(b);
+		assert_ptr_equal(a->name, b->name); /* borrowed */
+		moved += (size_t)(a - old->nodes) != (size_t)(b - z->nodes);
+	}
+	assert_true(moved > 0); /* the case this test is about */
+	zone_free_into(old, z);
+	assert_int_equal(owned_nodes(z), 2 + 400 - 134);
+	for (i = 1; i < 400; i += 3) {
+		snprintf(line, sizeof(line), "h%zu.example.com.", i);
+		assert_int_equal(count(z, line, LDNS_RR_TYPE_A), 1);
+	}
+	zone_free(z);
+}
+
 /* The compact store: each RRset one block of wire rdata. Names in rdata
  * lowercased (not NSEC's next name), TTLs kept per record when they
  * differ, the owner's case as first written beside the canonical name. */
@@ -901,6 +951,7 @@ int main(void)
 		cmocka_unit_test(test_many_names),
 		cmocka_unit_test(test_clone_borrows),
 		cmocka_unit_test(test_clone_hand_over_by_slot),
+		cmocka_unit_test(test_clone_hand_over_moved),
 		cmocka_unit_test(test_compact_records),
 		cmocka_unit_test(test_compact_big_set),
 		cmocka_unit_test(test_write_round_trip),
