@@ -415,10 +415,11 @@ m=json.load(sys.stdin)["maps"]; print(m["last_publish_us"], m.get("last_publish_
 	ip -n "$NS_SRV" link set dev "$IF_SRV" xdp off 2>/dev/null
 	kill -TERM "$PRIM_PID" 2>/dev/null && wait "$PRIM_PID" 2>/dev/null
 	N=$n ERR=$err TX=$tx TK=$tk ROUNDS="$d/rounds" XLOG="$d/xfr.log" T0S="$d/t0s" \
-		XSTAGES="$d/xfr.stages" KSTAGES="$d/knot.stages" $PY - >"$RAW/change_latency.json" <<'EOF'
+		XSTAGES="$d/xfr.stages" KSTAGES="$d/knot.stages" POLL_AFTER=${POLL_AFTER:-0} $PY - >"$RAW/change_latency.json" <<'EOF'
 import json, os, statistics
 e = os.environ
-r = {"measured": True, "rrsets": int(e["N"]), "rounds": []}
+r = {"measured": True, "rrsets": int(e["N"]), "rounds": [],
+     "pollers_start": "after the commit" if e["POLL_AFTER"] == "1" else "1.5 s before the change"}
 if e["ERR"]:
     r["error"] = e["ERR"]
 r["secondary_initial_serving_s"] = {"xdpns_xdp": float(e["TX"]) if e["TX"] else None,
