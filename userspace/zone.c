@@ -805,8 +805,10 @@ static int zone_add(struct zone *z, const uint8_t *owner_in, size_t len,
 	}
 	/* identical records are one record (RFC 2181 5.2): checked at once
 	 * in small sets, by sorting at finish in big ones (linear load) */
-	if (rdset_count(s->rrs) >= ZONE_DEDUPE_LATER)
+	if (rdset_count(s->rrs) >= ZONE_DEDUPE_LATER) {
 		s->dedupe_later = 1;
+		z->dedupe_pending = 1;
+	}
 	else if (rdset_has(s->rrs, rd, rdlen))
 		return 0;
 	if (type == LDNS_RR_TYPE_CNAME && rdset_count(s->rrs)) {
@@ -957,7 +959,16 @@ struct node *zone_nsec3_find(const struct zone *z, const uint8_t hash[20],
 }
 
 /* NSEC order and the NSEC3 index (a zone may have neither). */
-static int zone_index_denial(struct zone *z)
+struct name_ref {
+	const uint8_t *name; /* stays put when the table grows */
+	size_t len;
+};
+
+/* The NSEC and NSEC3 indexes. cand (n_cand names, or NULL): the nodes
+ * that are not borrowed, the only ones that can hold an NSEC when the
+ * zone was copied from one without (base_no_nsec). */
+static int zone_index_denial(struct zone *z, const struct name_ref *cand,
+			     size_t n_cand)
 {
 	struct node *apex = zone_find(z, z->apex, z->apex_len);
 	struct rrset *param = apex ? node_rrset(apex, LDNS_RR_TYPE_NSEC3PARAM) : NULL;
@@ -972,7 +983,14 @@ static int zone_index_denial(struct zone *z)
 	 * 1M-name zone tens of ms, a cache miss each) */
 	int skip_borrowed = z->borrows && z->base_no_nsec;
 
-	for (i = 0; i <= z->mask; i++) {
+	for (i = 0; skip_borrowed && cand && i < n_cand; i++) {
+		struct node *n = zone_find(z, cand[i].name, cand[i].len);
+		struct rrset *s = n ? node_rrset(n, LDNS_RR_TYPE_NSEC) : NULL;
+
+		if (s && rdset_count(s->rrs))
+			z->nsec[z->n_nsec++] = n;
+	}
+	for (i = 0; !(skip_borrowed && cand) && i <= z->mask; i++) {
 		struct node *n = &z->nodes[i];
 		struct rrset *s = n->name && !(skip_borrowed && n->borrowed) ?
 					  node_rrset(n, LDNS_RR_TYPE_NSEC) : NULL;
@@ -1021,6 +1039,9 @@ static void zone_dedupe(struct zone *z)
 {
 	size_t d;
 
+	if (!z->dedupe_pending) /* no big set grew: no pass over the table */
+		return;
+	z->dedupe_pending = 0;
 	for (d = 0; z->nodes && d <= z->mask; d++) {
 		struct node *n = &z->nodes[d];
 		uint32_t j;
@@ -1041,12 +1062,10 @@ static int zone_finish(struct zone *z, int all_names, char *why, size_t whylen)
 	size_t i, total = z->mask + 1;
 	struct node *apex;
 	struct rrset *soa;
-	struct {
-		const uint8_t *name; /* stays put when the table grows */
-		size_t len;
-	} *names;
+	struct name_ref *names;
 	size_t n_names = 0;
 	struct rr_ref rr;
+	int r;
 
 	zone_dedupe(z);
 	apex = zone_find(z, z->apex, z->apex_len);
@@ -1093,8 +1112,10 @@ static int zone_finish(struct zone *z, int all_names, char *why, size_t whylen)
 			}
 		}
 	}
+	/* an IXFR's copy: the list is of the nodes it does not borrow */
+	r = zone_index_denial(z, all_names ? NULL : names, n_names);
 	free(names);
-	return zone_index_denial(z);
+	return r;
 }
 
 /* Consume blank and comment-only lines (ldns would, but then the line a
