@@ -808,9 +808,9 @@ static int zone_add(struct zone *z, const uint8_t *owner_in, size_t len,
 	if (rdset_count(s->rrs) >= ZONE_DEDUPE_LATER) {
 		s->dedupe_later = 1;
 		z->dedupe_pending = 1;
-	}
-	else if (rdset_has(s->rrs, rd, rdlen))
+	} else if (rdset_has(s->rrs, rd, rdlen)) {
 		return 0;
+	}
 	if (type == LDNS_RR_TYPE_CNAME && rdset_count(s->rrs)) {
 		snprintf(why, whylen, "more than one CNAME at one name");
 		return -EINVAL;
@@ -958,30 +958,31 @@ struct node *zone_nsec3_find(const struct zone *z, const uint8_t hash[20],
 	return z->nsec3[lo - 1].node;
 }
 
-/* NSEC order and the NSEC3 index (a zone may have neither). */
+/* A node's name, kept while the table may grow. */
 struct name_ref {
 	const uint8_t *name; /* stays put when the table grows */
 	size_t len;
 };
 
-/* The NSEC and NSEC3 indexes. cand (n_cand names, or NULL): the nodes
- * that are not borrowed, the only ones that can hold an NSEC when the
- * zone was copied from one without (base_no_nsec). */
+/* NSEC order and the NSEC3 index (a zone may have neither). cand (n_cand
+ * names, or NULL): the nodes that are not borrowed, the only ones that
+ * can hold an NSEC when the zone was copied from one without
+ * (base_no_nsec). */
 static int zone_index_denial(struct zone *z, const struct name_ref *cand,
 			     size_t n_cand)
 {
 	struct node *apex = zone_find(z, z->apex, z->apex_len);
 	struct rrset *param = apex ? node_rrset(apex, LDNS_RR_TYPE_NSEC3PARAM) : NULL;
+	/* an IXFR's copy of an unsigned zone: only the nodes the diffs
+	 * touched can have an NSEC (looking into every node's sets took a
+	 * 1M-name zone tens of ms, a cache miss each) */
+	int skip_borrowed = z->borrows && z->base_no_nsec;
 	struct rr_ref p;
 	size_t i;
 
 	z->nsec = malloc((z->n_nodes + 1) * sizeof(*z->nsec));
 	if (!z->nsec)
 		return -ENOMEM;
-	/* an IXFR's copy of an unsigned zone: only the nodes the diffs
-	 * touched can have an NSEC (looking into every node's sets took a
-	 * 1M-name zone tens of ms, a cache miss each) */
-	int skip_borrowed = z->borrows && z->base_no_nsec;
 
 	for (i = 0; skip_borrowed && cand && i < n_cand; i++) {
 		struct node *n = zone_find(z, cand[i].name, cand[i].len);
