@@ -46,6 +46,10 @@ $(BUILD)/reflector.bpf.o: bench/reflector.bpf.c | $(BUILD)
 $(BUILD)/xdpcost: bench/xdpcost.c $(BUILD)/libxdpns.a
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libxdpns.a $(LDLIBS)
 
+# what an IXFR costs in proportion to the zone (bench/ixfrcost.c)
+$(BUILD)/ixfrcost: bench/ixfrcost.c $(BUILD)/libxdpns.a
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libxdpns.a $(LDLIBS)
+
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
 

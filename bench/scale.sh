@@ -243,8 +243,10 @@ EOF
 #   3. CHANGE_ROUNDS times: one record added on the primary (`knotc
 #      zone-begin/zone-set/zone-commit`: Knot bumps the serial and sends
 #      NOTIFY, the secondaries ask IXFR), and the time from just before the
-#      commit to the new record answered, polled every 20 ms on both
-#      secondaries at once; for xdpns the XDP answered counter must move
+#      knotc commands to the new record answered, polled every 20 ms on
+#      both secondaries at once by pollers started 1.5 s before (so their
+#      own start is not measured; POLL_AFTER=1 starts them after the
+#      commit, as before); for xdpns the XDP answered counter must move
 #      across that query (bench/poll_ready.py), as for the load time.
 # Writes $RAW/change_latency.json.
 CHANGE_SIZE=${CHANGE_SIZE:-1000000}
@@ -358,15 +360,28 @@ EOC
 	printf '  secondaries of the %s-RRset zone (AXFR, from start): xdpns from XDP after %s s, knotd after %s s\n' \
 		"$n" "${tx:--}" "${tk:--}"
 	: >"$d/rounds"
+	: >"$d/t0s"
+	# knotc_change K: one record added on the primary, committed (Knot
+	# bumps the serial and sends NOTIFY to both secondaries)
+	knotc_change() {
+		ip netns exec "$NS_CLI" knotc -c "$d/p.conf" zone-begin $ORIGIN. >/dev/null &&
+			ip netns exec "$NS_CLI" knotc -c "$d/p.conf" zone-set $ORIGIN. \
+				"chg$1.$ORIGIN." 300 A "198.19.$1.$1" >/dev/null &&
+			ip netns exec "$NS_CLI" knotc -c "$d/p.conf" zone-commit $ORIGIN. >/dev/null
+	}
 	for k in $(seq 1 "$CHANGE_ROUNDS"); do
 		[ -z "$err" ] || break
 		sleep 2 # both settled (Knot flushes, xdpns saved)
+		# The pollers start first, and the change at t0, 1.5 s later:
+		# a poller started after the commit spent its own start (Python
+		# and dnspython, 0.15-0.4 s under load) before its first query,
+		# and that floor, not the secondaries, was measured.
+		# POLL_AFTER=1: the old way (pollers after the commit).
 		t0=$(now)
-		ip netns exec "$NS_CLI" knotc -c "$d/p.conf" zone-begin $ORIGIN. >/dev/null &&
-			ip netns exec "$NS_CLI" knotc -c "$d/p.conf" zone-set $ORIGIN. \
-				"chg$k.$ORIGIN." 300 A "198.19.$k.$k" >/dev/null &&
-			ip netns exec "$NS_CLI" knotc -c "$d/p.conf" zone-commit $ORIGIN. >/dev/null ||
-			{ err="knotc could not change the zone"; break; }
+		[ "${POLL_AFTER:-0}" = 1 ] || t0=$(echo "$t0 + 1.5" | bc)
+		if [ "${POLL_AFTER:-0}" = 1 ]; then
+			knotc_change $k || { err="knotc could not change the zone"; break; }
+		fi
 		cli $PY "$ROOT/bench/poll_ready.py" --pid "$XDPNS_PID" \
 			--xdpns-sock "$SOCK" \
 			$SRV4 "chg$k.$ORIGIN." A "198.19.$k.$k" "$t0" 30 >"$d/x.$k" 2>"$d/x.$k.err" &
@@ -374,25 +389,37 @@ EOC
 		cli $PY "$ROOT/bench/poll_ready.py" --pid "$SEC_PID" --port 5302 \
 			$SRV4 "chg$k.$ORIGIN." A "198.19.$k.$k" "$t0" 30 >"$d/k.$k" 2>"$d/k.$k.err" &
 		pk=$!
+		if [ "${POLL_AFTER:-0}" != 1 ]; then
+			$PY -c 'import sys, time; time.sleep(max(0.0, float(sys.argv[1]) - time.time()))' "$t0"
+			knotc_change $k || { err="knotc could not change the zone"; kill $px $pk 2>/dev/null; wait; break; }
+		fi
 		wait $px
 		wait $pk
 		xs=$(cat "$d/x.$k")
 		ks=$(cat "$d/k.$k")
 		echo "  change $k: xdpns ${xs:-not served ($(cat "$d/x.$k.err"))} s, knotd ${ks:-not served ($(cat "$d/k.$k.err"))} s"
+		echo "$t0" >>"$d/t0s"
 		echo "${xs:-null} ${ks:-null} $(srv "$XDPNS" stats --json -s "$SOCK" | $PY -c 'import json,sys
 m=json.load(sys.stdin)["maps"]; print(m["last_publish_us"], m.get("last_publish_compiled", "null"), m.get("last_publish_written", "null"), m["entries"])')" >>"$d/rounds"
 	done
 	grep -iE "ixfr|axfr" "$d/xdpns.log" | tail -4 >"$d/xfr.log"
+	# each change's stages, with millisecond timestamps: both
+	# secondaries' NOTIFY, transfer and served lines
+	grep -E 'msg="(notify accepted|transfer done|zone loaded)"' "$d/xdpns.log" |
+		tail -$((3 * CHANGE_ROUNDS)) >"$d/xfr.stages"
+	grep -iE "notify|refresh|IXFR|loaded" "$d/s.log" | tail -$((6 * CHANGE_ROUNDS)) >"$d/knot.stages"
 	if [ -n "$SEC_PID" ]; then
 		kill -TERM "$SEC_PID" 2>/dev/null && wait "$SEC_PID" 2>/dev/null
 	fi
 	netns_stop_xdpns
 	ip -n "$NS_SRV" link set dev "$IF_SRV" xdp off 2>/dev/null
 	kill -TERM "$PRIM_PID" 2>/dev/null && wait "$PRIM_PID" 2>/dev/null
-	N=$n ERR=$err TX=$tx TK=$tk ROUNDS="$d/rounds" XLOG="$d/xfr.log" $PY - >"$RAW/change_latency.json" <<'EOF'
+	N=$n ERR=$err TX=$tx TK=$tk ROUNDS="$d/rounds" XLOG="$d/xfr.log" T0S="$d/t0s" \
+		XSTAGES="$d/xfr.stages" KSTAGES="$d/knot.stages" POLL_AFTER=${POLL_AFTER:-0} $PY - >"$RAW/change_latency.json" <<'EOF'
 import json, os, statistics
 e = os.environ
-r = {"measured": True, "rrsets": int(e["N"]), "rounds": []}
+r = {"measured": True, "rrsets": int(e["N"]), "rounds": [],
+     "pollers_start": "after the commit" if e["POLL_AFTER"] == "1" else "1.5 s before the change"}
 if e["ERR"]:
     r["error"] = e["ERR"]
 r["secondary_initial_serving_s"] = {"xdpns_xdp": float(e["TX"]) if e["TX"] else None,
@@ -408,6 +435,12 @@ ks = [x["knot_s"] for x in r["rounds"] if x["knot_s"] is not None]
 r["xdpns_median_s"] = statistics.median(xs) if xs else None
 r["knot_median_s"] = statistics.median(ks) if ks else None
 r["xdpns_log"] = [l.rstrip() for l in open(e["XLOG"])]
+# when each change was committed (epoch s), and both secondaries' logs of
+# it: the stages from the commit to the flip
+for x, t in zip(r["rounds"], open(e["T0S"])):
+    x["t0"] = float(t)
+r["xdpns_stages_log"] = [l.rstrip() for l in open(e["XSTAGES"])]
+r["knot_stages_log"] = [l.rstrip() for l in open(e["KSTAGES"])]
 print(json.dumps(r))
 EOF
 }

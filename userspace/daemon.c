@@ -49,6 +49,14 @@ struct dzone {
 			 * that transfer brings nothing */
 	const struct zone *save_zone;
 	char save_path[4096];
+	/* the zone a transfer replaced, freed into the new one by the saver
+	 * thread before it writes (on the loop thread that took ~10 ms at
+	 * 1M names, 30-100 under load, after the flip but before the next
+	 * query or command); reaping: that free has not ended (the new
+	 * zone's borrowed flags are being written: no job may copy it) */
+	struct zone *reap;
+	int reaping;
+	int defer_free; /* the publish in progress is a transfer's */
 };
 
 struct daemon {
@@ -178,8 +186,15 @@ const char *daemon_rcode_name(int rcode)
 static void *zone_saver(void *arg)
 {
 	struct dzone *dz = arg;
-	int r = zone_write_file_cancel(dz->save_zone, dz->save_path,
-				       &dz->save_cancel);
+	int r;
+
+	if (dz->reap) {
+		/* the new zone takes the nodes it borrowed; not cancelled */
+		zone_free_into(dz->reap, (struct zone *)dz->save_zone);
+		dz->reap = NULL;
+	}
+	__atomic_store_n(&dz->reaping, 0, __ATOMIC_RELEASE);
+	r = zone_write_file_cancel(dz->save_zone, dz->save_path, &dz->save_cancel);
 
 	if (r == -ECANCELED)
 		log_debug_kv("zone save given up for a newer serial", "zone=%s",
@@ -213,6 +228,7 @@ static void zone_save_async(struct daemon *d, int i, const char *path)
 	zone_saver_join(d, i, 1);
 	dz->save_zone = d->eng.zones[i].zone;
 	snprintf(dz->save_path, sizeof(dz->save_path), "%s", path);
+	dz->reaping = dz->reap != NULL;
 	if (pthread_create(&dz->saver, NULL, zone_saver, dz)) {
 		zone_saver(dz);
 		return;
@@ -263,8 +279,11 @@ static int zone_publish_changed(struct daemon *d, int i, struct zone *z,
 	}
 	/* the maps flipped; the slow path switches before the next query.
 	 * An IXFR's zone borrows the old one's unchanged nodes: they pass
-	 * to it. */
-	zone_free_into(ez->zone, z);
+	 * to it (a transfer's: in the saver thread, zone_save_async()). */
+	if (dz->defer_free && ez->zone)
+		dz->reap = ez->zone;
+	else
+		zone_free_into(ez->zone, z);
 	ez->zone = z;
 	dz->loaded = time(NULL);
 	dz->error[0] = 0;
@@ -365,6 +384,10 @@ static int zone_refresh_now(struct daemon *d, int i, int force)
 		rz->pending_force |= force;
 		return 1;
 	}
+	/* the job copies the served zone: not while the saver hands the
+	 * replaced zone's nodes to it (~10 ms after a transfer's flip) */
+	while (__atomic_load_n(&d->dz[i].reaping, __ATOMIC_ACQUIRE))
+		usleep(500);
 	r = refresh_start(rz, d->eng.zones[i].zone, force, d->xfrfd);
 	if (!r)
 		log_debug_kv("refresh started", "zone=%s serial=%u force=%d",
@@ -387,38 +410,67 @@ static void zone_job_done(struct daemon *d, int i)
 	struct xfr_job *j = rz->job;
 	time_t now = time(NULL);
 	uint32_t old = d->eng.zones[i].zone ? d->eng.zones[i].zone->serial : 0;
-	int r, had = d->eng.zones[i].zone != NULL, force;
+	int r, had = d->eng.zones[i].zone != NULL, force, published = 0;
+	uint64_t picked = xfr_mono_us(), flipped;
 
 	xfr_join(j);
 	if (j->result == XFR_OK && j->zone) {
 		struct zone *z = j->zone;
 
 		j->zone = NULL;
+		/* the old zone is freed by the save that follows */
+		dz->defer_free = j->save_path[0] != 0;
 		if (j->kind == XFR_KIND_IXFR && !j->changed_all)
 			r = zone_publish_changed(d, i, z,
 						 (const uint8_t *const *)j->changed,
 						 j->n_changed);
 		else
 			r = zone_publish(d, i, z);
+		dz->defer_free = 0;
+		flipped = xfr_mono_us();
 		if (r) {
 			j->result = XFR_R_ZONE_INVALID;
 			j->fails[XFR_R_ZONE_INVALID]++;
 			snprintf(j->error, sizeof(j->error), "%.250s", dz->error);
 		} else {
+			char since[24] = "-";
+
+			published = 1;
 			if (j->save_path[0])
 				zone_save_async(d, i, j->save_path);
+			/* the stages, so a slow change can be placed: NOTIFY
+			 * to the job's start, the SOA query, the transfer's
+			 * first reply and the rest of it, the new zone built,
+			 * the job's end to the event loop, the publish (maps
+			 * flipped); notify_ms: from the NOTIFY to the flip */
+			if (j->notified_us)
+				snprintf(since, sizeof(since), "%llu",
+					 (unsigned long long)(flipped - j->notified_us) / 1000);
 			log_info_kv("transfer done", "zone=%s kind=%s primary=%s "
 				    "address=%s from_serial=%u serial=%u bytes=%llu "
-				    "ms=%llu", dz->cz->name, xfr_kind_name(j->kind),
+				    "ms=%llu soa_ms=%llu first_ms=%llu recv_ms=%llu "
+				    "build_ms=%llu start_us=%llu wake_us=%llu "
+				    "publish_us=%llu notify_ms=%s", dz->cz->name,
+				    xfr_kind_name(j->kind),
 				    j->primaries[j->primary].id,
 				    j->primaries[j->primary].text, had ? old : 0,
 				    d->eng.zones[i].zone->serial,
 				    (unsigned long long)j->bytes,
-				    (unsigned long long)j->duration_ms);
+				    (unsigned long long)j->duration_ms,
+				    (unsigned long long)j->soa_ms,
+				    (unsigned long long)j->first_ms,
+				    (unsigned long long)j->recv_ms,
+				    (unsigned long long)j->build_ms,
+				    (unsigned long long)(j->notified_us ?
+					j->started_us - j->notified_us : 0),
+				    (unsigned long long)(picked - j->ended_us),
+				    (unsigned long long)(flipped - picked), since);
 		}
 	}
-	if (dz->save_again && !dz->saving && j->save_path[0] && d->eng.zones[i].zone)
-		zone_save_async(d, i, j->save_path); /* nothing replaced it */
+	/* nothing replaced the save given up for this job: redo it (the
+	 * given-up thread is joined first) */
+	if (dz->save_again && !published && j->save_path[0] && d->eng.zones[i].zone)
+		zone_save_async(d, i, j->save_path);
 	dz->save_again = 0;
 	if (j->result == XFR_OK)
 		zone_set_expired(d, i, 0);
@@ -499,15 +551,20 @@ static size_t daemon_notify(void *ctx, const uint8_t *q, size_t qlen,
 	if (zi >= 0 && d->dz[zi].secondary) {
 		struct refresh_zone *rz = &d->dz[zi].rz;
 
+		if (!rz->notified_us)
+			rz->notified_us = xfr_mono_us();
 		if (rz->job) {
 			rz->pending = 1;
 		} else {
 			rz->next_refresh = 0; /* started by refresh_tick, now */
 			/* newer data is likely on its way: the save of what is
 			 * served would be replaced; give its CPU to the
-			 * transfer (saved again if none comes) */
+			 * transfer (saved again if none comes). Not waited
+			 * for here: a save in its fsync held the job's start
+			 * back by tens of ms; the thread ends by itself, and
+			 * it is joined before what it reads is freed */
 			if (d->dz[zi].saving) {
-				zone_saver_join(d, zi, 1);
+				d->dz[zi].save_cancel = 1;
 				d->dz[zi].save_again = 1;
 			}
 		}
@@ -1733,7 +1790,11 @@ static int daemon_reload(struct daemon *d, FILE *f)
 		return 0;
 	}
 
-	/* phase two: nothing below is refused */
+	/* phase two: nothing below is refused. A save thread holds its zone
+	 * entry, which moves to the new table below: let it end first (it
+	 * also frees the zone a transfer replaced) */
+	for (i = 0; i < n_old; i++)
+		zone_saver_join(d, i, 0);
 	restart = reload_restart_keys(d, &nc, f);
 	restart += reload_limits(d, &nc, f);
 	for (j = 0; j < nc.n_zones; j++)

@@ -235,17 +235,20 @@ static void log_emit(int level, const char *line)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	char ts[32];
+	struct timespec now;
 	struct tm tm;
-	time_t now;
 
 	if (to_syslog) {
 		syslog(prio[level], "level=%s %s", names[level], line);
 		return;
 	}
-	now = time(NULL);
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(stderr, "ts=%s level=%s %s\n", ts, names[level], line);
+	/* RFC 3339 with milliseconds: the stages of a transfer (NOTIFY,
+	 * SOA query, IXFR, publish) are milliseconds apart */
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(stderr, "ts=%s.%03ldZ level=%s %s\n", ts, now.tv_nsec / 1000000,
+		names[level], line);
 }
 
 static void log_vkv(int level, const char *msg, const char *fields, va_list ap)

@@ -178,6 +178,7 @@ int refresh_start(struct refresh_zone *rz, const struct zone *current,
 	j->timeout_ms = rz->cfg->xfr_timeout_ms;
 	j->done_fd = done_fd;
 	snprintf(j->save_path, sizeof(j->save_path), "%s", rz->zone_path);
+	j->notified_us = rz->notified_us;
 	rz->last_attempt = time(NULL);
 	r = xfr_start(j);
 	if (r) {
@@ -185,6 +186,7 @@ int refresh_start(struct refresh_zone *rz, const struct zone *current,
 		return r;
 	}
 	rz->job = j;
+	rz->notified_us = 0;
 	return 0;
 }
 

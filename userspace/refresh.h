@@ -42,6 +42,7 @@ struct refresh_zone {
 	struct xfr_job *job; /* running, or NULL */
 	int pending; /* a refresh was asked while the job ran */
 	int pending_force;
+	uint64_t notified_us; /* a NOTIFY not yet answered by a job start */
 	time_t next_refresh; /* wall clock; 0: now */
 	time_t expire_at; /* 0: no data from a primary yet */
 	time_t last_attempt, last_success;

@@ -73,6 +73,14 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+uint64_t xfr_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static int fail(struct xfr_job *j, int reason, const struct xfr_primary *p,
 		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -326,6 +334,7 @@ struct xfr_sm {
 	struct zone *z; /* being built */
 	int is_diff; /* z is the current zone plus diffs */
 	uint64_t records;
+	uint64_t build_ms; /* the clone of the served zone */
 };
 
 static uint32_t soa_serial(const ldns_rr *rr)
@@ -424,7 +433,10 @@ static int sm_feed(struct xfr_job *j, const struct xfr_primary *p,
 		    soa_serial(rr) == j->current->serial &&
 		    sm->serial != j->current->serial) {
 			/* an incremental reply: the first diff starts */
+			uint64_t t = mono_ms();
+
 			sm->z = zone_clone_unfinished(j->current);
+			sm->build_ms += mono_ms() - t;
 			if (!sm->z)
 				return fail(j, XFR_R_ZONE_INVALID, p, "out of memory");
 			sm->is_diff = 1;
@@ -520,7 +532,7 @@ static int transfer(struct xfr_job *j, const struct xfr_primary *p,
 	ldns_rdf *origin = ldns_dname_new_frm_str(j->origin);
 	struct xfr_sm sm = { .ixfr = qtype == LDNS_RR_TYPE_IXFR };
 	struct tsig_ctx tc = { 0 };
-	uint64_t t0 = mono_ms(), bytes = 0, msgs = 0;
+	uint64_t t0 = mono_ms(), t1 = 0, tf, bytes = 0, msgs = 0;
 	size_t qlen = 0;
 	uint16_t id;
 	int fd = -1, r, eof;
@@ -553,6 +565,8 @@ static int transfer(struct xfr_job *j, const struct xfr_primary *p,
 		r = recv_all(j, p, fd, buf, 2, deadline, &eof);
 		if (r)
 			goto out;
+		if (!msgs)
+			t1 = mono_ms();
 		len = buf[0] << 8 | buf[1];
 		bytes += len + 2;
 		if (bytes > j->max_bytes) {
@@ -600,6 +614,7 @@ static int transfer(struct xfr_job *j, const struct xfr_primary *p,
 			goto out;
 		}
 	}
+	tf = mono_ms();
 	r = zone_finalize(sm.z, why, sizeof(why));
 	if (r) {
 		r = fail(j, XFR_R_ZONE_INVALID, p, "%s", why);
@@ -614,6 +629,9 @@ static int transfer(struct xfr_job *j, const struct xfr_primary *p,
 	sm.z = NULL;
 	j->kind = sm.is_diff ? XFR_KIND_IXFR : XFR_KIND_AXFR;
 	j->remote_serial = sm.serial;
+	j->first_ms = t1 - t0;
+	j->recv_ms = tf - t1 - sm.build_ms;
+	j->build_ms = sm.build_ms + mono_ms() - tf;
 	r = 0;
 out:
 	j->bytes += bytes;
@@ -765,7 +783,10 @@ static int try_primary_key(struct xfr_job *j, const struct xfr_primary *p)
 	int r;
 
 	if (j->current && !j->force_axfr) {
+		uint64_t t = mono_ms();
+
 		r = soa_query(j, p, &serial, deadline);
+		j->soa_ms = mono_ms() - t;
 		if (r)
 			return r;
 		j->contacted = 1;
@@ -859,6 +880,7 @@ static void *xfr_thread(void *arg)
 	uint64_t one = 1;
 
 	xfr_run(j);
+	j->ended_us = xfr_mono_us();
 	__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
 	if (j->done_fd >= 0 && write(j->done_fd, &one, sizeof(one)) < 0)
 		log_warn_kv("cannot wake the event loop", "zone=%s", j->origin);
@@ -870,6 +892,7 @@ int xfr_start(struct xfr_job *j)
 	int r;
 
 	j->done = 0;
+	j->started_us = xfr_mono_us();
 	r = pthread_create(&j->thread, NULL, xfr_thread, j);
 	if (r)
 		return -r;

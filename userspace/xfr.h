@@ -71,6 +71,8 @@ struct xfr_job {
 	char save_path[4096]; /* the caller saves the new data here (temp +
 			       * rename) once it serves it */
 	volatile int cancel;
+	uint64_t notified_us; /* xfr_mono_us() of the NOTIFY that asked for
+			       * this job; 0: a timer or a command */
 
 	/* out: read after the job is done */
 	volatile int done;
@@ -81,6 +83,12 @@ struct xfr_job {
 	int contacted; /* a primary answered our SOA query (or the transfer) */
 	uint32_t remote_serial;
 	uint64_t bytes, messages, duration_ms;
+	/* stages of the last successful attempt, ms (monotonic): the SOA
+	 * query, the transfer's connect to its first reply message, the
+	 * first to the last message, and the zone built beside the served
+	 * one (an IXFR's clone plus the finalize) */
+	uint64_t soa_ms, first_ms, recv_ms, build_ms;
+	uint64_t started_us, ended_us; /* xfr_mono_us() */
 	int fails[XFR_R_COUNT]; /* attempts failed, by reason */
 	int key_fallbacks; /* BADKEY/BADSIG from a primary: next key tried */
 	/* IXFR: owners of the records the diffs deleted or added (wire,
@@ -105,6 +113,8 @@ void xfr_changed_free(struct xfr_job *j);
 /* Run it in the calling thread (tests). */
 void xfr_run(struct xfr_job *j);
 
+/* CLOCK_MONOTONIC in microseconds (the stages of a job). */
+uint64_t xfr_mono_us(void);
 const char *xfr_reason_name(int reason);
 const char *xfr_kind_name(enum xfr_kind k);
 /* RFC 1982: a is newer than b. */

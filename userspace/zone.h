@@ -113,6 +113,9 @@ struct zone {
 	uint8_t nsec3_salt_len;
 	uint8_t nsec3_salt[255];
 	int borrows; /* some nodes are borrowed: free with zone_free_into() */
+	int base_no_nsec; /* cloned from a zone without NSEC: its borrowed
+			   * nodes hold none (the index scans only the rest) */
+	int dedupe_pending; /* some set has dedupe_later */
 };
 
 /* Parse FILE as zone ORIGIN (presentation form). On error returns -EINVAL

@@ -102,6 +102,15 @@ check "and wrote at most those (and old.sub's end)" [ "$written" -ge 3 -a "$writ
 check "IXFR publish wrote 2 names for NXDOMAIN (got $names_written)" [ "$names_written" = 2 ]
 check "an untouched host still answered from XDP" xdp_answer_is "h7.$XFR_ZONE" A "198.18.1.7"
 check "NOTIFY accepted (signed)" [ "$(zstat $XFR_ZONE notify.accepted)" -ge 1 ]
+# the log places the change's time: millisecond timestamps, and the
+# stages of the NOTIFY's job (SOA query, transfer, build, publish, NOTIFY
+# to the flip) on "transfer done"
+check "log timestamps have milliseconds" \
+	grep -qE '^ts=[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z level=' "$TMP/xdpns.log"
+check "transfer done names the IXFR's stages, NOTIFY to the flip in ms" \
+	$PY "$ROOT/tests/e2e/logfmt.py" "$TMP/xdpns.log" "transfer done" kind=ixfr serial=2 \
+	'soa_ms=~[0-9]+' 'first_ms=~[0-9]+' 'recv_ms=~[0-9]+' 'build_ms=~[0-9]+' \
+	'start_us=~[0-9]+' 'wake_us=~[0-9]+' 'publish_us=~[1-9][0-9]*' 'notify_ms=~[0-9]{1,3}'
 check "serial 2 saved" wait_for 2 grep -q '^serial 2$' "$TMP/storage/$XFR_ZONE.timers"
 echo "names after the IXFR: NXDOMAIN made in XDP follows them"
 check "new.sub (added by the IXFR) answered" [ "$(q new.sub.$XFR_ZONE A)" = 198.18.2.2 ]

@@ -464,6 +464,133 @@ static void test_clone_borrows(void **state)
 	zone_free(z);
 }
 
+/* Every node of z owned by z (none borrowed), and how many nodes. */
+static size_t owned_nodes(const struct zone *z)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i <= z->mask; i++) {
+		if (!z->nodes[i].name)
+			continue;
+		assert_int_equal(z->nodes[i].borrowed, 0);
+		k++;
+	}
+	return k;
+}
+
+/* An IXFR that adds and changes without emptying a node keeps the table
+ * slot for slot: the flip hands the old zone's nodes to the new one by
+ * slot (the changed node's old copy freed, its new copy kept), and the
+ * NSEC index of a copy looks only at the touched nodes when the base had
+ * no NSEC, at all of them when it had. (ASan's build catches a node freed
+ * twice or leaked.) */
+static void test_clone_hand_over_by_slot(void **state)
+{
+	char why[256];
+	struct zone *old, *z, *z2;
+	struct node *n;
+	ldns_rr *rr;
+
+	(void)state;
+	old = load_ok("$ORIGIN example.com.\n" SOA_LINE
+		      "@ NS ns1\nns1 A 192.0.2.53\n"
+		      "www A 192.0.2.80\nmail A 192.0.2.25\n");
+	assert_int_equal(old->n_nsec, 0);
+	z = zone_clone_unfinished(old);
+	assert_non_null(z);
+	rr = rr_of("www.example.com. 3600 IN A 192.0.2.80");
+	assert_int_equal(zone_del_rr(z, rr), 0); /* www changes: owned */
+	ldns_rr_free(rr);
+	assert_int_equal(zone_add_rr(z, rr_of("www.example.com. 3600 IN A 192.0.2.81"),
+				     why, sizeof(why)), 0);
+	assert_int_equal(zone_add_rr(z, rr_of("new.example.com. 3600 IN A 192.0.2.9"),
+				     why, sizeof(why)), 0);
+	/* an NSEC added by the diff is indexed though the base had none */
+	assert_int_equal(zone_add_rr(z, rr_of("mail.example.com. 3600 IN NSEC new.example.com. A NSEC"),
+				     why, sizeof(why)), 0);
+	assert_int_equal(zone_finalize(z, why, sizeof(why)), 0);
+	assert_int_equal(z->mask, old->mask); /* not rebuilt, not grown */
+	assert_int_equal(z->n_nsec, 1);
+	assert_string_equal((const char *)z->nsec[0]->name, "\004mail\007example\003com");
+	/* the unchanged nodes are old's, in the same slots */
+	/* mail got the NSEC: its own copy */
+	assert_true(find(z, "mail.example.com.")->sets != find(old, "mail.example.com.")->sets);
+	assert_ptr_equal(find(z, "ns1.example.com.")->sets, find(old, "ns1.example.com.")->sets);
+	assert_ptr_equal(find(z, "ns1.example.com.") - z->nodes,
+			 find(old, "ns1.example.com.") - old->nodes);
+	assert_int_equal(find(z, "ns1.example.com.")->borrowed, 1);
+	zone_free_into(old, z);
+	assert_int_equal(owned_nodes(z), 5); /* apex, ns1, www, mail, new */
+	assert_int_equal(count(z, "ns1.example.com.", LDNS_RR_TYPE_A), 1);
+	n = find(z, "www.example.com.");
+	assert_non_null(n);
+	assert_memory_equal(nth(node_rrset(n, LDNS_RR_TYPE_A)->rrs, 0).rdata,
+			    "\xc0\x00\x02\x51", 4);
+
+	/* a base with an NSEC: a copy that does not touch it still has it
+	 * in its index (borrowed nodes scanned) */
+	z2 = zone_clone_unfinished(z);
+	assert_non_null(z2);
+	assert_int_equal(zone_add_rr(z2, rr_of("other.example.com. 3600 IN A 192.0.2.10"),
+				     why, sizeof(why)), 0);
+	assert_int_equal(zone_finalize(z2, why, sizeof(why)), 0);
+	assert_int_equal(z2->n_nsec, 1);
+	assert_ptr_equal(z2->nsec[0], find(z2, "mail.example.com."));
+	zone_free_into(z, z2);
+	assert_int_equal(owned_nodes(z2), 6);
+	zone_free(z2);
+}
+
+/* A diff that empties nodes rebuilds the copy's table: nodes that sat
+ * behind a deleted one in a probe chain move to other slots, and the
+ * hand-over finds them by name (a slot-only hand-over would leave them
+ * borrowed from the freed zone). */
+static void test_clone_hand_over_moved(void **state)
+{
+	char why[256], line[64];
+	struct zone *old, *z;
+	size_t i, moved = 0;
+	ldns_rr *rr;
+	FILE *f;
+
+	(void)state;
+	f = fopen(ZF, "w");
+	assert_non_null(f);
+	fprintf(f, "$ORIGIN example.com.\n" SOA_LINE "@ NS ns1\nns1 A 192.0.2.53\n");
+	for (i = 0; i < 400; i++)
+		fprintf(f, "h%zu A 192.0.2.%zu\n", i, i % 250);
+	fclose(f);
+	old = load_ok(NULL);
+	z = zone_clone_unfinished(old);
+	assert_non_null(z);
+	for (i = 0; i < 400; i += 3) {
+		snprintf(line, sizeof(line), "h%zu.example.com. 3600 IN A 192.0.2.%zu",
+			 i, i % 250);
+		rr = rr_of(line);
+		assert_int_equal(zone_del_rr(z, rr), 0);
+		ldns_rr_free(rr);
+	}
+	assert_int_equal(zone_finalize(z, why, sizeof(why)), 0);
+	for (i = 1; i < 400; i += 3) {
+		struct node *a, *b;
+
+		snprintf(line, sizeof(line), "h%zu.example.com.", i);
+		a = find(old, line);
+		b = find(z, line);
+		assert_non_null(b);
+		assert_ptr_equal(a->name, b->name); /* borrowed */
+		moved += (size_t)(a - old->nodes) != (size_t)(b - z->nodes);
+	}
+	assert_true(moved > 0); /* the case this test is about */
+	zone_free_into(old, z);
+	assert_int_equal(owned_nodes(z), 2 + 400 - 134);
+	for (i = 1; i < 400; i += 3) {
+		snprintf(line, sizeof(line), "h%zu.example.com.", i);
+		assert_int_equal(count(z, line, LDNS_RR_TYPE_A), 1);
+	}
+	zone_free(z);
+}
+
 /* The compact store: each RRset one block of wire rdata. Names in rdata
  * lowercased (not NSEC's next name), TTLs kept per record when they
  * differ, the owner's case as first written beside the canonical name. */
@@ -823,6 +950,8 @@ int main(void)
 		cmocka_unit_test(test_directives),
 		cmocka_unit_test(test_many_names),
 		cmocka_unit_test(test_clone_borrows),
+		cmocka_unit_test(test_clone_hand_over_by_slot),
+		cmocka_unit_test(test_clone_hand_over_moved),
 		cmocka_unit_test(test_compact_records),
 		cmocka_unit_test(test_compact_big_set),
 		cmocka_unit_test(test_write_round_trip),
