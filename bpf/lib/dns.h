@@ -325,8 +325,9 @@ static __always_inline int dns_parse_pkt(void *data, void *data_end,
 				x &= (1ull << ((nl - w * 8) & 7) * 8) - 1;
 		}
 		lesum += dns_le_words(x);
-		x = dns_lower8(x);
-		__builtin_memcpy(key->name + w * 8, &x, 8);
+		/* one 8-byte store (the word sits at offset 4 of the key: a
+		 * memcpy of a byte array would be eight byte stores) */
+		*(__u64 *)(void *)(key->name + w * 8) = dns_lower8(x);
 	}
 	csum = dns_le_sum_fold(lesum);
 
