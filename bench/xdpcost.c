@@ -98,7 +98,11 @@ static int load_variant(struct loader *ld, struct prog *p, const char *path)
 
 		const char *dot = strchr(bpf_map__name(m), '.');
 
-		if (dot && !strcmp(dot, ".rodata") && real) {
+		/* libbpf names it from the object file's name (xdpns_bp.rodata
+		 * for xdpns.bpf.o, v1.bpf.rodata for v1.bpf.o): match the end */
+		if (dot && strlen(bpf_map__name(m)) >= 7 &&
+		    !strcmp(bpf_map__name(m) + strlen(bpf_map__name(m)) - 7, ".rodata")) {
+			real = ld->skel->maps.rodata;
 			/* the same read-only globals as the real program (the
 			 * entries tables' home slot counts), if laid out alike */
 			size_t sz = 0;

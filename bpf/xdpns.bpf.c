@@ -20,6 +20,8 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+_Static_assert(sizeof(struct nx_patch) <= XDPNS_QBUF_LEN, "nx_patch in qbuf");
+
 /* Outcome of one frame: a pass reason, or one of these. */
 #define OUT_TX (XDPNS_PASS_COUNT + 1)
 #define OUT_DROP (XDPNS_PASS_COUNT + 2)
@@ -165,14 +167,14 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 	void *data_end = (void *)(long)ctx->data_end;
 	struct xdpns_scratch *sc;
 	struct xdpns_zone *zone;
-	struct nx_patch pt = {};
+	struct nx_patch *pt;
 	struct dns_question dq = {};
 	struct blob_view b = {};
 	struct query q = {};
 	struct pkt p = {};
 	__u8 opt[XDPNS_OPT_LEN + 1] = {}; /* zeros: type 0, not an OPT */
 	__u16 *hdr;
-	__u32 zero = 0, n, zidx, ref, total;
+	__u32 zero = 0, n, zidx, ref, total, nx_n = 0, nx_sum = 0;
 	int r;
 
 	r = parse_l2_l4(ctx, &p);
@@ -261,6 +263,11 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 		q.eff_size = XDPNS_UDP_NOEDNS;
 	}
 
+	/* the NXDOMAIN pointers to patch go to the scratch's qbuf, dead by
+	 * now (the question is parsed, its OPT copied): as a local struct its
+	 * fields were values the compiler zeroed and spilled to the stack on
+	 * every answer's path; only their count and sum are locals */
+	pt = (struct nx_patch *)(void *)sc->qbuf;
 	r = entry_ref(sc, q.dnssec_ok, &zidx, &ref);
 	if (r == XDPNS_PASS_COUNT) {
 		if (blob_get(ref, &b))
@@ -288,16 +295,18 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 			*src = SRC_LRU;
 		} else {
 			/* a name that does not exist in an unsigned zone? */
-			r = nx_lookup(&sc->key, &q, &b, &pt);
+			r = nx_lookup(&sc->key, &q, &b, pt);
 			if (r != XDPNS_PASS_COUNT)
 				return r;
-			zidx = pt.zone;
+			zidx = pt->zone;
+			nx_n = pt->n;
+			nx_sum = pt->sum;
 			*src = SRC_NX;
 		}
 	}
 
 	b.len = b.h->len;
-	b.csum = b.h->csum + pt.sum;
+	b.csum = b.h->csum + nx_sum;
 	b.ar = bpf_ntohs(b.h->arcount);
 	total = DNS_HDR_LEN + q.qlen + (q.edns ? XDPNS_OPT_LEN : 0);
 	*tc = total + b.len > q.eff_size;
@@ -328,7 +337,7 @@ static __always_inline int handle(struct xdp_md *ctx, int *tc, __u32 *rcode,
 	if (r == XDPNS_RRL_SLIP)
 		*tc = 1;
 	r = answer_write(ctx, &p, &q, &b, *tc, (struct xdpns_reply *)sc->move);
-	if (r == XDPNS_PASS_COUNT && !*tc && pt.n && nx_patch_frame(ctx, &p, &q, &pt))
+	if (r == XDPNS_PASS_COUNT && !*tc && nx_n && nx_patch_frame(ctx, &p, &q, pt))
 		return OUT_DROP;
 	if (r == XDPNS_PASS_COUNT) {
 		*zslot = zidx;

@@ -39,24 +39,34 @@ struct blob_view {
 	__u16 ar; /* its additional count, host order */
 };
 
-static __always_inline __u32 sum16(const void *p, __u32 words)
+/* A 4- and a 2-byte word each way (memcpy of the byte arrays would be
+ * twelve byte loads and stores and a copy through the stack). */
+static __always_inline void swap_mac(struct ethhdr *eth)
 {
-	const __u16 *w = p;
-	__u32 s = 0;
+	__u32 *w = (__u32 *)(void *)eth;
+	__u16 *h = (__u16 *)(void *)eth;
+	__u32 d0 = w[0], s0;
+	__u16 d1 = h[2], s1 = h[5];
+
+	s0 = *(__u32 *)(void *)(h + 3);
+	w[0] = s0;
+	h[2] = s1;
+	*(__u32 *)(void *)(h + 3) = d0;
+	h[5] = d1;
+}
+
+/* The 32-bit words of a header as read (little-endian), added: folded and
+ * byte-swapped (dns_le_sum_fold) it is the partial sum of its 16-bit
+ * big-endian words; folded and complemented, its checksum as stored. */
+static __always_inline __u64 le_sum32(const void *p, __u32 words)
+{
+	const __u32 *w = p;
+	__u64 s = 0;
 	__u32 i;
 
 	for (i = 0; i < words; i++)
-		s += bpf_ntohs(w[i]);
+		s += w[i];
 	return s;
-}
-
-static __always_inline void swap_mac(struct ethhdr *eth)
-{
-	__u8 tmp[ETH_ALEN];
-
-	__builtin_memcpy(tmp, eth->h_source, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
-	__builtin_memcpy(eth->h_dest, tmp, ETH_ALEN);
 }
 
 /* A bound the verifier keeps (clang may drop a plain mask it proves
@@ -363,8 +373,13 @@ static __always_inline int xdpns_reply_finish(struct xdp_md *ctx,
 		ip->tot_len = bpf_htons(sizeof(*ip) + l4_len);
 		ip->ttl = 64;
 		ip->check = 0;
-		ip->check = bpf_htons(~csum_fold16(sum16(ip, sizeof(*ip) / 2)) & 0xffff);
-		sum += sum16(&ip->saddr, 4);
+		{
+			__u64 as = le_sum32(&ip->saddr, 2);
+			__u64 hs = as + le_sum32(ip, 3);
+
+			ip->check = ~csum_fold16_((hs & 0xffffffff) + (hs >> 32)) & 0xffff;
+			sum += dns_le_sum_fold(as);
+		}
 	} else {
 		struct ipv6hdr *ip6 = data + l3_off;
 		struct in6_addr a;
@@ -376,7 +391,7 @@ static __always_inline int xdpns_reply_finish(struct xdp_md *ctx,
 		ip6->daddr = a;
 		ip6->payload_len = bpf_htons(l4_len);
 		ip6->hop_limit = 64;
-		sum += sum16(&ip6->saddr, 16);
+		sum += dns_le_sum_fold(le_sum32(&ip6->saddr, 8));
 	}
 	{
 		__u16 c = ~csum_fold16(sum) & 0xffff;
