@@ -116,6 +116,11 @@ long etable_free_slot(const struct etable *t, uint32_t home)
 	return -1;
 }
 
+const uint8_t *etable_slot_key(const struct etable *t, uint32_t slot)
+{
+	return slot_at(t, slot);
+}
+
 int etable_state(const struct etable *t, uint32_t slot)
 {
 	const uint8_t *s = slot_at(t, slot);

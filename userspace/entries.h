@@ -75,6 +75,9 @@ void etable_bury(struct etable *tabs, struct etable_graves *g, int cls,
  * sleeping until it is. */
 void etable_reclaim(struct etable *tabs, struct etable_graves *g, int wait);
 void etable_graves_free(struct etable_graves *g);
+/* The key a slot holds (its first 4 + cap bytes: struct xdpns_key's
+ * prefix; meaningful when its state is live). */
+const uint8_t *etable_slot_key(const struct etable *t, uint32_t slot);
 /* The state byte of a slot (enum xdpns_slot_state); -1: never used. */
 int etable_state(const struct etable *t, uint32_t slot);
 /* The overflow count of home slot home: +1 or -1 (saturating at 255,

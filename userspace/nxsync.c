@@ -46,7 +46,10 @@ struct nameset {
 #define REC_LEN(r) ((size_t)(r)[0])
 #define REC_FLAGS(r) ((r)[1])
 #define REC_NAME(r) ((r) + REC_HDR)
+#define CUR_REC (REC_HDR + 256) /* room for a record made up */
 #define RF_MAP 0x0f /* the name's XDP flags (XDPNS_NAME_F_*) */
+#define RF_SIDE 0x10 /* a change: written, and not into a table slot of
+			* the zone (a hash): its record goes to side */
 #define RF_ABSENT 0x20 /* a change: the name goes */
 #define RF_HALF 0x40 /* the half of the map value gen is in */
 #define RF_DEAD 0x80 /* deleted from the set */
@@ -279,9 +282,14 @@ struct nxsync_job_arg {
 struct nxzone {
 	uint32_t gen; /* served generation; 0 = none */
 	int synth; /* gen makes NXDOMAIN in XDP */
-	/* the zone's names in the maps, each with its live half: every name
-	 * gen has, with its flags */
-	struct nameset cur;
+	/* The zone's names in the maps ("cur"), each with its live half:
+	 * every name gen has, with its flags. Those in a slot of a names
+	 * table under this zone are read there (cur_find, cur_next: the
+	 * half gen picks); side holds the others as records: names over 64
+	 * bytes, names in a table's overflow hash, and names whose key
+	 * another zone took (keep_claim). */
+	struct nameset side;
+	size_t n; /* how many names cur has */
 	uint64_t kids; /* the child zones cur's names were placed with */
 	/* the map may not hold what cur says (a write failed): the next
 	 * publish writes every name */
@@ -374,7 +382,7 @@ void nxsync_free(struct nxsync *nx)
 		return;
 	for (i = 0; i < XDPNS_MAX_ZONES; i++) {
 		stage_join(&nx->zones[i]);
-		set_free(&nx->zones[i].cur);
+		set_free(&nx->zones[i].side);
 		set_free(&nx->zones[i].delta);
 	}
 	etable_graves_free(&nx->dead);
@@ -467,6 +475,147 @@ static long name_get(const struct nxsync *nx, const uint8_t *name, size_t len,
 	return hash_get(nx, name, len, v) ? -2 : -1;
 }
 
+/* ---- a zone's served names: its table slots, and side ---- */
+
+/* The half of v a reader of generation gen picks (xdpns_name_pick's),
+ * with flags or without; -1: none. */
+static int live_half(const struct xdpns_name *v, uint32_t gen)
+{
+	uint32_t g0 = v->gen[0], g1 = v->gen[1];
+	int ok0 = g0 && g0 <= gen, ok1 = g1 && g1 <= gen;
+
+	if (ok0 && (!ok1 || g0 > g1))
+		return 0;
+	return ok1 ? 1 : -1;
+}
+
+static uint32_t zone_slot(const struct nxsync *nx, const struct nxzone *zs)
+{
+	return zs - nx->zones;
+}
+
+/* The record of name with half h of v, in buf (CUR_REC bytes). */
+static uint8_t *rec_make(uint8_t *buf, const uint8_t *name, size_t len,
+			 const struct xdpns_name *v, int h)
+{
+	buf[0] = len;
+	buf[1] = (v->flags[h] & RF_MAP) | (h ? RF_HALF : 0);
+	rec_set_gen(buf, v->gen[h]);
+	memcpy(REC_NAME(buf), name, len);
+	return buf;
+}
+
+/* The table slot holding name for zone slot (>= 0; *v its value), or -1. */
+static long own_slot(const struct nxsync *nx, uint32_t slot,
+		     const uint8_t *name, size_t len, struct xdpns_name *v)
+{
+	int c = XDPNS_KEYCLASS(len);
+	struct xdpns_key k;
+	uint32_t home;
+	long s;
+
+	if (c >= XDPNS_TABLE_CLASSES)
+		return -1;
+	table_key(&k, name, len);
+	s = etable_find(&nx->nt[c], &k, &home);
+	if (s < 0)
+		return -1;
+	etable_name_read(&nx->nt[c], s, v);
+	return v->zone == slot ? s : -1;
+}
+
+/* name among zs's served names: its record (in side, or made in buf from
+ * the live half of its table slot), or NULL. */
+static const uint8_t *cur_find(const struct nxsync *nx, const struct nxzone *zs,
+			       const uint8_t *name, size_t len, uint8_t *buf)
+{
+	const uint8_t *r = set_find(&zs->side, name, len);
+	struct xdpns_name v;
+	int h;
+
+	if (r)
+		return r;
+	if (!zs->gen || own_slot(nx, zone_slot(nx, zs), name, len, &v) < 0)
+		return NULL;
+	h = live_half(&v, zs->gen);
+	return h < 0 ? NULL : rec_make(buf, name, len, &v, h);
+}
+
+/* zs's served names one by one: the live slots of the tables under the
+ * zone (with a half its generation picks; all: any, as a record without
+ * a half), then side. it zeroed first; NULL at the end. */
+struct cur_it {
+	int c; /* table class; XDPNS_TABLE_CLASSES: side */
+	uint32_t s;
+	size_t o;
+	uint8_t buf[CUR_REC];
+};
+
+static const uint8_t *cur_next(const struct nxsync *nx, const struct nxzone *zs,
+			       struct cur_it *it, int all)
+{
+	uint32_t slot = zone_slot(nx, zs);
+
+	if (!zs->n && !all)
+		it->c = XDPNS_TABLE_CLASSES; /* nothing served */
+	for (; it->c < XDPNS_TABLE_CLASSES; it->c++, it->s = 0) {
+		const struct etable *t = &nx->nt[it->c];
+
+		while (it->s < t->n_slots) {
+			uint32_t i = it->s++;
+			const uint8_t *key;
+			struct xdpns_name v;
+			int h;
+
+			if (etable_state(t, i) != XDPNS_SLOT_LIVE)
+				continue;
+			etable_name_read(t, i, &v);
+			if (v.zone != slot)
+				continue;
+			key = etable_slot_key(t, i);
+			h = live_half(&v, zs->gen);
+			if ((h < 0 && !all) || set_find(&zs->side, key + 4, key[2]))
+				continue;
+			if (h < 0) {
+				memset(&v, 0, sizeof(v));
+				h = 0;
+			}
+			return rec_make(it->buf, key + 4, key[2], &v, h);
+		}
+	}
+	while (zs->side.arena && it->o < zs->side.used) {
+		const uint8_t *r = zs->side.arena + it->o;
+
+		it->o += REC_HDR + REC_LEN(r);
+		if (!(REC_FLAGS(r) & RF_DEAD))
+			return r;
+	}
+	return NULL;
+}
+
+/* A key of zone cur->zone is about to go to another zone (written by or
+ * for giver): that zone still serves the name until its own publish
+ * drops it, so its record goes to its side (the key may come back). */
+static int keep_claim(struct nxsync *nx, const struct xdpns_name *cur,
+		      const uint8_t *name, size_t len, uint32_t giver)
+{
+	struct nxzone *o;
+	uint8_t *r;
+	int h;
+
+	if (cur->zone == giver || cur->zone >= XDPNS_MAX_ZONES)
+		return 0;
+	o = &nx->zones[cur->zone];
+	h = live_half(cur, o->gen);
+	if (h < 0 || set_find(&o->side, name, len))
+		return 0;
+	if (set_add(&o->side, name, len, 0, &r))
+		return -ENOMEM;
+	REC_FLAGS(r) = (cur->flags[h] & RF_MAP) | (h ? RF_HALF : 0);
+	rec_set_gen(r, cur->gen[h]);
+	return 0;
+}
+
 /*
  * Write name's value v. In a table (docs/design.md "The entries table"
  * and "NXDOMAIN in XDP"): a name of the same zone is written in place,
@@ -476,10 +625,13 @@ static long name_get(const struct nxsync *nx, const uint8_t *name, size_t len,
  * generation without an NXDOMAIN record; a name new to the table, or
  * handed to another zone, goes to a free slot of its probe (or the
  * overflow hash) and the old slot dies, so a reader sees one whole value
- * or the other.
+ * or the other. giver: the zone on whose behalf (v->zone, or a zone giving
+ * the name up); another zone that held the key keeps its claim
+ * (keep_claim). Returns 0 (the name is in a table), 1 (in a hash) or
+ * -errno.
  */
 static int write_one(struct nxsync *nx, const uint8_t *name, size_t len,
-		     const struct xdpns_name *v)
+		     const struct xdpns_name *v, uint32_t giver)
 {
 	int c = XDPNS_KEYCLASS(len), i, r;
 	struct xdpns_name cur, hv;
@@ -488,8 +640,9 @@ static int write_one(struct nxsync *nx, const uint8_t *name, size_t len,
 	uint32_t home;
 	long s, f;
 
+	/* a name in a hash is in its zone's side already */
 	if (c >= XDPNS_TABLE_CLASSES)
-		return hash_put(nx, name, len, v);
+		return hash_put(nx, name, len, v) ?: 1;
 	t = &nx->nt[c];
 	table_key(&k, name, len);
 	s = etable_find(t, &k, &home);
@@ -501,12 +654,16 @@ static int write_one(struct nxsync *nx, const uint8_t *name, size_t len,
 					etable_name_set_half(t, s, i, v);
 			return 0;
 		}
+		r = keep_claim(nx, &cur, name, len, giver);
+		if (r)
+			return r;
 	} else if (etable_ovf(t, home) && !hash_get(nx, name, len, &hv)) {
-		return hash_put(nx, name, len, v); /* replaced whole */
+		return hash_put(nx, name, len, v) ?: 1; /* replaced whole */
 	}
 	f = etable_free_slot(t, home);
 	if (f >= 0) {
 		etable_name_fill(t, f, &k, v);
+		r = 0;
 	} else {
 		etable_ovf_add(t, home, 1); /* before the element: XDP looks */
 		r = hash_put(nx, name, len, v);
@@ -514,10 +671,11 @@ static int write_one(struct nxsync *nx, const uint8_t *name, size_t len,
 			etable_ovf_add(t, home, -1);
 			return r;
 		}
+		r = 1;
 	}
 	if (s >= 0)
 		etable_bury(nx->nt, &nx->dead, c, s, NXSYNC_GRACE_MS);
-	return 0;
+	return r;
 }
 
 static void delete_one(struct nxsync *nx, const uint8_t *name, size_t len)
@@ -584,7 +742,8 @@ static int batch_add(struct batch *b, const uint8_t *name, size_t len,
 
 /* Write the staged generation's half of every name in delta: beside the
  * name's live half (from cur), a half of next_gen with the new flags (none
- * for a name that goes). Records the half written in each delta record. */
+ * for a name that goes). Records the half written in each delta record,
+ * and RF_SIDE when the name is not in a table slot of the zone. */
 static int write_delta(struct nxsync *nx, uint32_t slot)
 {
 	struct nxzone *zs = &nx->zones[slot];
@@ -609,22 +768,28 @@ static int write_delta(struct nxsync *nx, uint32_t slot)
 		}
 	}
 	FOREACH_REC(&zs->delta, r) {
-		const uint8_t *live = set_find(&zs->cur, REC_NAME(r), REC_LEN(r));
+		uint8_t buf[CUR_REC];
+		const uint8_t *live = cur_find(nx, zs, REC_NAME(r), REC_LEN(r), buf);
 		struct xdpns_name v;
 		int h = live ? !rec_half(live) : 0;
 
 		served_value(slot, live, &v);
 		v.gen[h] = zs->next_gen;
 		v.flags[h] = (REC_FLAGS(r) & RF_ABSENT) ? 0 : REC_FLAGS(r) & RF_MAP;
-		REC_FLAGS(r) = (REC_FLAGS(r) & ~RF_HALF) | (h ? RF_HALF : 0);
+		REC_FLAGS(r) = (REC_FLAGS(r) & ~(RF_HALF | RF_SIDE)) | (h ? RF_HALF : 0);
 		rec_set_gen(r, zs->next_gen);
-		if (XDPNS_KEYCLASS(REC_LEN(r)) < XDPNS_TABLE_CLASSES)
-			ret = write_one(nx, REC_NAME(r), REC_LEN(r), &v);
-		else
+		if (XDPNS_KEYCLASS(REC_LEN(r)) < XDPNS_TABLE_CLASSES) {
+			ret = write_one(nx, REC_NAME(r), REC_LEN(r), &v, slot);
+			if (ret > 0)
+				REC_FLAGS(r) |= RF_SIDE;
+		} else {
+			REC_FLAGS(r) |= RF_SIDE;
 			ret = batch_add(&b[XDPNS_KEYCLASS(REC_LEN(r))], REC_NAME(r),
 					REC_LEN(r), &v);
-		if (ret)
+		}
+		if (ret < 0)
 			goto out;
+		ret = 0;
 	}
 	for (c = 0; c < XDPNS_KEYCLASS_COUNT && !ret; c++)
 		ret = batch_flush(&b[c]);
@@ -647,7 +812,7 @@ static uint32_t related(const struct nxsync *nx, uint32_t slot, uint32_t *rel)
 	for (i = 0; i < XDPNS_MAX_ZONES; i++) {
 		const struct nxzone *o = &nx->zones[i];
 
-		if (i == slot || !o->apex_len || !o->cur.n)
+		if (i == slot || !o->apex_len || !o->n)
 			continue;
 		if (name_is_subdomain(o->apex, o->apex_len, zs->apex, zs->apex_len) ||
 		    name_is_subdomain(zs->apex, zs->apex_len, o->apex, o->apex_len))
@@ -666,27 +831,27 @@ static void give_up(struct nxsync *nx, uint32_t slot, const uint32_t *rel,
 	uint32_t i, best = 0;
 	size_t best_len = 0;
 	struct xdpns_name v;
+	uint8_t buf[CUR_REC];
 
 	for (i = 0; i < n_rel; i++) {
 		const struct nxzone *o = &nx->zones[rel[i]];
-		const uint8_t *r;
 
 		if (!o->gen || o->apex_len < best_len ||
 		    !name_is_subdomain(name, len, o->apex, o->apex_len))
 			continue;
-		r = set_find(&o->cur, name, len);
-		if (r) {
+		if (cur_find(nx, o, name, len, buf)) {
 			best = rel[i];
-			best_rec = r;
 			best_len = o->apex_len;
 		}
 	}
+	if (best_len)
+		best_rec = cur_find(nx, &nx->zones[best], name, len, buf);
 	if (best_rec) {
 		served_value(best, best_rec, &v);
-		write_one(nx, name, len, &v);
+		write_one(nx, name, len, &v, slot);
 	} else if (tomb) {
 		served_value(slot, NULL, &v);
-		write_one(nx, name, len, &v);
+		write_one(nx, name, len, &v, slot);
 	} else {
 		delete_one(nx, name, len);
 	}
@@ -907,38 +1072,55 @@ static int build_names(const struct engine *e, const struct engine_zone *ez,
  * with the staged changes (delta), or a set of every name. */
 struct view {
 	const struct nameset *delta; /* NULL: base is every name */
-	const struct nameset *base;
+	const struct nameset *base; /* NULL: the served names of zs */
+	const struct nxsync *nx;
+	const struct nxzone *zs;
+	uint8_t buf[CUR_REC];
 };
 
-static const uint8_t *view_find(const struct view *v, const uint8_t *name,
+static const uint8_t *view_find(struct view *v, const uint8_t *name,
 				size_t len)
 {
 	const uint8_t *r = set_find(v->delta, name, len);
 
 	if (r)
 		return (REC_FLAGS(r) & RF_ABSENT) ? NULL : r;
-	return set_find(v->base, name, len);
+	if (v->base)
+		return set_find(v->base, name, len);
+	return cur_find(v->nx, v->zs, name, len, v->buf);
 }
 
-/* A name of the view whose missing children are NXDOMAIN: the apex when
- * it allows it, else any. */
-static const uint8_t *view_synth_name(const struct view *v,
-				      const uint8_t *apex, size_t apex_len)
+/* A name of the view whose missing children are NXDOMAIN (the apex when
+ * it allows it, else any) into out; its length, or 0: none. */
+static size_t view_synth_name(struct view *v, const uint8_t *apex,
+			      size_t apex_len, uint8_t out[256])
 {
 	const uint8_t *r = view_find(v, apex, apex_len);
+	struct cur_it it;
 
 	if (r && (REC_FLAGS(r) & XDPNS_NAME_F_SYNTH))
-		return r;
+		goto found;
 	if (v->delta)
 		FOREACH_REC(v->delta, r)
 			if (!(REC_FLAGS(r) & RF_ABSENT) &&
 			    (REC_FLAGS(r) & XDPNS_NAME_F_SYNTH))
-				return r;
-	FOREACH_REC(v->base, r)
-		if (view_find(v, REC_NAME(r), REC_LEN(r)) == r &&
+				goto found;
+	if (v->base) {
+		FOREACH_REC(v->base, r)
+			if (view_find(v, REC_NAME(r), REC_LEN(r)) == r &&
+			    (REC_FLAGS(r) & XDPNS_NAME_F_SYNTH))
+				goto found;
+		return 0;
+	}
+	memset(&it, 0, sizeof(it));
+	while ((r = cur_next(v->nx, v->zs, &it, 0)))
+		if (!set_find(v->delta, REC_NAME(r), REC_LEN(r)) &&
 		    (REC_FLAGS(r) & XDPNS_NAME_F_SYNTH))
-			return r;
-	return NULL;
+			goto found;
+	return 0;
+found:
+	memcpy(out, REC_NAME(r), REC_LEN(r));
+	return REC_LEN(r);
 }
 
 /* ---- the NXDOMAIN template ---- */
@@ -995,7 +1177,7 @@ static int parse_soa_body(const uint8_t *b, size_t len, struct xdpns_nx *rec)
 
 /* "label.ce" that is not in set (so it does not exist, and MNAME and
  * RNAME do not end with it); label is prefix + a number. */
-static size_t fresh_child(const struct view *set, const uint8_t *ce,
+static size_t fresh_child(struct view *set, const uint8_t *ce,
 			  size_t ce_len, const char *prefix, uint8_t *out)
 {
 	unsigned k;
@@ -1021,11 +1203,10 @@ static size_t fresh_child(const struct view *set, const uint8_t *ce,
  * Returns 0 with rec filled, or -1 when XDP cannot make this zone's
  * NXDOMAIN (the reason is logged). */
 static int build_template(struct nxsync *nx, const struct engine_zone *ez,
-			  const struct view *set, struct xdpns_nx *rec)
+			  struct view *set, struct xdpns_nx *rec)
 {
 	const struct zone *z = ez->zone;
-	const uint8_t *ce = NULL, *r;
-	uint8_t q0[256], q1[256], body[XDPNS_BLOB_M_CAP];
+	uint8_t ce[256], q0[256], q1[256], body[XDPNS_BLOB_M_CAP];
 	struct xdpns_blob_l *bl = NULL;
 	struct answer *a = nx->ans;
 	enum xdpns_blob_class cls;
@@ -1033,12 +1214,8 @@ static int build_template(struct nxsync *nx, const struct engine_zone *ez,
 	const char *why = NULL;
 	int k, ret = -1;
 
-	r = view_synth_name(set, z->apex, z->apex_len);
-	if (r) {
-		ce = REC_NAME(r);
-		ce_len = REC_LEN(r);
-	}
-	if (!ce)
+	ce_len = view_synth_name(set, z->apex, z->apex_len, ce);
+	if (!ce_len)
 		return -1; /* no name allows it: nothing to do */
 	memset(rec, 0, sizeof(*rec));
 	l0 = fresh_child(set, ce, ce_len, "nx", q0);
@@ -1140,10 +1317,12 @@ static uint64_t kids_sig(const struct engine *e, const struct engine_zone *ez)
 
 /* Every name strictly below name (len), in the zone or among the served
  * names, into aff. */
-static int add_below(const struct nxzone *zs, const struct zone *z,
-		     const uint8_t *name, size_t len, struct nameset *aff)
+static int add_below(const struct nxsync *nx, const struct nxzone *zs,
+		     const struct zone *z, const uint8_t *name, size_t len,
+		     struct nameset *aff)
 {
 	const uint8_t *r;
+	struct cur_it it;
 	size_t i;
 	int ret = 0;
 
@@ -1154,13 +1333,11 @@ static int add_below(const struct nxzone *zs, const struct zone *z,
 		    name_is_subdomain(n->name, n->len, name, len))
 			ret = set_add(aff, n->name, n->len, 0, NULL);
 	}
-	FOREACH_REC(&zs->cur, r) {
-		if (ret)
-			break;
+	memset(&it, 0, sizeof(it));
+	while (!ret && (r = cur_next(nx, zs, &it, 0)))
 		if (REC_LEN(r) > len &&
 		    name_is_subdomain(REC_NAME(r), REC_LEN(r), name, len))
 			ret = set_add(aff, REC_NAME(r), REC_LEN(r), 0, NULL);
-	}
 	return ret;
 }
 
@@ -1223,17 +1400,17 @@ static int changes_from_owners(struct nxsync *nx, const struct engine *e,
 		}
 		if (!ret && node_blocks(z, zone_find(z, o, len)) !=
 				    node_blocks(old, zone_find(old, o, len)))
-			ret = add_below(zs, z, o, len, &aff);
+			ret = add_below(nx, zs, z, o, len, &aff);
 	}
 	FOREACH_REC(&aff, r) {
+		uint8_t flags = 0, buf[CUR_REC];
 		const uint8_t *c;
-		uint8_t flags = 0;
 		int in;
 
 		if (ret)
 			break;
 		in = name_status(e, ez, &shadow, REC_NAME(r), REC_LEN(r), &flags);
-		c = set_find(&zs->cur, REC_NAME(r), REC_LEN(r));
+		c = cur_find(nx, zs, REC_NAME(r), REC_LEN(r), buf);
 		if (in && (!c || (REC_FLAGS(c) & RF_MAP) != flags))
 			ret = set_add(delta, REC_NAME(r), REC_LEN(r), flags, NULL);
 		else if (!in && c)
@@ -1247,26 +1424,29 @@ static int changes_from_owners(struct nxsync *nx, const struct engine *e,
 /* Every name of the staged generation (next) compared with the served
  * ones: the changes into delta (all of next when the map may not hold what
  * cur says: force). next is taken. */
-static int changes_from_all(struct nxzone *zs, struct nameset *next,
-			    int force, struct nameset *delta)
+static int changes_from_all(const struct nxsync *nx, struct nxzone *zs,
+			    struct nameset *next, int force, struct nameset *delta)
 {
 	const uint8_t *r, *c;
+	uint8_t buf[CUR_REC];
+	struct cur_it it;
 	int ret = 0;
 
-	if (!zs->cur.n) { /* nothing served: every name is new */
+	if (!zs->n) { /* nothing served: every name is new */
 		*delta = *next;
 		memset(next, 0, sizeof(*next));
 		return 0;
 	}
 	FOREACH_REC(next, r) {
-		c = set_find(&zs->cur, REC_NAME(r), REC_LEN(r));
+		c = cur_find(nx, zs, REC_NAME(r), REC_LEN(r), buf);
 		if (force || !c || (REC_FLAGS(c) & RF_MAP) != (REC_FLAGS(r) & RF_MAP))
 			ret = set_add(delta, REC_NAME(r), REC_LEN(r),
 				      REC_FLAGS(r) & RF_MAP, NULL);
 		if (ret)
 			goto out;
 	}
-	FOREACH_REC(&zs->cur, c) {
+	memset(&it, 0, sizeof(it));
+	while ((c = cur_next(nx, zs, &it, 0))) {
 		if (!set_find(next, REC_NAME(c), REC_LEN(c)))
 			ret = set_add(delta, REC_NAME(c), REC_LEN(c), RF_ABSENT, NULL);
 		if (ret)
@@ -1277,31 +1457,30 @@ out:
 	return ret;
 }
 
-/* Room in cur for the names delta adds, so the commit cannot fail. */
+/* Room in side for the names the commit adds to it (written, not into
+ * a table slot of the zone), so the commit cannot fail. */
 static int reserve_for(struct nxzone *zs)
 {
 	size_t n = 0, bytes = 0;
 	const uint8_t *r;
 
-	if (!zs->cur.n)
-		return 0; /* the commit takes delta as it is */
 	FOREACH_REC(&zs->delta, r)
-		if (!(REC_FLAGS(r) & RF_ABSENT) &&
-		    !set_find(&zs->cur, REC_NAME(r), REC_LEN(r))) {
+		if ((REC_FLAGS(r) & (RF_SIDE | RF_ABSENT)) == RF_SIDE &&
+		    !set_find(&zs->side, REC_NAME(r), REC_LEN(r))) {
 			n++;
 			bytes += REC_HDR + REC_LEN(r);
 		}
 	if (!n)
 		return 0;
-	if (set_reserve(&zs->cur, zs->cur.n + n))
+	if (set_reserve(&zs->side, zs->side.n + n))
 		return -ENOMEM;
-	if (zs->cur.used + bytes > zs->cur.cap) {
-		uint8_t *a = realloc(zs->cur.arena, zs->cur.used + bytes);
+	if (zs->side.used + bytes > zs->side.cap) {
+		uint8_t *a = realloc(zs->side.arena, zs->side.used + bytes);
 
 		if (!a)
 			return -ENOMEM;
-		zs->cur.arena = a;
-		zs->cur.cap = zs->cur.used + bytes;
+		zs->side.arena = a;
+		zs->side.cap = zs->side.used + bytes;
 	}
 	return 0;
 }
@@ -1328,13 +1507,15 @@ static void stage_prepare(struct nxsync *nx, struct nxzone *zs)
 	t0 = now_us();
 	memset(&next, 0, sizeof(next));
 	set_free(&zs->delta);
+	v.nx = nx;
+	v.zs = zs;
 
 	how = j->wrapped || z->signed_zone ? APEX_ONLY : FROM_OWNERS;
 	if (how == FROM_OWNERS) {
 		r = changes_from_owners(nx, j->e, ez, j->old, j->changed,
 					j->n_changed, zs->next_kids, &zs->delta);
 		v.delta = &zs->delta;
-		v.base = &zs->cur;
+		v.base = NULL; /* the served names */
 		if (r > 0)
 			how = WHOLE;
 		else if (r < 0 || build_template(nx, ez, &v, &j->rec))
@@ -1357,7 +1538,7 @@ static void stage_prepare(struct nxsync *nx, struct nxzone *zs)
 		else if (!build_template(nx, ez, &v, &j->rec))
 			synth = 1;
 		if (synth) {
-			r = changes_from_all(zs, &next, zs->dirty, &zs->delta);
+			r = changes_from_all(nx, zs, &next, zs->dirty, &zs->delta);
 			if (r) {
 				log_warn_kv("NXDOMAIN stays on the slow path",
 					    "zone=%s reason=%s", z->name, strerror(-r));
@@ -1376,18 +1557,18 @@ static void stage_prepare(struct nxsync *nx, struct nxzone *zs)
 		set_free(&next);
 		r = set_add(&next, z->apex, z->apex_len, 0, NULL);
 		if (!r)
-			r = changes_from_all(zs, &next, zs->dirty, &zs->delta);
+			r = changes_from_all(nx, zs, &next, zs->dirty, &zs->delta);
 		if (r)
 			set_free(&zs->delta);
 	}
 	set_free(&next);
-	if (!r)
-		r = reserve_for(zs);
 	if (r)
 		set_free(&zs->delta);
 	t1 = now_us();
 	if (!r)
 		r = write_delta(nx, zs->job.ez->slot);
+	if (!r)
+		r = reserve_for(zs);
 	j->r = r;
 	j->synth = synth;
 	j->how = how == FROM_OWNERS ? "changes" : how == WHOLE ? "whole" : "apex";
@@ -1517,7 +1698,7 @@ failed:
 		struct xdpns_name tv;
 
 		served_value(slot, NULL, &tv);
-		write_one(nx, z->apex, z->apex_len, &tv);
+		write_one(nx, z->apex, z->apex_len, &tv, slot);
 	}
 }
 
@@ -1534,21 +1715,19 @@ void nxsync_commit(struct nxsync *nx, uint32_t slot)
 {
 	struct nxzone *zs;
 	uint32_t n_rel;
-	uint8_t *r, *c;
+	uint8_t *r, *c, buf[CUR_REC];
 
 	if (slot >= XDPNS_MAX_ZONES || !nx->zones[slot].staged)
 		return;
 	zs = &nx->zones[slot];
 	stage_join(zs);
 	n_rel = related(nx, slot, nx->rel);
-	nx->st.names -= zs->cur.n;
-	if (!zs->cur.n) {
-		set_free(&zs->cur);
-		zs->cur = zs->delta; /* every name new (none goes) */
-		memset(&zs->delta, 0, sizeof(zs->delta));
-	}
+	nx->st.names -= zs->n;
 	FOREACH_REC(&zs->delta, r) {
-		c = set_find(&zs->cur, REC_NAME(r), REC_LEN(r));
+		/* served before this flip (zs->gen is still the old one) */
+		int was = zs->n && cur_find(nx, zs, REC_NAME(r), REC_LEN(r), buf);
+
+		c = set_find(&zs->side, REC_NAME(r), REC_LEN(r));
 		if (REC_FLAGS(r) & RF_ABSENT) {
 			/* unknown to XDP already: its half of the new
 			 * generation has no flags */
@@ -1557,21 +1736,30 @@ void nxsync_commit(struct nxsync *nx, uint32_t slot)
 					REC_LEN(r), 0);
 			else
 				delete_one(nx, REC_NAME(r), REC_LEN(r));
-			set_del(&zs->cur, REC_NAME(r), REC_LEN(r));
+			if (c)
+				set_del(&zs->side, REC_NAME(r), REC_LEN(r));
+			zs->n -= was;
+			continue;
+		}
+		zs->n += !was;
+		if (!(REC_FLAGS(r) & RF_SIDE)) {
+			/* in a table slot of the zone: the map has its half */
+			if (c)
+				set_del(&zs->side, REC_NAME(r), REC_LEN(r));
 			continue;
 		}
 		/* room was reserved at the stage: this cannot fail */
-		if (!c && set_add(&zs->cur, REC_NAME(r), REC_LEN(r), 0, &c)) {
+		if (!c && set_add(&zs->side, REC_NAME(r), REC_LEN(r), 0, &c)) {
 			zs->next_dirty = 1;
 			continue;
 		}
-		REC_FLAGS(c) = REC_FLAGS(r);
+		REC_FLAGS(c) = REC_FLAGS(r) & (RF_MAP | RF_HALF);
 		rec_set_gen(c, rec_gen(r));
 	}
 	set_free(&zs->delta);
-	if (zs->cur.dead > 65536 && zs->cur.dead * 2 > zs->cur.used)
-		set_compact(&zs->cur);
-	nx->st.names += zs->cur.n;
+	if (zs->side.dead > 65536 && zs->side.dead * 2 > zs->side.used)
+		set_compact(&zs->side);
+	nx->st.names += zs->n;
 	nx->st.zones_synth -= zs->synth;
 	nx->st.zones_synth += zs->next_synth;
 	zs->gen = zs->next_gen;
@@ -1597,14 +1785,15 @@ void nxsync_abort(struct nxsync *nx, uint32_t slot)
 		zs->dirty = 1;
 	n_rel = related(nx, slot, nx->rel);
 	FOREACH_REC(&zs->delta, r) {
+		uint8_t buf[CUR_REC];
 		struct xdpns_name v;
 
-		c = set_find(&zs->cur, REC_NAME(r), REC_LEN(r));
+		c = cur_find(nx, zs, REC_NAME(r), REC_LEN(r), buf);
 		if (c) {
 			/* forget the staged half: its generation number will
 			 * be used again */
 			served_value(slot, c, &v);
-			if (write_one(nx, REC_NAME(r), REC_LEN(r), &v))
+			if (write_one(nx, REC_NAME(r), REC_LEN(r), &v, slot) < 0)
 				zs->dirty = 1;
 		} else if (n_rel) {
 			give_up(nx, slot, nx->rel, n_rel, REC_NAME(r), REC_LEN(r), 0);
@@ -1625,6 +1814,7 @@ void nxsync_remove(struct nxsync *nx, uint32_t slot)
 {
 	struct nxzone *zs;
 	const uint8_t *r;
+	struct cur_it it;
 	uint32_t n_rel;
 
 	if (slot >= XDPNS_MAX_ZONES)
@@ -1633,7 +1823,9 @@ void nxsync_remove(struct nxsync *nx, uint32_t slot)
 	zs = &nx->zones[slot];
 	n_rel = related(nx, slot, nx->rel);
 	zs->gen = 0; /* the zones map says so already */
-	FOREACH_REC(&zs->cur, r) {
+	/* every key of the zone, with a half or not */
+	memset(&it, 0, sizeof(it));
+	while ((r = cur_next(nx, zs, &it, 1))) {
 		int apex = REC_LEN(r) == zs->apex_len &&
 			   !memcmp(REC_NAME(r), zs->apex, zs->apex_len);
 
@@ -1648,12 +1840,13 @@ void nxsync_remove(struct nxsync *nx, uint32_t slot)
 	}
 	/* the NXDOMAIN records stay: a program may still be reading one, and
 	 * the zone's later generations never equal theirs */
-	nx->st.names -= zs->cur.n;
+	nx->st.names -= zs->n;
 	nx->st.zones_synth -= zs->synth;
 	zs->synth = 0;
 	zs->dirty = 0;
 	zs->kids = 0;
-	set_free(&zs->cur);
+	zs->n = 0;
+	set_free(&zs->side);
 }
 
 int nxsync_probe(const struct nxsync *nx, int zones_fd, const uint8_t *name,
@@ -1704,7 +1897,7 @@ int nxsync_zone_synth(const struct nxsync *nx, uint32_t slot)
 
 uint64_t nxsync_zone_names(const struct nxsync *nx, uint32_t slot)
 {
-	return slot < XDPNS_MAX_ZONES ? nx->zones[slot].cur.n : 0;
+	return slot < XDPNS_MAX_ZONES ? nx->zones[slot].n : 0;
 }
 
 void nxsync_get_stats(const struct nxsync *nx, struct nxsync_stats *st)

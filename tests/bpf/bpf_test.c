@@ -1083,6 +1083,66 @@ static void expect_walk(const struct engine *fe, const char *name, int want)
 	ref = saved;
 }
 
+/* A zone inside another that took a key of the parent's (the parent
+ * placed kid.claim.test itself, an empty non-terminal, before the kid
+ * came) gives it back when removed: the parent, not republished, still
+ * serves that name, and the walk below it finds the parent's again (no
+ * copy of the parent's names is kept but the claim, nxsync.c keep_claim).
+ * Driven through nxsync on slots of their own. */
+static void t_nx_claim(void **state)
+{
+	static const char pz[] =
+		"$ORIGIN claim.test.\n$TTL 3600\n"
+		"@ SOA ns h 1 3600 600 604800 300\n@ NS ns\nns A 198.18.9.53\n"
+		"x.kid A 198.18.9.1\n";
+	static const char kz[] =
+		"$ORIGIN kid.claim.test.\n$TTL 3600\n"
+		"@ SOA ns h 1 3600 600 604800 300\n@ NS ns\nns A 198.18.9.54\n"
+		"www A 198.18.9.2\n";
+	const uint32_t ps = 20, ks = 21;
+	struct engine_zone both[2] = { { .slot = ps }, { .slot = ks } };
+	struct engine pe = { .zones = both, .n_zones = 1 };
+	struct engine be = { .zones = both, .n_zones = 2 };
+	struct xdpns_zone zv = { 0, 0 };
+	struct nxsync *nx;
+
+	(void)state;
+	both[0].zone = load_text(pz, "claim.test");
+	both[1].zone = load_text(kz, "kid.claim.test");
+	assert_non_null(both[0].zone);
+	assert_non_null(both[1].zone);
+	assert_int_equal(nxsync_new(&fds.nx, &nx), 0);
+	nxsync_stage(nx, &pe, &both[0], 1, NULL, NULL, 0);
+	zv.gen = 1;
+	assert_int_equal(bpf_map_update_elem(fds.zones, &ps, &zv, BPF_ANY), 0);
+	nxsync_commit(nx, ps);
+	expect_walk(&pe, "zz.kid.claim.test", 'N');
+	expect_walk(&pe, "zz.x.kid.claim.test", 'N');
+
+	/* the kid takes kid.claim.test (and x.kid.claim.test is its) */
+	nxsync_stage(nx, &be, &both[1], 1, NULL, NULL, 0);
+	assert_int_equal(bpf_map_update_elem(fds.zones, &ks, &zv, BPF_ANY), 0);
+	nxsync_commit(nx, ks);
+	expect_walk(&be, "zz.kid.claim.test", 'N');
+	expect_walk(&be, "zz.www.kid.claim.test", 'N');
+
+	/* gone: the parent's own names answer again, unpublished */
+	zv.gen = 0;
+	assert_int_equal(bpf_map_update_elem(fds.zones, &ks, &zv, BPF_ANY), 0);
+	nxsync_remove(nx, ks);
+	expect_walk(&pe, "zz.kid.claim.test", 'N');
+	expect_walk(&pe, "zz.x.kid.claim.test", 'N');
+	expect_walk(&pe, "zz.www.kid.claim.test", 'N');
+	assert_int_equal(nxsync_zone_names(nx, ps), 5);
+
+	assert_int_equal(bpf_map_update_elem(fds.zones, &ps, &zv, BPF_ANY), 0);
+	nxsync_remove(nx, ps);
+	expect_walk(&pe, "zz.kid.claim.test", 'P');
+	nxsync_free(nx);
+	zone_free(both[0].zone);
+	zone_free(both[1].zone);
+}
+
 /*
  * An IXFR's names, written incrementally: before the flip a reader of
  * the served generation sees its own names (a name only the next one has
@@ -2539,6 +2599,7 @@ int main(void)
 		cmocka_unit_test(t_nx_passes),
 		cmocka_unit_test(t_nx_expired),
 		cmocka_unit_test(t_nx_nested),
+		cmocka_unit_test(t_nx_claim),
 		cmocka_unit_test(t_nx_flip),
 		cmocka_unit_test(t_nx_changes),
 		cmocka_unit_test(t_nx_cost),
