@@ -21,7 +21,9 @@
 # Knobs (environment): SCALE_SIZES="10000 100000 1000000", SCALE_5M=1 (adds
 # 5000000: ~0.5 GB of zone file, minutes to generate and load), SCALE_TIMEOUT=300
 # (s per server and size), CHANGE_SIZE=1000000 (the size change latency is
-# measured at; one not in SCALE_SIZES skips it), CHANGE_ROUNDS=3, OUT.
+# measured at; one not in SCALE_SIZES skips it), CHANGE_ROUNDS=3, OUT,
+# XDPNS_MAP_KEYS (server.map-keys of the xdpns that loads the zone file;
+# unset: the default room of 262144 keys, which the figures use).
 #
 # Item 4 of issue 6: with the CHANGE_SIZE zone (1M), NOTIFY -> served from
 # XDP for a one-record IXFR, xdpns and a Knot secondary of the same Knot
@@ -100,7 +102,8 @@ server:
   interfaces: [$IF_SRV]
   listen: [$SRV4@53]
   control: $SOCK
-  identity: scale
+  identity: scale${XDPNS_MAP_KEYS:+
+  map-keys: $XDPNS_MAP_KEYS}
 zones:
   - name: $ORIGIN
     file: $zone
