@@ -396,6 +396,23 @@ static ldns_rr *rr_of(const char *text)
 	return rr;
 }
 
+/* A diff's deletion and addition of the record in text, each expected to
+ * succeed. */
+static void del_ok(struct zone *z, const char *text)
+{
+	ldns_rr *rr = rr_of(text);
+
+	assert_int_equal(zone_del_rr(z, rr), 0);
+	ldns_rr_free(rr);
+}
+
+static void add_ok(struct zone *z, const char *text)
+{
+	char why[256];
+
+	assert_int_equal(zone_add_rr(z, rr_of(text), why, sizeof(why)), 0);
+}
+
 /* The base of an IXFR: a clone borrows every node of the served zone and
  * copies only what a diff changes; the served zone is untouched; after the
  * flip the old zone is freed into the new one, which keeps the nodes it
@@ -405,7 +422,6 @@ static void test_clone_borrows(void **state)
 	char why[256];
 	struct zone *old, *z, *z2;
 	struct node *n;
-	ldns_rr *rr;
 
 	(void)state;
 	old = load_ok("$ORIGIN example.com.\n" SOA_LINE
@@ -418,16 +434,10 @@ static void test_clone_borrows(void **state)
 	assert_ptr_equal(find(z, "www.example.com.")->sets,
 			 find(old, "www.example.com.")->sets);
 	/* a diff: a.b deleted (b becomes empty), c.d added, www's A changed */
-	rr = rr_of("a.b.example.com. 3600 IN A 192.0.2.1");
-	assert_int_equal(zone_del_rr(z, rr), 0);
-	ldns_rr_free(rr);
-	rr = rr_of("www.example.com. 3600 IN A 192.0.2.80");
-	assert_int_equal(zone_del_rr(z, rr), 0);
-	ldns_rr_free(rr);
-	assert_int_equal(zone_add_rr(z, rr_of("www.example.com. 3600 IN A 192.0.2.81"),
-				     why, sizeof(why)), 0);
-	assert_int_equal(zone_add_rr(z, rr_of("c.d.example.com. 3600 IN A 192.0.2.3"),
-				     why, sizeof(why)), 0);
+	del_ok(z, "a.b.example.com. 3600 IN A 192.0.2.1");
+	del_ok(z, "www.example.com. 3600 IN A 192.0.2.80");
+	add_ok(z, "www.example.com. 3600 IN A 192.0.2.81");
+	add_ok(z, "c.d.example.com. 3600 IN A 192.0.2.3");
 	assert_int_equal(zone_finalize(z, why, sizeof(why)), 0);
 	/* the served zone still has everything it had */
 	assert_int_equal(count(old, "a.b.example.com.", LDNS_RR_TYPE_A), 1);
@@ -453,8 +463,7 @@ static void test_clone_borrows(void **state)
 	 * thrown away (a failed transfer): z is intact */
 	z2 = zone_clone_unfinished(z);
 	assert_non_null(z2);
-	assert_int_equal(zone_add_rr(z2, rr_of("e.f.example.com. 3600 IN A 192.0.2.5"),
-				     why, sizeof(why)), 0);
+	add_ok(z2, "e.f.example.com. 3600 IN A 192.0.2.5");
 	assert_int_equal(zone_finalize(z2, why, sizeof(why)), 0);
 	assert_non_null(find(z2, "f.example.com."));
 	assert_non_null(find(z2, "d.example.com."));
@@ -489,7 +498,6 @@ static void test_clone_hand_over_by_slot(void **state)
 	char why[256];
 	struct zone *old, *z, *z2;
 	struct node *n;
-	ldns_rr *rr;
 
 	(void)state;
 	old = load_ok("$ORIGIN example.com.\n" SOA_LINE
@@ -498,16 +506,11 @@ static void test_clone_hand_over_by_slot(void **state)
 	assert_int_equal(old->n_nsec, 0);
 	z = zone_clone_unfinished(old);
 	assert_non_null(z);
-	rr = rr_of("www.example.com. 3600 IN A 192.0.2.80");
-	assert_int_equal(zone_del_rr(z, rr), 0); /* www changes: owned */
-	ldns_rr_free(rr);
-	assert_int_equal(zone_add_rr(z, rr_of("www.example.com. 3600 IN A 192.0.2.81"),
-				     why, sizeof(why)), 0);
-	assert_int_equal(zone_add_rr(z, rr_of("new.example.com. 3600 IN A 192.0.2.9"),
-				     why, sizeof(why)), 0);
+	del_ok(z, "www.example.com. 3600 IN A 192.0.2.80"); /* www changes: owned */
+	add_ok(z, "www.example.com. 3600 IN A 192.0.2.81");
+	add_ok(z, "new.example.com. 3600 IN A 192.0.2.9");
 	/* an NSEC added by the diff is indexed though the base had none */
-	assert_int_equal(zone_add_rr(z, rr_of("mail.example.com. 3600 IN NSEC new.example.com. A NSEC"),
-				     why, sizeof(why)), 0);
+	add_ok(z, "mail.example.com. 3600 IN NSEC new.example.com. A NSEC");
 	assert_int_equal(zone_finalize(z, why, sizeof(why)), 0);
 	assert_int_equal(z->mask, old->mask); /* not rebuilt, not grown */
 	assert_int_equal(z->n_nsec, 1);
@@ -531,8 +534,7 @@ static void test_clone_hand_over_by_slot(void **state)
 	 * in its index (borrowed nodes scanned) */
 	z2 = zone_clone_unfinished(z);
 	assert_non_null(z2);
-	assert_int_equal(zone_add_rr(z2, rr_of("other.example.com. 3600 IN A 192.0.2.10"),
-				     why, sizeof(why)), 0);
+	add_ok(z2, "other.example.com. 3600 IN A 192.0.2.10");
 	assert_int_equal(zone_finalize(z2, why, sizeof(why)), 0);
 	assert_int_equal(z2->n_nsec, 1);
 	assert_ptr_equal(z2->nsec[0], find(z2, "mail.example.com."));
@@ -550,7 +552,6 @@ static void test_clone_hand_over_moved(void **state)
 	char why[256], line[64];
 	struct zone *old, *z;
 	size_t i, moved = 0;
-	ldns_rr *rr;
 	FILE *f;
 
 	(void)state;
@@ -566,9 +567,7 @@ static void test_clone_hand_over_moved(void **state)
 	for (i = 0; i < 400; i += 3) {
 		snprintf(line, sizeof(line), "h%zu.example.com. 3600 IN A 192.0.2.%zu",
 			 i, i % 250);
-		rr = rr_of(line);
-		assert_int_equal(zone_del_rr(z, rr), 0);
-		ldns_rr_free(rr);
+		del_ok(z, line);
 	}
 	assert_int_equal(zone_finalize(z, why, sizeof(why)), 0);
 	for (i = 1; i < 400; i += 3) {
