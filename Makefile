@@ -90,7 +90,7 @@ FUZZ_SECONDS ?= 60
 $(BUILD)/fuzz:
 	mkdir -p $@
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC) $(USER_HDRS) bpf/lib/dns.h include/xdpns_maps.h | $(BUILD)/fuzz
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_tmp.h $(FUZZ_LIB_SRC) $(USER_HDRS) bpf/lib/dns.h include/xdpns_maps.h | $(BUILD)/fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_SRC) $(LDLIBS)
 
 # fuzz_xfr compiles xfr.c and tsig.c into itself (with sockets, time and

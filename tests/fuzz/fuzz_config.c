@@ -5,22 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "fuzz_tmp.h"
 #include "config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char path[64];
+	const char *path;
 	char err[CONFIG_ERR_LEN];
 	struct config cfg;
-	FILE *f;
 
-	if (!path[0])
-		snprintf(path, sizeof(path), "/tmp/xdpns-fuzz-config-%d", getpid());
-	f = fopen(path, "w");
-	if (!f)
-		abort();
-	fwrite(data, 1, size, f);
-	fclose(f);
+	path = fuzz_tmp_write("config", data, size);
 	memset(&cfg, 0, sizeof(cfg));
 	err[0] = 0;
 	if (config_load(path, &cfg, err, sizeof(err))) {

@@ -6,24 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "fuzz_tmp.h"
 #include "engine.h"
 #include "zone.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char path[64];
+	const char *path;
 	char err[1024];
 	struct zone *z = NULL;
-	FILE *f;
 	int r;
 
-	if (!path[0])
-		snprintf(path, sizeof(path), "/tmp/xdpns-fuzz-zone-%d", getpid());
-	f = fopen(path, "w");
-	if (!f)
-		abort();
-	fwrite(data, 1, size, f);
-	fclose(f);
+	path = fuzz_tmp_write("zone", data, size);
 	err[0] = 0;
 	r = zone_load_file(path, "example.com", &z, err, sizeof(err));
 	if (r) {
