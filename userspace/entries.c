@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 #include "entries.h"
 
 _Static_assert(offsetof(struct xdpns_slot_32, zone) == XDPNS_SLOT_ZONE_OFF(32), "zone off");
@@ -262,14 +263,6 @@ void etable_ovf_add(struct etable *t, uint32_t home, int d)
 uint8_t etable_ovf(const struct etable *t, uint32_t home)
 {
 	return slot_at(t, home)[XDPNS_SLOT_OVF_OFF(t->cap)];
-}
-
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 void etable_bury(struct etable *tabs, struct etable_graves *g, int cls,

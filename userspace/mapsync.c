@@ -4,6 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "clock.h"
 #include "entries.h"
 #include "log.h"
 #include "mapsync.h"
@@ -400,14 +401,6 @@ struct mapsync {
 	struct nxsync *nx; /* NXDOMAIN in XDP (nxsync.c); NULL: none */
 };
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 int mapsync_new(const struct mapsync_fds *fds, struct mapsync **out)
 {
 	struct mapsync *ms;
@@ -610,7 +603,7 @@ static int retire(struct mapsync *ms, struct u32vec *refs)
 	if (!r)
 		return -ENOMEM;
 	ms->retired = r;
-	r[ms->n_retired].deadline_us = now_us() + MAPSYNC_GRACE_MS * 1000;
+	r[ms->n_retired].deadline_us = mono_us() + MAPSYNC_GRACE_MS * 1000;
 	r[ms->n_retired].refs = *refs;
 	ms->n_retired++;
 	memset(refs, 0, sizeof(*refs));
@@ -635,7 +628,7 @@ static void reclaim(struct mapsync *ms, int wait)
 
 	for (i = 0; i < ms->n_retired; i++) {
 		struct retired *r = &ms->retired[i];
-		uint64_t now = now_us();
+		uint64_t now = mono_us();
 		size_t j;
 
 		if (r->deadline_us > now) {
@@ -1562,7 +1555,7 @@ static int publish(struct mapsync *ms, const struct engine *e,
 	struct publish_ctx pc;
 	const struct zone *z = ez->zone;
 	struct xdpns_zone zv;
-	uint64_t t0 = now_us(), t;
+	uint64_t t0 = mono_us(), t;
 	size_t written = 0;
 	int r = 0;
 	/* the names for NXDOMAIN follow the IXFR's owners even when the
@@ -1576,7 +1569,7 @@ static int publish(struct mapsync *ms, const struct engine *e,
 	/* the halves we are about to write must be unused: a reader of the
 	 * generation before the last flip is done after the grace period */
 	reclaim(ms, 1);
-	t = now_us();
+	t = mono_us();
 	if (zs->flip_us + MAPSYNC_GRACE_MS * 1000 > t)
 		usleep(zs->flip_us + MAPSYNC_GRACE_MS * 1000 - t);
 	memset(&pc, 0, sizeof(pc));
@@ -1650,7 +1643,7 @@ compiled:
 		free(pc.ans);
 		return r;
 	}
-	zs->flip_us = now_us();
+	zs->flip_us = mono_us();
 	zs->gen = pc.gen;
 	publish_commit(&pc);
 	if (ms->nx)
@@ -1664,7 +1657,7 @@ compiled:
 	for (size_t i = 0; i < XDPNS_MAX_ZONES; i++)
 		ms->st.entries += ms->zones[i].keys.live;
 	ms->st.publishes++;
-	ms->st.last_publish_us = now_us() - t0;
+	ms->st.last_publish_us = mono_us() - t0;
 	ms->st.last_compiled = pc.compiled;
 	ms->st.last_written = pc.n_pend;
 	free(pc.pend);
@@ -1855,7 +1848,7 @@ int mapsync_remove(struct mapsync *ms, uint32_t slot)
 			blob_put(ms, old.v[i]);
 	free(old.v);
 	zs->flags = 0;
-	zs->flip_us = now_us();
+	zs->flip_us = mono_us();
 	/* gen is kept so a later publish on this slot moves forward */
 	return 0;
 }

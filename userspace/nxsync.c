@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "clock.h"
 #include "bpf_shim.h"
 #include "entries.h"
 #include "lib/dns.h"
@@ -337,14 +338,6 @@ static uint64_t cpu_us(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
@@ -1501,10 +1494,10 @@ static void stage_prepare(struct nxsync *nx, struct nxzone *zs)
 
 	/* a program that read the other halves before the last flip is
 	 * done with them once the grace period is over */
-	now = now_us();
+	now = mono_us();
 	if (zs->flip_us && now < zs->flip_us + NXSYNC_GRACE_MS * 1000)
 		usleep(zs->flip_us + NXSYNC_GRACE_MS * 1000 - now);
-	t0 = now_us();
+	t0 = mono_us();
 	memset(&next, 0, sizeof(next));
 	set_free(&zs->delta);
 	v.nx = nx;
@@ -1564,7 +1557,7 @@ static void stage_prepare(struct nxsync *nx, struct nxzone *zs)
 	set_free(&next);
 	if (r)
 		set_free(&zs->delta);
-	t1 = now_us();
+	t1 = mono_us();
 	if (!r)
 		r = write_delta(nx, zs->job.ez->slot);
 	if (!r)
@@ -1573,7 +1566,7 @@ static void stage_prepare(struct nxsync *nx, struct nxzone *zs)
 	j->synth = synth;
 	j->how = how == FROM_OWNERS ? "changes" : how == WHOLE ? "whole" : "apex";
 	j->find_us = t1 - t0;
-	j->write_us = now_us() - t1;
+	j->write_us = mono_us() - t1;
 	j->cpu_us = cpu_us() - c0;
 }
 
@@ -1768,7 +1761,7 @@ void nxsync_commit(struct nxsync *nx, uint32_t slot)
 	zs->dirty = zs->next_dirty;
 	zs->next_dirty = 0;
 	zs->staged = 0;
-	zs->flip_us = now_us();
+	zs->flip_us = mono_us();
 }
 
 void nxsync_abort(struct nxsync *nx, uint32_t slot)

@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include "clock.h"
 #include "log.h"
 #include "mapsync.h"
 #include "rrl.h"
@@ -47,14 +48,6 @@ struct server {
 	struct server_zone_stats zst[XDPNS_MAX_ZONES]; /* by zone slot */
 	uint8_t out[TCP_BUF];
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static uint64_t now_ns(void)
 {
@@ -312,7 +305,7 @@ static void tcp_accept(struct server *s, int lfd)
 		}
 		c->fd = fd;
 		c->peer = peer;
-		c->last_ms = now_ms();
+		c->last_ms = mono_ms();
 		s->n_clients++;
 	}
 }
@@ -355,7 +348,7 @@ static int tcp_flush(struct tcp_client *c)
 		if (w <= 0)
 			return -1;
 		c->out_off += w;
-		c->last_ms = now_ms();
+		c->last_ms = mono_ms();
 	}
 	c->out_off = c->out_len = 0;
 	return 0;
@@ -379,7 +372,7 @@ static int tcp_serve_once(struct server *s, const struct engine *e, int i,
 			return -1;
 		if (n > 0) {
 			if (!c->have)
-				c->msg_start_ms = now_ms();
+				c->msg_start_ms = mono_ms();
 			c->have += n;
 		}
 	}
@@ -414,7 +407,7 @@ static int tcp_serve_once(struct server *s, const struct engine *e, int i,
 		}
 		memmove(c->buf, c->buf + 2 + len, c->have - 2 - len);
 		c->have -= 2 + len;
-		c->last_ms = now_ms();
+		c->last_ms = mono_ms();
 		c->msg_start_ms = c->have ? c->last_ms : 0;
 	}
 	r = tcp_flush(c);
@@ -475,7 +468,7 @@ int server_handle(struct server *s, const struct engine *e, int fd,
 
 void server_tick(struct server *s)
 {
-	uint64_t now = now_ms();
+	uint64_t now = mono_ms();
 	int i;
 
 	/* idle: no progress for the idle time; slow: a query not complete
