@@ -167,11 +167,30 @@ static int keyset_grow(struct keyset *ks)
 	return 0;
 }
 
+/* The per-key arrays (state, and the DO=1 refs when kept) for cap keys.
+ * On failure st may have grown already: only st_cap lags, which is safe. */
+static int keyset_st_grow(struct keyset *ks, size_t cap)
+{
+	struct kstate *st = realloc(ks->st, cap * sizeof(*st));
+
+	if (!st)
+		return -ENOMEM;
+	ks->st = st;
+	if (ks->ref1) {
+		uint32_t *r1 = realloc(ks->ref1, cap * sizeof(*r1));
+
+		if (!r1)
+			return -ENOMEM;
+		ks->ref1 = r1;
+	}
+	ks->st_cap = cap;
+	return 0;
+}
+
 /* Room for n keys without growing (a first publish knows its size). */
 static int keyset_reserve(struct keyset *ks, size_t n)
 {
 	size_t slots = 1024;
-	struct kstate *st;
 
 	if (ks->n)
 		return 0;
@@ -182,20 +201,8 @@ static int keyset_reserve(struct keyset *ks, size_t n)
 	if (!ks->slots)
 		return -ENOMEM;
 	ks->mask = slots - 1;
-	if (n > ks->st_cap) {
-		st = realloc(ks->st, n * sizeof(*st));
-		if (!st)
-			return -ENOMEM;
-		ks->st = st;
-		if (ks->ref1) {
-			uint32_t *r1 = realloc(ks->ref1, n * sizeof(*r1));
-
-			if (!r1)
-				return -ENOMEM;
-			ks->ref1 = r1;
-		}
-		ks->st_cap = n;
-	}
+	if (n > ks->st_cap)
+		return keyset_st_grow(ks, n);
 	return 0;
 }
 
@@ -235,22 +242,9 @@ static long keyset_put(struct keyset *ks, const uint8_t *rec, int share)
 		ks->arena = a;
 		ks->cap = cap;
 	}
-	if (ks->n == ks->st_cap) {
-		size_t cap = ks->st_cap ? ks->st_cap * 2 : 1024;
-		struct kstate *st = realloc(ks->st, cap * sizeof(*st));
-
-		if (!st)
-			return -ENOMEM;
-		ks->st = st;
-		if (ks->ref1) {
-			uint32_t *r1 = realloc(ks->ref1, cap * sizeof(*r1));
-
-			if (!r1)
-				return -ENOMEM; /* st grew: only st_cap lags */
-			ks->ref1 = r1;
-		}
-		ks->st_cap = cap;
-	}
+	if (ks->n == ks->st_cap &&
+	    keyset_st_grow(ks, ks->st_cap ? ks->st_cap * 2 : 1024))
+		return -ENOMEM;
 	if (share) {
 		uint32_t off = ks->last_full - 1;
 
