@@ -1442,7 +1442,7 @@ static size_t query_from(const char *name, struct frame_opts *o, const char *src
 
 		assert_int_equal(inet_pton(AF_INET, src, frame + l3 + 12), 1);
 		frame[l3 + 10] = frame[l3 + 11] = 0;
-		s = ~fr_fold(fr_sum(frame + l3, 20)) & 0xffff;
+		s = ~fr_fold(wire_sum16(frame + l3, 20)) & 0xffff;
 		frame[l3 + 10] = s >> 8;
 		frame[l3 + 11] = s & 0xff;
 	} else {

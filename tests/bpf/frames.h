@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include "wire.h" /* wire_sum16: the one's-complement sum */
 
 #define FR_MAX 2048
 
@@ -24,18 +25,6 @@ struct frame_opts {
 
 static const uint8_t fr_mac_cli[6] = { 0x02, 0, 0, 0, 0, 0x02 };
 static const uint8_t fr_mac_srv[6] = { 0x02, 0, 0, 0, 0, 0x01 };
-
-static inline uint32_t fr_sum(const uint8_t *p, size_t n)
-{
-	uint32_t s = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)p[i] << 8 | p[i + 1];
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	return s;
-}
 
 static inline uint16_t fr_fold(uint32_t s)
 {
@@ -130,7 +119,7 @@ static inline size_t fr_wrap(uint8_t *f, const uint8_t *dns, size_t dlen,
 
 		ip[2] = tot >> 8;
 		ip[3] = tot & 0xff;
-		s = ~fr_fold(fr_sum(ip, 20)) & 0xffff;
+		s = ~fr_fold(wire_sum16(ip, 20)) & 0xffff;
 		ip[10] = s >> 8;
 		ip[11] = s & 0xff;
 		memcpy(f + n, ip, 20);
@@ -171,21 +160,21 @@ static inline int fr_check_sums(const uint8_t *f, size_t len, int ipv6, int vlan
 	uint16_t ulen;
 
 	if (!ipv6) {
-		if (fr_fold(fr_sum(f + l3, 20)) != 0xffff)
+		if (fr_fold(wire_sum16(f + l3, 20)) != 0xffff)
 			return -1;
 		l4 = l3 + 20;
 		ulen = f[l4 + 4] << 8 | f[l4 + 5];
 		if (l4 + ulen != len)
 			return -2;
-		s = fr_sum(f + l3 + 12, 8) + 17 + ulen;
+		s = wire_sum16(f + l3 + 12, 8) + 17 + ulen;
 	} else {
 		l4 = l3 + 40;
 		ulen = f[l4 + 4] << 8 | f[l4 + 5];
 		if (l4 + ulen != len)
 			return -2;
-		s = fr_sum(f + l3 + 8, 32) + 17 + ulen;
+		s = wire_sum16(f + l3 + 8, 32) + 17 + ulen;
 	}
-	s += fr_sum(f + l4, ulen);
+	s += wire_sum16(f + l4, ulen);
 	return fr_fold(s) == 0xffff ? 0 : -3;
 }
 
