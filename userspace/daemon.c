@@ -19,6 +19,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "engine.h"
+#include "fault.h"
 #include "loader.h"
 #include "log.h"
 #include "metrics.h"
@@ -183,6 +184,24 @@ const char *daemon_rcode_name(int rcode)
 
 /* ---- zones ---- */
 
+/* The test hook "zone.save" (fault.h): a save that fails, or waits
+ * (given up when cancelled, as a long write is) */
+static int save_fault(struct dzone *dz)
+{
+	unsigned ms;
+
+	if (!fault_hit(FAULT_SAVE, &ms))
+		return 0;
+	if (!ms)
+		return -EIO;
+	for (; ms; ms -= ms < 10 ? ms : 10) {
+		if (dz->save_cancel)
+			return -ECANCELED;
+		usleep(ms < 10 ? ms * 1000 : 10000);
+	}
+	return 0;
+}
+
 static void *zone_saver(void *arg)
 {
 	struct dzone *dz = arg;
@@ -194,7 +213,10 @@ static void *zone_saver(void *arg)
 		dz->reap = NULL;
 	}
 	__atomic_store_n(&dz->reaping, 0, __ATOMIC_RELEASE);
-	r = zone_write_file_cancel(dz->save_zone, dz->save_path, &dz->save_cancel);
+	r = save_fault(dz);
+	if (!r)
+		r = zone_write_file_cancel(dz->save_zone, dz->save_path,
+					   &dz->save_cancel);
 
 	if (r == -ECANCELED)
 		log_debug_kv("zone save given up for a newer serial", "zone=%s",
@@ -2230,6 +2252,12 @@ static int daemon_start(struct daemon *d, const char *path)
 	 * stay resident: 61 MiB of the RSS at 1M RRsets (bench/RESULTS.md
 	 * "Where the daemon's memory goes"). */
 	mallopt(M_MMAP_THRESHOLD, DAEMON_MMAP_THRESHOLD);
+	r = fault_init(getenv(FAULT_ENV), err, sizeof(err));
+	if (r) {
+		log_err_kv("fault injection rejected", "env=%s error=%s",
+			   FAULT_ENV, err);
+		return r;
+	}
 	r = config_load(path, &d->cfg, err, sizeof(err));
 	if (r) {
 		log_err_kv("configuration rejected", "config=%s error=%s", path,

@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include "clock.h"
 #include "entries.h"
+#include "fault.h"
 #include "log.h"
 #include "mapsync.h"
 
@@ -1612,8 +1613,17 @@ static int publish(struct mapsync *ms, const struct engine *e,
 	if (!r)
 		r = publish_nodes(&pc, z, old, NULL, 0);
 compiled:
-	if (!r)
-		r = pend_write(&pc, 0, pc.n_pend, 0, &written);
+	if (!r) {
+		size_t to = pc.n_pend;
+		unsigned wait_ms;
+
+		/* the test hook "mapsync.publish" (fault.h): half written */
+		if (fault_hit(FAULT_PUBLISH, &wait_ms))
+			to /= 2;
+		r = pend_write(&pc, 0, to, 0, &written);
+		if (!r && to < pc.n_pend)
+			r = -ENOSPC;
+	}
 	if (!r) {
 		/* the names written, then the NXDOMAIN body (nxsync.c) */
 		if (ms->nx)
