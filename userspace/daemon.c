@@ -46,8 +46,11 @@ struct dzone {
 	pthread_t saver;
 	int saving;
 	volatile int save_cancel; /* newer data arrived: it will be saved */
-	int save_again; /* a save was given up for a transfer: redo it if
-			 * that transfer brings nothing */
+	int save_result; /* the saver's: 0, -ECANCELED (given up), -errno */
+	/* the served data is not on disk: its save was given up for a
+	 * transfer (or is being, after a NOTIFY); redone when that transfer
+	 * brings nothing or its publish fails */
+	int save_again;
 	const struct zone *save_zone;
 	char save_path[4096];
 	/* the zone a transfer replaced, freed into the new one by the saver
@@ -217,7 +220,7 @@ static void *zone_saver(void *arg)
 	if (!r)
 		r = zone_write_file_cancel(dz->save_zone, dz->save_path,
 					   &dz->save_cancel);
-
+	dz->save_result = r;
 	if (r == -ECANCELED)
 		log_debug_kv("zone save given up for a newer serial", "zone=%s",
 			     dz->cz->name);
@@ -238,6 +241,8 @@ static void zone_saver_join(struct daemon *d, int i, int cancel)
 	pthread_join(d->dz[i].saver, NULL);
 	d->dz[i].saving = 0;
 	d->dz[i].save_cancel = 0;
+	if (d->dz[i].save_result == -ECANCELED)
+		d->dz[i].save_again = 1;
 }
 
 /* Save zone i's served data to path in a thread: a transfer's result is
@@ -248,6 +253,7 @@ static void zone_save_async(struct daemon *d, int i, const char *path)
 	struct dzone *dz = &d->dz[i];
 
 	zone_saver_join(d, i, 1);
+	dz->save_again = 0; /* this save covers what was given up */
 	dz->save_zone = d->eng.zones[i].zone;
 	snprintf(dz->save_path, sizeof(dz->save_path), "%s", path);
 	dz->reaping = dz->reap != NULL;
@@ -451,8 +457,8 @@ static void zone_job_done(struct daemon *d, int i)
 		dz->defer_free = 0;
 		flipped = xfr_mono_us();
 		if (r) {
-			j->result = XFR_R_ZONE_INVALID;
-			j->fails[XFR_R_ZONE_INVALID]++;
+			j->result = XFR_R_PUBLISH;
+			j->fails[XFR_R_PUBLISH]++;
 			snprintf(j->error, sizeof(j->error), "%.250s", dz->error);
 		} else {
 			char since[24] = "-";
@@ -489,7 +495,8 @@ static void zone_job_done(struct daemon *d, int i)
 				    (unsigned long long)(flipped - picked), since);
 		}
 	}
-	/* nothing replaced the save given up for this job: redo it (the
+	/* nothing replaced the save given up for this job (it brought no
+	 * data, or its publish failed after stopping the save): redo it (the
 	 * given-up thread is joined first) */
 	if (dz->save_again && !published && j->save_path[0] && d->eng.zones[i].zone)
 		zone_save_async(d, i, j->save_path);

@@ -48,6 +48,7 @@ static const char *const reason_names[XFR_R_COUNT] = {
 	[XFR_R_SERIAL_BACKWARDS] = "serial_backwards",
 	[XFR_R_LIMIT] = "limit",
 	[XFR_R_ZONE_INVALID] = "zone_invalid",
+	[XFR_R_PUBLISH] = "publish",
 	[XFR_R_CANCELLED] = "cancelled",
 };
 

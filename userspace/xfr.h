@@ -36,6 +36,8 @@ enum xfr_reason {
 	XFR_R_SERIAL_BACKWARDS, /* the primary has an older serial */
 	XFR_R_LIMIT, /* max records or bytes */
 	XFR_R_ZONE_INVALID, /* the result is not a valid zone */
+	XFR_R_PUBLISH, /* a good zone the XDP maps could not take (full):
+			* the served data stays */
 	XFR_R_CANCELLED,
 	XFR_R_COUNT
 };
