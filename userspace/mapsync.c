@@ -9,6 +9,7 @@
 #include "fault.h"
 #include "log.h"
 #include "mapsync.h"
+#include "wire.h"
 
 /* ---- small growable vectors ---- */
 struct u32vec {
@@ -861,7 +862,57 @@ struct publish_ctx {
 	struct keyset ptrs; /* a whole publish: the pointing names, rebuilt */
 	uint64_t *seen; /* by key id: compiled (or tombed) by this publish */
 	size_t seen_words;
+	/* entries of another zone this publish replaced (a zone inside that
+	 * one takes its keys over, a reload): put back if it is undone, by
+	 * key id (sorted before the undo) */
+	struct taken *taken;
+	size_t n_taken, cap_taken;
+	int nested; /* a zone above this one is served: a longer name's
+		     * entry may be its (looked up before it is replaced) */
 };
+
+struct taken {
+	uint32_t id;
+	uint32_t pos; /* in its batch, while that is written */
+	struct xdpns_entry prev;
+};
+
+static int taken_push(struct publish_ctx *pc, uint32_t id, uint32_t pos,
+		      const struct xdpns_entry *prev)
+{
+	if (pc->n_taken == pc->cap_taken) {
+		size_t cap = pc->cap_taken ? pc->cap_taken * 2 : 64;
+		struct taken *t = realloc(pc->taken, cap * sizeof(*t));
+
+		if (!t)
+			return -ENOMEM;
+		pc->taken = t;
+		pc->cap_taken = cap;
+	}
+	pc->taken[pc->n_taken].id = id;
+	pc->taken[pc->n_taken].pos = pos;
+	pc->taken[pc->n_taken].prev = *prev;
+	pc->n_taken++;
+	return 0;
+}
+
+static int taken_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct taken *)a)->id, y = ((const struct taken *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The entry key id replaced (after taken_sort), or NULL. */
+static const struct xdpns_entry *taken_find(const struct publish_ctx *pc, uint32_t id)
+{
+	struct taken k = { .id = id }, *t;
+
+	if (!pc->n_taken)
+		return NULL;
+	t = bsearch(&k, pc->taken, pc->n_taken, sizeof(k), taken_cmp);
+	return t ? &t->prev : NULL;
+}
 
 /* Room in the seen bitmap for key id. */
 static int seen_room(struct publish_ctx *pc, size_t id)
@@ -1120,11 +1171,20 @@ static int pend_write_table(struct publish_ctx *pc, const struct pending *p,
 	keyset_key(&pc->zs->keys, p->id, &k);
 	found = entry_locate(ms, &k, &l, &cur);
 	if (undo) {
+		const struct xdpns_entry *prev;
+
 		if (!found || cur.zone != pc->ez->slot)
 			return 0;
-		if (!st->gen) { /* a key that was not there: delete */
+		if (!st->gen) {
+			/* a key that was not there: delete; one another zone
+			 * had (its slot killed, its element replaced): its
+			 * entry back, as it was */
+			prev = taken_find(pc, p->id);
+			if (prev && l.in_hash)
+				return bpf_map_update_elem(ms->fds.entries[l.cls], &k,
+							   prev, BPF_ANY) ? -errno : 0;
 			entry_remove(ms, &k, &l);
-			return 0;
+			return prev ? entry_insert(ms, &k, prev) : 0;
 		}
 		pend_value(pc, p, 1, &val);
 		if (l.slot >= 0) {
@@ -1144,14 +1204,29 @@ static int pend_write_table(struct publish_ctx *pc, const struct pending *p,
 		etable_set_half(&ms->tab[l.cls], l.slot, other, &val.half[other]);
 		return 0;
 	}
-	if (found && l.in_hash)
-		return bpf_map_update_elem(ms->fds.entries[l.cls], &k, &val, BPF_ANY) ?
-			       -errno : 0;
+	if (found && l.in_hash) {
+		if (cur.zone != pc->ez->slot && !st->gen &&
+		    taken_push(pc, p->id, 0, &cur))
+			return -ENOMEM;
+		if (bpf_map_update_elem(ms->fds.entries[l.cls], &k, &val, BPF_ANY)) {
+			int r = -errno;
+
+			if (cur.zone != pc->ez->slot && !st->gen)
+				pc->n_taken--; /* not replaced */
+			return r;
+		}
+		return 0;
+	}
 	/* new, or another zone's slot: a slot of our own, then the old one
 	 * deleted (a reader meanwhile finds either, both this key's) */
+	if (found && cur.zone != pc->ez->slot && !st->gen &&
+	    taken_push(pc, p->id, 0, &cur))
+		return -ENOMEM;
 	{
 		int r = entry_insert(ms, &k, &val);
 
+		if (r && found && cur.zone != pc->ez->slot && !st->gen)
+			pc->n_taken--; /* its slot stays */
 		if (!r && found)
 			slot_kill(ms, l.cls, l.slot);
 		return r;
@@ -1200,6 +1275,7 @@ static int pend_write(struct publish_ctx *pc, size_t from, size_t to, int undo,
 	for (c = XDPNS_TABLE_CLASSES; c < XDPNS_KEYCLASS_COUNT && !r; c++) {
 		i = from;
 		while (i < to && !r) {
+			size_t taken0 = pc->n_taken;
 			uint32_t cnt;
 
 			for (n = 0; i < to && n < BATCH; i++) {
@@ -1219,21 +1295,47 @@ static int pend_write(struct publish_ctx *pc, size_t from, size_t to, int undo,
 						continue;
 				}
 				if (undo && !ks->st[p->id].gen) {
-					/* a key that was not there: delete */
-					bpf_map_delete_elem(ms->fds.entries[c], &k);
+					/* a key that was not there: delete, or
+					 * put back the entry of the zone that
+					 * had it; one not replaced is left */
+					const struct xdpns_entry *prev = taken_find(pc, p->id);
+					struct xdpns_entry cur;
+
+					if (prev)
+						bpf_map_update_elem(ms->fds.entries[c], &k,
+								    prev, BPF_ANY);
+					else if (!pc->nested ||
+						 bpf_map_lookup_elem(ms->fds.entries[c], &k, &cur) ||
+						 cur.zone == pc->ez->slot)
+						bpf_map_delete_elem(ms->fds.entries[c], &k);
 					continue;
+				}
+				if (!undo && !p->tomb && pc->nested && !ks->st[p->id].gen) {
+					struct xdpns_entry cur;
+
+					/* a zone above had it: kept for an undo */
+					if (!bpf_map_lookup_elem(ms->fds.entries[c], &k, &cur) &&
+					    cur.zone != pc->ez->slot &&
+					    taken_push(pc, p->id, n, &cur)) {
+						r = -ENOMEM;
+						break;
+					}
 				}
 				memcpy(keys + n * ksize[c], &k, ksize[c]);
 				pend_value(pc, p, undo, &vals[n]);
 				n++;
 			}
-			if (!n)
+			if (!n || r)
 				continue;
 			cnt = n;
 			if (bpf_map_update_batch(ms->fds.entries[c], keys, vals, &cnt,
 						 &opts)) {
 				r = -errno;
 				*done += cnt;
+				/* the entries not replaced are not taken */
+				while (taken0 < pc->n_taken &&
+				       pc->taken[pc->n_taken - 1].pos >= cnt)
+					pc->n_taken--;
 				break;
 			}
 			*done += n;
@@ -1285,6 +1387,7 @@ static void publish_abort(struct publish_ctx *pc, size_t written)
 {
 	size_t i, done;
 
+	qsort(pc->taken, pc->n_taken, sizeof(*pc->taken), taken_cmp);
 	if (written)
 		pend_write(pc, 0, pc->n_pend, 1, &done);
 	for (i = 0; i < pc->n_pend; i++) {
@@ -1573,6 +1676,13 @@ static int publish(struct mapsync *ms, const struct engine *e,
 	pc.ez = ez;
 	pc.zs = zs;
 	pc.gen = zs->gen + 1 ? zs->gen + 1 : 1;
+	for (int i = 0; i < e->n_zones; i++) {
+		const struct zone *o = e->zones[i].zone;
+
+		if (o && e->zones[i].slot != ez->slot && o->apex_len < z->apex_len &&
+		    name_is_subdomain(z->apex, z->apex_len, o->apex, o->apex_len))
+			pc.nested = 1;
+	}
 	pc.ans = malloc(sizeof(*pc.ans));
 	if (!pc.ans)
 		return -ENOMEM;
@@ -1644,6 +1754,7 @@ compiled:
 		keyset_free(&pc.ptrs);
 		free(pc.pend);
 		free(pc.seen);
+		free(pc.taken);
 		free(pc.ans);
 		return r;
 	}
@@ -1666,6 +1777,7 @@ compiled:
 	ms->st.last_written = pc.n_pend;
 	free(pc.pend);
 	free(pc.seen);
+	free(pc.taken);
 	free(pc.ans);
 	return 0;
 }

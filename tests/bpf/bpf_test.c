@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 #include "engine.h"
 #include "entries.h"
+#include "fault.h"
 #include "loader.h"
 #include "log.h"
 #include "mapsync.h"
@@ -2564,6 +2565,190 @@ static void t_nx_table_probe(void **state)
 	assert_int_equal(etable_ovf(&t, h), 0);
 }
 
+/* The names a zone inside move.test takes over, as the outer zone
+ * serves them: a table slot (www.kid), a 143-byte name, 76-byte names
+ * (their class's hash) and T_N names with one home slot (2 of them in the
+ * table's overflow hash); and the XDP verdicts engine fe's data gives
+ * there. */
+#define MOVED_LONG 16
+#define N_MOVED (2 + MOVED_LONG + T_N)
+static char moved_coll[T_N][40];
+
+static const char *moved_name(size_t i, char *buf)
+{
+	if (i == 0)
+		return "www.kid.move.test";
+	if (i == 1)
+		return "moved." L60 "." L60 ".kid.move.test";
+	if (i >= 2 + MOVED_LONG)
+		return moved_coll[i - 2 - MOVED_LONG];
+	snprintf(buf, 300, "m%zu.%s.kid.move.test", i - 2, L60);
+	return buf;
+}
+
+/* moved_coll: T_N names whose A keys share a home slot of the 32-byte
+ * table whose probe was never used */
+static void moved_colliding(void)
+{
+	uint32_t i, j, n = 0, h = 0;
+	struct etable t;
+
+	assert_int_equal(etable_init(&t, 0, fds.table_mem[0], fds.n_table[0],
+				     fds.table_home[0]), 0);
+	for (i = 0; n < T_N; i++) {
+		char cand[40];
+		uint32_t hm;
+
+		snprintf(cand, sizeof(cand), "t%u.kid.move.test", i);
+		hm = name_home(&t, cand, 1);
+		if (!n) {
+			for (j = 0; j < XDPNS_TABLE_PROBES; j++)
+				if (etable_state(&t, hm + j) >= 0)
+					break;
+			if (j < XDPNS_TABLE_PROBES)
+				continue;
+			h = hm;
+		} else if (hm != h) {
+			continue;
+		}
+		memcpy(moved_coll[n++], cand, sizeof(cand));
+	}
+}
+
+static void expect_moved(const struct engine *fe, int kid)
+{
+	struct frame_opts o = { .qtype = 1, .id = 190, .edns = 1, .udp_size = 1232 };
+	const struct engine *saved = ref;
+	char buf[300];
+	size_t i;
+
+	ref = fe;
+	for (i = 0; i < N_MOVED; i++) {
+		expect_answer(moved_name(i, buf), &o, 0, 0);
+		assert_int_equal(last_nx_synth, 0);
+	}
+	ref = saved;
+	expect_walk(fe, "zz.www.kid.move.test", 'N');
+	expect_walk(fe, "zz.kid.move.test", 'N');
+	/* names that exist (MX: no entry) are never NXDOMAIN: passed */
+	expect_walk(fe, "www.kid.move.test", 'P');
+	if (!kid) {
+		expect_walk(fe, "kid.move.test", 'P');
+	} else { /* the kid's apex: its NODATA shape is an entry */
+		struct frame_opts mx = { .qtype = 15, .id = 192 };
+
+		ref = fe;
+		expect_answer("kid.move.test", &mx, 0, 0);
+		ref = saved;
+	}
+}
+
+/* move.test (octet 0: 198.18.10.x) or kid.move.test (10: 198.18.10.1x)
+ * with the moved names, and n more 142-byte names in the kid */
+static struct zone *move_zone(int kid, size_t n)
+{
+	size_t i, len = 4096 + (N_MOVED + n) * 160;
+	char *text = malloc(len), buf[300];
+	struct zone *z;
+
+	assert_non_null(text);
+	snprintf(text, len, "$ORIGIN %s.\n$TTL 3600\n"
+		 "@ SOA ns h %d 3600 600 604800 300\n@ NS ns\nns A 198.18.10.%d\n",
+		 kid ? "kid.move.test" : "move.test", kid ? 7 : 1, kid ? 54 : 53);
+	for (i = 0; i < N_MOVED; i++)
+		sprintf(text + strlen(text), "%s. A 198.18.10.%zu\n",
+			moved_name(i, buf), (kid ? 100 : 0) + i + 1);
+	for (i = 0; i < n; i++)
+		sprintf(text + strlen(text), "h%zu.%s.%s.kid.move.test. A 198.18.10.7\n",
+			i, L60, L60);
+	z = load_text(text, kid ? "kid.move.test" : "move.test");
+	free(text);
+	assert_non_null(z);
+	return z;
+}
+
+/*
+ * A zone added inside another one (a reload) takes the keys the outer
+ * zone served below its apex: a table slot (a new slot, the outer one's
+ * killed), an element of a table's overflow hash or of a longer name's
+ * hash (replaced). When that
+ * publish fails and is undone, the outer zone must answer those names
+ * from XDP again, with its own bytes, and its names must still stop
+ * NXDOMAIN at them (nxsync gives them back); once the inner zone
+ * publishes, they are its. Two failures: a real one (more 142-byte
+ * names than their map holds: the table's classes and the 128-byte
+ * class are written before the 256-byte one fails) and the fault hook's
+ * (half the entries written: some keys replaced, some not). Slots of
+ * their own; the engine as the daemon has it (the inner zone without
+ * data until it publishes).
+ */
+static void t_nested_failed_publish(void **state)
+{
+	/* static: the reference engine of later tests if a check fails */
+	static const uint32_t ps = 30, ks = 31;
+	static struct engine_zone both[2] = { { .slot = 30 }, { .slot = 31 } };
+	static struct engine pe = { .zones = both, .n_zones = 1 };
+	static struct engine be = { .zones = both, .n_zones = 2 };
+	struct frame_opts o = { .qtype = 1, .id = 191, .edns = 1, .udp_size = 1232 };
+	char err[128];
+	struct zone *kid;
+
+	(void)state;
+	moved_colliding();
+	both[0].zone = move_zone(0, 0);
+	assert_int_equal(mapsync_publish(ms, &pe, &both[0]), 0);
+	expect_moved(&pe, 0);
+	{
+		struct mapsync_probe pr;
+		int i, ovf = 0;
+
+		for (i = 0; i < T_N; i++) {
+			uint8_t w[300];
+			size_t wl = fr_name(w, moved_coll[i]);
+
+			assert_int_equal(mapsync_probe(ms, w, wl, 1, 0, &pr), 0);
+			ovf += pr.overflow;
+		}
+		assert_int_equal(ovf, 2); /* the in-hash case is there */
+	}
+
+	/* the class-256 map holds 4096 */
+	both[1].zone = move_zone(1, 6000);
+	assert_int_not_equal(mapsync_publish(ms, &be, &both[1]), 0);
+	zone_free(both[1].zone);
+	both[1].zone = NULL; /* as the daemon does: the kid has no data */
+	assert_int_equal(mapsync_generation(ms, ks), 0);
+	expect_moved(&be, 0);
+
+	assert_int_equal(fault_init("mapsync.publish:count=1", err, sizeof(err)), 0);
+	both[1].zone = move_zone(1, 0);
+	assert_int_equal(mapsync_publish(ms, &be, &both[1]), -ENOSPC);
+	assert_int_equal(fault_init(NULL, err, sizeof(err)), 0);
+	kid = both[1].zone;
+	both[1].zone = NULL;
+	assert_int_equal(mapsync_generation(ms, ks), 0);
+	expect_moved(&be, 0);
+
+	/* the kid as it should be: its answers, its NXDOMAIN */
+	both[1].zone = kid;
+	assert_int_equal(mapsync_publish(ms, &be, &both[1]), 0);
+	expect_moved(&be, 1);
+	{
+		uint8_t frame[FR_MAX], dns[FR_MAX];
+		size_t dlen, flen = make_query("www.kid.move.test", &o, frame, dns, &dlen);
+		struct run r;
+
+		run_frame(frame, flen, &r);
+		/* 198.18.10.101, the last rdata byte before the 11-byte OPT */
+		assert_int_equal(r.out[r.out_len - 1 - 11], 101);
+	}
+
+	assert_int_equal(mapsync_remove(ms, ks), 0);
+	assert_int_equal(mapsync_remove(ms, ps), 0);
+	zone_free(both[0].zone);
+	zone_free(kid);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2608,6 +2793,7 @@ int main(void)
 		cmocka_unit_test(t_blob_estimate),
 		cmocka_unit_test(t_incremental_publish),
 		cmocka_unit_test(t_failed_publish_changes_nothing),
+		cmocka_unit_test(t_nested_failed_publish),
 		cmocka_unit_test(t_table_probe),
 		cmocka_unit_test(t_nx_table_probe),
 		cmocka_unit_test(t_table_readers),
