@@ -2469,7 +2469,7 @@ out:
 
 static void daemon_stop(struct daemon *d)
 {
-	int i;
+	int i, r;
 
 	/* transfers in flight are abandoned: nothing they did is served */
 	for (i = 0; d->dz && i < d->eng.n_zones; i++) {
@@ -2501,8 +2501,24 @@ static void daemon_stop(struct daemon *d)
 	if (d->epfd > 0)
 		close(d->epfd);
 	mapsync_free(d->ms);
-	for (i = 0; d->dz && i < d->eng.n_zones; i++)
+	for (i = 0; d->dz && i < d->eng.n_zones; i++) {
+		struct dzone *dz = &d->dz[i];
+
 		zone_saver_join(d, i, 0);
+		/* a save given up for a transfer that did not end (cancelled
+		 * above): write the served data now, a restart serves what is
+		 * on disk */
+		if (dz->save_again && d->eng.zones && d->eng.zones[i].zone &&
+		    dz->rz.zone_path[0]) {
+			r = zone_write_file(d->eng.zones[i].zone, dz->rz.zone_path);
+			if (r)
+				log_warn_kv("cannot save zone", "zone=%s path=%s reason=%s",
+					    dz->cz->name, dz->rz.zone_path, strerror(-r));
+			else
+				log_info_kv("zone saved at shutdown", "zone=%s serial=%u",
+					    dz->cz->name, d->eng.zones[i].zone->serial);
+		}
+	}
 	for (i = 0; d->eng.zones && i < d->eng.n_zones; i++)
 		zone_free(d->eng.zones[i].zone);
 	free(d->eng.zones);

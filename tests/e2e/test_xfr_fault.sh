@@ -4,7 +4,9 @@
 # "zone.save" holds it back, as a big zone's write takes seconds): the
 # served serial stays, the failure is in the log, stats and metrics, the
 # save it gave up is done again, and a restart with the primary gone
-# serves the same serial from disk. docs/design.md "Fault injection".
+# serves the same serial from disk. Then a save a NOTIFY stopped, its
+# transfer still running (the primary stopped) when the daemon stops:
+# written at shutdown. docs/design.md "Fault injection".
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/xfr_lib.sh"
 xfr_setup xfault knotd knotc kdig
@@ -96,6 +98,35 @@ netns_start_xdpns "$TMP/xdpns.yaml" "$TMP/xdpns2.log" || exit 1
 check "restart: serial 2 served from disk at once" serial_is 2
 check "restart: www of serial 2" www_is 198.18.0.81
 check "no hook without XDPNS_FAULT" bash -c "! grep -q 'fault injection' '$TMP/xdpns2.log'"
+netns_stop_xdpns
+check "daemon exited 0 on SIGTERM" [ $? = 0 ]
+
+echo "a NOTIFY stops a save, then the daemon stops before its transfer ends"
+xfr_start_primary a knotd -c "$TMP/a.conf" # still serial 3
+PID_a=$PRIM_PID
+check "knotd serves serial 3" wait_for 10 eval '[ "$(qp 5301 $XFR_ZONE SOA | awk "{print \$3}")" = 3 ]'
+XDPNS_FAULT="zone.save:count=1:delay_ms=30000" \
+	netns_start_xdpns "$TMP/xdpns.yaml" "$TMP/xdpns3.log" || exit 1
+check "IXFR 2 -> 3 at start: serial 3 served" wait_for 10 serial_is 3
+check "its save is held by the hook" wait_for 5 grep -q 'msg="fault injected" point=zone.save' "$TMP/xdpns3.log"
+check "the disk has serial 2" [ "$(saved_serial)" = 2 ]
+kill -STOP "$PID_a" # the NOTIFY's SOA query gets no answer
+acc0=$(zstat $XFR_ZONE notify.accepted)
+notify_a() {
+	ip netns exec "$NS_CLI" $PY "$ROOT/tests/e2e/bad_primary.py" notify --server $SRV4 \
+		--port 53 --zone $XFR_ZONE --key-name key-a --secret-file "$TMP/ka.secret" >/dev/null
+}
+check "a signed NOTIFY answered" notify_a
+check "accepted, its transfer under way" \
+	wait_for 2 eval '[ "$(zstat $XFR_ZONE notify.accepted)/$(zstat $XFR_ZONE transferring)" = "$((acc0 + 1))/True" ]'
+netns_stop_xdpns # (the held save gives up at once: the NOTIFY stopped it)
+check "daemon exited 0" [ $? = 0 ]
+kill -CONT "$PID_a"
+xfr_stop_pid "$PID_a"
+check "the served serial 3 was written at shutdown" [ "$(saved_serial)" = 3 ]
+check "and logged" $PY "$ROOT/tests/e2e/logfmt.py" "$TMP/xdpns3.log" "zone saved at shutdown" serial=3
+netns_start_xdpns "$TMP/xdpns.yaml" "$TMP/xdpns4.log" || exit 1
+check "restart: serial 3 served from disk" serial_is 3
 netns_stop_xdpns
 check "daemon exited 0 on SIGTERM" [ $? = 0 ]
 xfr_logs_if_failed
