@@ -1387,7 +1387,8 @@ static void publish_abort(struct publish_ctx *pc, size_t written)
 {
 	size_t i, done;
 
-	qsort(pc->taken, pc->n_taken, sizeof(*pc->taken), taken_cmp);
+	if (pc->n_taken > 1)
+		qsort(pc->taken, pc->n_taken, sizeof(*pc->taken), taken_cmp);
 	if (written)
 		pend_write(pc, 0, pc->n_pend, 1, &done);
 	for (i = 0; i < pc->n_pend; i++) {
