@@ -2237,11 +2237,11 @@ static int a_answer_byte(const char *name)
 
 #define T_N (XDPNS_TABLE_PROBES + 2) /* names with one home: 2 overflow */
 
-/* Names "t<i>.example.com" whose keys of qtype (A; 0: the name itself in
- * the names table) share one home slot h, whose probe was never used:
- * T_N + 1 of them (the last for the reuse). */
-static void colliding_names(const struct etable *t, uint16_t qtype,
-			    char names[][40], uint32_t *h)
+/* Names "t<i>.SUFFIX" whose keys of qtype (A; 0: the name itself in the
+ * names table) share one home slot h, whose probe was never used: T_N + 1
+ * of them (the last for the reuse). */
+static void colliding_names(const struct etable *t, const char *suffix,
+			    uint16_t qtype, char names[][40], uint32_t *h)
 {
 	uint32_t i, n = 0, j;
 
@@ -2249,7 +2249,7 @@ static void colliding_names(const struct etable *t, uint16_t qtype,
 		char cand[40];
 		uint32_t hm;
 
-		snprintf(cand, sizeof(cand), "t%u.example.com", i);
+		snprintf(cand, sizeof(cand), "t%u.%s", i, suffix);
 		hm = name_home(t, cand, qtype);
 		if (!n) {
 			for (j = 0; j < XDPNS_TABLE_PROBES; j++)
@@ -2347,7 +2347,7 @@ static void t_table_probe(void **state)
 	(void)state;
 	assert_int_equal(etable_init(&t, 0, fds.table_mem[0], fds.n_table[0],
 				     fds.table_home[0]), 0);
-	colliding_names(&t, 1, names, &h);
+	colliding_names(&t, "example.com", 1, names, &h);
 	for (i = 0; i < T_N + 1; i++)
 		use[i] = i < T_N;
 	assert_int_equal(publish_with(names, use), 0);
@@ -2478,7 +2478,7 @@ static void t_table_readers(void **state)
 	(void)state;
 	assert_int_equal(etable_init(&t, 0, fds.table_mem[0], fds.n_table[0],
 				     fds.table_home[0]), 0);
-	colliding_names(&t, 1, names, &h);
+	colliding_names(&t, "example.com", 1, names, &h);
 	assert_int_equal(pthread_create(&th, NULL, reader_main, &rd), 0);
 	for (round = 0; round < 24; round++) {
 		for (i = 0; i < T_N + 1; i++)
@@ -2522,7 +2522,7 @@ static void t_nx_table_probe(void **state)
 	(void)state;
 	assert_int_equal(etable_init_names(&t, 0, fds.nx.table_mem[0],
 					   fds.nx.n_table[0], fds.nx.table_home[0]), 0);
-	colliding_names(&t, 0, names, &h);
+	colliding_names(&t, "example.com", 0, names, &h);
 	for (i = 0; i < T_N + 1; i++)
 		use[i] = i < T_N;
 	assert_int_equal(publish_with(names, use), 0);
@@ -2572,7 +2572,7 @@ static void t_nx_table_probe(void **state)
  * there. */
 #define MOVED_LONG 16
 #define N_MOVED (2 + MOVED_LONG + T_N)
-static char moved_coll[T_N][40];
+static char moved_coll[T_N + 1][40];
 
 static const char *moved_name(size_t i, char *buf)
 {
@@ -2586,33 +2586,16 @@ static const char *moved_name(size_t i, char *buf)
 	return buf;
 }
 
-/* moved_coll: T_N names whose A keys share a home slot of the 32-byte
- * table whose probe was never used */
+/* moved_coll: names whose A keys share a home slot of the 32-byte table
+ * whose probe was never used (the first T_N are used) */
 static void moved_colliding(void)
 {
-	uint32_t i, j, n = 0, h = 0;
 	struct etable t;
+	uint32_t h;
 
 	assert_int_equal(etable_init(&t, 0, fds.table_mem[0], fds.n_table[0],
 				     fds.table_home[0]), 0);
-	for (i = 0; n < T_N; i++) {
-		char cand[40];
-		uint32_t hm;
-
-		snprintf(cand, sizeof(cand), "t%u.kid.move.test", i);
-		hm = name_home(&t, cand, 1);
-		if (!n) {
-			for (j = 0; j < XDPNS_TABLE_PROBES; j++)
-				if (etable_state(&t, hm + j) >= 0)
-					break;
-			if (j < XDPNS_TABLE_PROBES)
-				continue;
-			h = hm;
-		} else if (hm != h) {
-			continue;
-		}
-		memcpy(moved_coll[n++], cand, sizeof(cand));
-	}
+	colliding_names(&t, "kid.move.test", 1, moved_coll, &h);
 }
 
 static void expect_moved(const struct engine *fe, int kid)
