@@ -83,6 +83,9 @@ import urllib.request, sys
 sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:9353/metrics', timeout=3).read().decode())" >"$TMP/metrics" 2>&1
 check "metrics: the failure under reason=publish" \
 	grep -qE '^xdpns_zone_transfer_failures_total\{zone="xfr\.test\.?",reason="publish"\} 1$' "$TMP/metrics"
+out=$(ip netns exec "$NS_SRV" "$XDPNS" zone show "$XFR_ZONE" -s "$SOCK")
+check "zone show: serial 2, the failure as last error" \
+	bash -c 'grep -q "^serial     2$" <<<"$1" && grep -q "^last error compiling into the XDP maps failed: No space left on device$" <<<"$1"' _ "$out"
 check "serial 2 still served" serial_is 2
 check "www of serial 2 from XDP" xdp_answer_is "www.$XFR_ZONE" A 198.18.0.81
 # the save of serial 2 was given up for serial 3, which did not come: it
