@@ -2726,7 +2726,15 @@ static void t_nested_failed_publish(void **state)
 		assert_int_equal(r.out[r.out_len - 1 - 11], 101);
 	}
 
+	/* as a reload goes on: the outer zone republished (it gives those
+	 * keys up), later the kid removed and the outer zone republished
+	 * (they are its again) */
+	assert_int_equal(mapsync_publish(ms, &be, &both[0]), 0);
+	expect_moved(&be, 1);
 	assert_int_equal(mapsync_remove(ms, ks), 0);
+	both[1].zone = NULL;
+	assert_int_equal(mapsync_publish(ms, &pe, &both[0]), 0);
+	expect_moved(&pe, 0);
 	assert_int_equal(mapsync_remove(ms, ps), 0);
 	zone_free(both[0].zone);
 	zone_free(kid);
